@@ -1,0 +1,66 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The engine's thread budget and its one way of running work on several cores.
+///
+/// Work is always split statically (chunk `i` of `parts` goes to the same worker every
+/// time), so a given thread count gives bit-identical results run after run.
+public enum Parallel {
+    /// Number of worker threads kernels may use. Defaults to the cores this process may run on.
+    public static var threads: Int {
+        get { _threads }
+        set { _threads = max(1, min(newValue, 256)) }
+    }
+    nonisolated(unsafe) private static var _threads: Int = Parallel.availableCores
+
+    /// Cores online on this machine.
+    public static var availableCores: Int {
+        max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
+    /// Runs `body(part)` for `part` in `0..<parts`, on up to `threads` cores.
+    /// With one part or one thread it runs inline on the caller's thread.
+    public static func run(parts: Int, threads: Int = Parallel.threads, _ body: (Int) -> Void) {
+        if parts <= 0 { return }
+        if parts == 1 || threads <= 1 {
+            for p in 0..<parts { body(p) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            let box = UncheckedSendable(escapable)
+            if parts <= threads {
+                DispatchQueue.concurrentPerform(iterations: parts) { box.value($0) }
+            } else {
+                // More parts than threads: each worker takes a fixed stride of parts.
+                let workers = threads
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    var p = w
+                    while p < parts { box.value(p); p += workers }
+                }
+            }
+        }
+    }
+
+    /// Splits `0..<count` into `parts` contiguous ranges whose bounds are multiples of
+    /// `granule` (except the last), and calls `body(range)` for each in parallel.
+    public static func forRanges(_ count: Int, granule: Int = 1, threads: Int = Parallel.threads,
+                                 _ body: (Range<Int>) -> Void) {
+        if count <= 0 { return }
+        let units = (count + granule - 1) / granule
+        let parts = max(1, min(threads, units))
+        run(parts: parts, threads: threads) { p in
+            let lo = (units * p / parts) * granule
+            let hi = min(count, (units * (p + 1) / parts) * granule)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+/// Wraps a value (raw pointers, closures) that is shared across worker threads by design:
+/// the kernels guarantee each worker writes a disjoint region.
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
+}
