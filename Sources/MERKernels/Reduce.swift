@@ -1,0 +1,130 @@
+import Foundation
+
+/// Reductions over the middle axis of a contiguous (outer, n, inner) block — every
+/// "reduce along dimension d" is this after viewing the tensor as
+/// (∏ shape[..<d], shape[d], ∏ shape[(d+1)...]). Outputs are (outer, inner).
+/// Work is split over `outer` only, so the summation order never depends on threads.
+public enum Reduce {
+    public typealias V = SIMD16<Float>
+
+    public static func sum(outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
+                           output: UnsafeMutablePointer<Float>) {
+        let box = UncheckedSendable((input, output))
+        Parallel.forRanges(outer, threads: outer * n * inner >= 1 << 16 ? Parallel.threads : 1) { range in
+            let (x, y) = box.value
+            for o in range {
+                let src = x + o * n * inner, dst = y + o * inner
+                if inner == 1 {
+                    dst[0] = sumContiguous(src, n)
+                } else {
+                    dst.update(from: src, count: inner)
+                    for j in 1..<max(n, 1) {
+                        Elementwise.binary(.add, count: inner, a: dst, aStride: 1, b: src + j * inner, bStride: 1, out: dst, outStride: 1)
+                    }
+                    if n == 0 { dst.update(repeating: 0, count: inner) }
+                }
+            }
+        }
+    }
+
+    /// Sum of a contiguous run with four vector accumulators (fixed order, so deterministic).
+    public static func sumContiguous(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(x)
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        var i = 0
+        while i + 64 <= n {
+            a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
+            a1 += raw.loadUnaligned(fromByteOffset: (i + 16) * 4, as: V.self)
+            a2 += raw.loadUnaligned(fromByteOffset: (i + 32) * 4, as: V.self)
+            a3 += raw.loadUnaligned(fromByteOffset: (i + 48) * 4, as: V.self)
+            i += 64
+        }
+        while i + 16 <= n { a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: V.self); i += 16 }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// Max (or min with `largest: false`) along the middle axis, with the first position
+    /// of the extreme value. NaN wins, as in PyTorch.
+    public static func extreme(largest: Bool, outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
+                               values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+        let box = UncheckedSendable((input, values, indices))
+        Parallel.forRanges(outer, threads: outer * n * inner >= 1 << 16 ? Parallel.threads : 1) { range in
+            let (x, vals, idx) = box.value
+            for o in range {
+                for i in 0..<inner {
+                    let base = x + o * n * inner + i
+                    var best = base[0]
+                    var at: Int32 = 0
+                    if !best.isNaN {
+                        for j in 1..<max(n, 1) {
+                            let v = base[j * inner]
+                            if v.isNaN { best = v; at = Int32(j); break }
+                            if largest ? v > best : v < best { best = v; at = Int32(j) }
+                        }
+                    }
+                    vals[o * inner + i] = best
+                    idx[o * inner + i] = at
+                }
+            }
+        }
+    }
+
+    /// Softmax (or log-softmax) along the middle axis, with the max subtracted first.
+    public static func softmax(log: Bool, outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
+                               output: UnsafeMutablePointer<Float>) {
+        let box = UncheckedSendable((input, output))
+        Parallel.forRanges(outer, threads: outer * n * inner >= 1 << 15 ? Parallel.threads : 1) { range in
+            let (x, y) = box.value
+            for o in range {
+                for i in 0..<inner {
+                    let src = x + o * n * inner + i, dst = y + o * n * inner + i
+                    var m = -Float.infinity
+                    for j in 0..<n { m = Swift.max(m, src[j * inner]) }
+                    if m == -Float.infinity { m = 0 }
+                    var s: Float = 0
+                    for j in 0..<n {
+                        let e = Foundation.expf(src[j * inner] - m)
+                        dst[j * inner] = e
+                        s += e
+                    }
+                    if log {
+                        // (x − m) − log s, not x − (m + log s): the latter loses the small
+                        // term to rounding when |m| is large.
+                        let ls = Foundation.logf(s)
+                        for j in 0..<n { dst[j * inner] = (src[j * inner] - m) - ls }
+                    } else {
+                        let r = 1 / s
+                        for j in 0..<n { dst[j * inner] *= r }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward of softmax / log-softmax given the forward output y:
+    /// softmax:     dx = y ⊙ (dy − Σ dy⊙y)
+    /// log-softmax: dx = dy − exp(y) · Σ dy
+    public static func softmaxBackward(log: Bool, outer: Int, n: Int, inner: Int,
+                                       output: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                       gradInput: UnsafeMutablePointer<Float>) {
+        let box = UncheckedSendable((output, gradOutput, gradInput))
+        Parallel.forRanges(outer, threads: outer * n * inner >= 1 << 15 ? Parallel.threads : 1) { range in
+            let (y, dy, dx) = box.value
+            for o in range {
+                for i in 0..<inner {
+                    let b = o * n * inner + i
+                    var s: Float = 0
+                    if log {
+                        for j in 0..<n { s += dy[b + j * inner] }
+                        for j in 0..<n { dx[b + j * inner] = dy[b + j * inner] - Foundation.expf(y[b + j * inner]) * s }
+                    } else {
+                        for j in 0..<n { s += dy[b + j * inner] * y[b + j * inner] }
+                        for j in 0..<n { dx[b + j * inner] = y[b + j * inner] * (dy[b + j * inner] - s) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import MERKernels
+
+/// Walks one to three same-shaped strided operands row by row: dimensions of size 1 are
+/// dropped, adjacent dimensions that are contiguous in every operand are merged, and the
+/// innermost dimension becomes a row handed to a kernel with its per-operand strides.
+enum Strided {
+    /// Shape and per-operand strides after collapsing.
+    static func collapse(_ shape: [Int], _ strides: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
+        var dims: [Int] = []
+        var st: [[Int]] = Array(repeating: [], count: strides.count)
+        for d in 0..<shape.count where shape[d] != 1 {
+            if let last = dims.last, (0..<strides.count).allSatisfy({ st[$0].last! == strides[$0][d] * shape[d] }) {
+                dims[dims.count - 1] = last * shape[d]
+                for k in 0..<strides.count { st[k][st[k].count - 1] = strides[k][d] }
+            } else {
+                dims.append(shape[d])
+                for k in 0..<strides.count { st[k].append(strides[k][d]) }
+            }
+        }
+        if dims.isEmpty { return ([1], strides.map { _ in [1] }) }
+        return (dims, st)
+    }
+
+    /// Calls `body(offsets, rowLength, rowStrides)` for every row; `offsets[k]` is the element
+    /// offset of operand k's row start (relative to its base). Large walks are split over
+    /// threads by row, which never changes any element's result.
+    static func forEachRow(shape: [Int], strides: [[Int]], parallel: Bool = true,
+                           _ body: (_ offsets: UnsafePointer<Int>, _ n: Int, _ rowStrides: UnsafePointer<Int>) -> Void) {
+        let (dims, st) = collapse(shape, strides)
+        let total = shape.reduce(1, *)
+        if total == 0 { return }
+        let k = st.count
+        let rowLen = dims.last!
+        let rows = total / rowLen
+        let outerRank = dims.count - 1
+        let rowStrides = st.map { $0.last! }
+        let threads = parallel && total >= 1 << 16 && rows > 1 ? Parallel.threads : 1
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            Parallel.forRanges(rows, threads: threads) { range in
+                var index = [Int](repeating: 0, count: max(outerRank, 1))
+                var offsets = [Int](repeating: 0, count: k)
+                // Multi-index of the first row of this range.
+                var r = range.lowerBound
+                for d in stride(from: outerRank - 1, through: 0, by: -1) {
+                    index[d] = r % dims[d]; r /= dims[d]
+                }
+                for j in 0..<k {
+                    var o = 0
+                    for d in 0..<outerRank { o += index[d] * st[j][d] }
+                    offsets[j] = o
+                }
+                rowStrides.withUnsafeBufferPointer { rs in
+                    for _ in range {
+                        offsets.withUnsafeBufferPointer { box.value($0.baseAddress!, rowLen, rs.baseAddress!) }
+                        // Odometer step over the outer dimensions.
+                        var d = outerRank - 1
+                        while d >= 0 {
+                            index[d] += 1
+                            for j in 0..<k { offsets[j] += st[j][d] }
+                            if index[d] < dims[d] { break }
+                            for j in 0..<k { offsets[j] -= st[j][d] * dims[d] }
+                            index[d] = 0
+                            d -= 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies a strided tensor into a contiguous buffer.
+    static func copy(from t: Tensor, to dst: UnsafeMutablePointer<Float>) {
+        let src = t.pointer
+        forEachRow(shape: t.shape, strides: [Tensor.contiguousStrides(t.shape), t.strides]) { off, n, rs in
+            Elementwise.unary(.copy, count: n, x: src + off[1], xStride: rs[1], out: dst + off[0], outStride: rs[0])
+        }
+    }
+}
