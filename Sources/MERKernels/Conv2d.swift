@@ -1,0 +1,269 @@
+/// 2-D convolution (PyTorch `nn.Conv2d` semantics, cross-correlation) on NCHW float32 buffers.
+///
+///     input  (n, cin, h, w)                weight (cout, cin/groups, kh, kw)    bias (cout)
+///     output (n, cout, hout, wout)         K = (cin/groups)·kh·kw,  P = hout·wout
+///
+/// Lowering: per image and group g, with cols_g = im2col(input_g) of shape (K, P),
+///
+///     forward         out_g  (cout/g, P) = W_g (cout/g, K) · cols_g (K, P)         (+ bias)
+///     backwardData    dcols  (K, P)      = W_gᵀ (K, cout/g) · dOut_g (cout/g, P);  dIn_g = col2im(dcols)
+///     backwardWeight  dW_g   (cout/g, K) = Σ_images dOut_g (cout/g, P) · cols_gᵀ (P, K)
+///
+/// The backward formulas are the two adjoints of the forward product: out = W·C is linear in W and
+/// in C, so dC = Wᵀ·dOut and dW = dOut·Cᵀ; im2col is a linear copy whose adjoint is col2im
+/// (scatter-add), so dIn = col2im(dC). A 1×1 kernel with stride 1 and no padding has cols = the
+/// input planes themselves (row c is plane c), so those convolutions skip the lowering entirely.
+///
+/// Threading (static splits only, so a fixed `Parallel.threads` gives bit-identical results):
+/// - n ≥ threads: the batch is cut into `threads` contiguous ranges; each worker owns one column
+///   buffer (one image·group of columns, K·P floats) and calls sgemm with `threads: 1`.
+///   backwardWeight gives each worker its own partial dW and sums them in worker order.
+/// - n < threads (e.g. batch-1 inference): images run one after another with one column buffer,
+///   and sgemm / im2col / col2im use all threads inside each image.
+/// Column memory is therefore bounded by (workers)·K·P floats, never by the batch size.
+public enum ConvKernels {
+    // MARK: Fast paths
+
+    /// output (n,cout,hout,wout) = conv(input (n,cin,h,w), weight (cout,cin/groups,kh,kw)) + bias (cout)?
+    public static func forward(_ s: ConvShape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        guard s.n > 0 else { return }
+        let l = ConvLowering(s)
+        overBatch(s.n, parts: l.parts, colsCount: l.colsCount) { _, images, cols, inner in
+            for i in images {
+                let img = input + i * l.inImage, out = output + i * l.outImage
+                for g in 0..<s.groups {
+                    let b: UnsafePointer<Float>
+                    if l.pointwise {
+                        b = img + g * l.inGroup
+                    } else {
+                        im2col(s, image: img + g * l.inGroup, channels: l.cinPG, cols: cols, threads: inner)
+                        b = UnsafePointer(cols)
+                    }
+                    Gemm.sgemm(transA: false, transB: false, m: l.coutPG, n: l.p, k: l.k, alpha: 1,
+                               a: weight + g * l.wGroup, lda: l.k, b: b, ldb: l.p,
+                               beta: 0, c: out + g * l.outGroup, ldc: l.p, threads: inner)
+                }
+                if let bias {
+                    Parallel.forRanges(s.cout, threads: inner) { chans in
+                        for co in chans {
+                            let plane = out + co * l.p, v = bias[co]
+                            for j in 0..<l.p { plane[j] += v }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradInput (n,cin,h,w) from gradOutput (n,cout,hout,wout). Overwrites gradInput.
+    public static func backwardData(_ s: ConvShape, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                    gradInput: UnsafeMutablePointer<Float>) {
+        guard s.n > 0 else { return }
+        let l = ConvLowering(s)
+        overBatch(s.n, parts: l.parts, colsCount: l.colsCount) { _, images, cols, inner in
+            for i in images {
+                let dOut = gradOutput + i * l.outImage, dIn = gradInput + i * l.inImage
+                for g in 0..<s.groups {
+                    // Pointwise: dIn_g (cin/g, P) = W_gᵀ · dOut_g directly (the cols ARE the input).
+                    let c = l.pointwise ? dIn + g * l.inGroup : cols
+                    Gemm.sgemm(transA: true, transB: false, m: l.k, n: l.p, k: l.coutPG, alpha: 1,
+                               a: weight + g * l.wGroup, lda: l.k, b: dOut + g * l.outGroup, ldb: l.p,
+                               beta: 0, c: c, ldc: l.p, threads: inner)
+                    if !l.pointwise {
+                        col2im(s, cols: cols, channels: l.cinPG, image: dIn + g * l.inGroup, threads: inner)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradWeight (cout,cin/groups,kh,kw) and gradBias (cout)? — overwrites both.
+    public static func backwardWeight(_ s: ConvShape, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                      gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?) {
+        let l = ConvLowering(s)
+        let wCount = s.cout * l.k
+        guard s.n > 0 else {
+            // An empty batch contributes nothing: the gradients are exactly zero.
+            gradWeight.update(repeating: 0, count: wCount)
+            gradBias?.update(repeating: 0, count: s.cout)
+            return
+        }
+        // Worker 0 accumulates straight into gradWeight; workers 1... into private partials.
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (l.parts - 1) * wCount))
+        defer { partials.deallocate() }
+        overBatch(s.n, parts: l.parts, colsCount: l.colsCount) { part, images, cols, inner in
+            let dW = part == 0 ? gradWeight : partials + (part - 1) * wCount
+            for i in images {
+                let img = input + i * l.inImage, dOut = gradOutput + i * l.outImage
+                for g in 0..<s.groups {
+                    let b: UnsafePointer<Float>
+                    if l.pointwise {
+                        b = img + g * l.inGroup
+                    } else {
+                        im2col(s, image: img + g * l.inGroup, channels: l.cinPG, cols: cols, threads: inner)
+                        b = UnsafePointer(cols)
+                    }
+                    // The first image of the range overwrites (beta 0), later ones accumulate.
+                    Gemm.sgemm(transA: false, transB: true, m: l.coutPG, n: l.k, k: l.p, alpha: 1,
+                               a: dOut + g * l.outGroup, lda: l.p, b: b, ldb: l.p,
+                               beta: i == images.lowerBound ? 0 : 1, c: dW + g * l.wGroup, ldc: l.k,
+                               threads: inner)
+                }
+            }
+        }
+        if l.parts > 1 {
+            // Fixed order worker 0, 1, 2, ... for every element: reproducible for a given thread count.
+            Parallel.forRanges(wCount, granule: 16) { r in
+                for j in r {
+                    var acc = gradWeight[j]
+                    for p in 0..<(l.parts - 1) { acc += partials[p * wCount + j] }
+                    gradWeight[j] = acc
+                }
+            }
+        }
+        if let gradBias {
+            // dbias[co] = Σ_{images, pixels} dOut: out depends on bias[co] with slope 1 at every pixel.
+            Parallel.forRanges(s.cout) { chans in
+                for co in chans {
+                    var acc = 0.0
+                    for i in 0..<s.n { acc += AccurateSum.sum(gradOutput + i * l.outImage + co * l.p, l.p) }
+                    gradBias[co] = Float(acc)
+                }
+            }
+        }
+    }
+
+    /// Runs `body(part, images, cols, innerThreads)` for `parts` contiguous batch ranges, each
+    /// on its own worker with its own column buffer of `colsCount` floats.
+    private static func overBatch(_ n: Int, parts: Int, colsCount: Int,
+                                  _ body: (Int, Range<Int>, UnsafeMutablePointer<Float>, Int) -> Void) {
+        let inner = parts > 1 ? 1 : Parallel.threads
+        Parallel.run(parts: parts, threads: parts) { part in
+            let images = (n * part / parts)..<(n * (part + 1) / parts)
+            let cols = UnsafeMutablePointer<Float>.allocate(capacity: max(1, colsCount))
+            defer { cols.deallocate() }
+            body(part, images, cols, inner)
+        }
+    }
+
+    // MARK: Reference (direct loops, the test oracle)
+
+    @inline(__always)
+    private static func weightIndex(_ s: ConvShape, _ co: Int, _ ci: Int, _ ky: Int, _ kx: Int) -> Int {
+        ((co * s.cinPerGroup + ci) * s.kh + ky) * s.kw + kx
+    }
+
+    /// Direct 7-nested-loop forward pass (n, cout, oy, ox, ci, ky, kx).
+    public static func forwardReference(_ s: ConvShape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let hout = s.hout, wout = s.wout, cpg = s.cinPerGroup, opg = s.coutPerGroup
+        for i in 0..<max(0, s.n) {
+            for co in 0..<s.cout {
+                let g = co / opg
+                for oy in 0..<hout {
+                    for ox in 0..<wout {
+                        var acc: Float = 0
+                        for ci in 0..<cpg {
+                            let plane = input + (i * s.cin + g * cpg + ci) * s.h * s.w
+                            for ky in 0..<s.kh {
+                                let iy = oy * s.strideH - s.padH + ky * s.dilH
+                                if iy < 0 || iy >= s.h { continue }
+                                for kx in 0..<s.kw {
+                                    let ix = ox * s.strideW - s.padW + kx * s.dilW
+                                    if ix < 0 || ix >= s.w { continue }
+                                    acc += plane[iy * s.w + ix] * weight[weightIndex(s, co, ci, ky, kx)]
+                                }
+                            }
+                        }
+                        output[((i * s.cout + co) * hout + oy) * wout + ox] = acc + (bias?[co] ?? 0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Direct backward-data: every (output pixel, tap) pair pushes dOut·w back to the input pixel it read.
+    public static func backwardDataReference(_ s: ConvShape, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                             gradInput: UnsafeMutablePointer<Float>) {
+        let hout = s.hout, wout = s.wout, cpg = s.cinPerGroup, opg = s.coutPerGroup
+        gradInput.update(repeating: 0, count: max(0, s.n) * s.cin * s.h * s.w)
+        for i in 0..<max(0, s.n) {
+            for co in 0..<s.cout {
+                let g = co / opg
+                for oy in 0..<hout {
+                    for ox in 0..<wout {
+                        let go = gradOutput[((i * s.cout + co) * hout + oy) * wout + ox]
+                        for ci in 0..<cpg {
+                            let plane = gradInput + (i * s.cin + g * cpg + ci) * s.h * s.w
+                            for ky in 0..<s.kh {
+                                let iy = oy * s.strideH - s.padH + ky * s.dilH
+                                if iy < 0 || iy >= s.h { continue }
+                                for kx in 0..<s.kw {
+                                    let ix = ox * s.strideW - s.padW + kx * s.dilW
+                                    if ix < 0 || ix >= s.w { continue }
+                                    plane[iy * s.w + ix] += go * weight[weightIndex(s, co, ci, ky, kx)]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Direct backward-weight: dW[co,ci,ky,kx] = Σ dOut[i,co,oy,ox]·in[i,ci,iy,ix]; dBias[co] = Σ dOut.
+    public static func backwardWeightReference(_ s: ConvShape, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                               gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?) {
+        let hout = s.hout, wout = s.wout, cpg = s.cinPerGroup, opg = s.coutPerGroup
+        gradWeight.update(repeating: 0, count: s.cout * cpg * s.kh * s.kw)
+        gradBias?.update(repeating: 0, count: s.cout)
+        for i in 0..<max(0, s.n) {
+            for co in 0..<s.cout {
+                let g = co / opg
+                for oy in 0..<hout {
+                    for ox in 0..<wout {
+                        let go = gradOutput[((i * s.cout + co) * hout + oy) * wout + ox]
+                        gradBias?[co] += go
+                        for ci in 0..<cpg {
+                            let plane = input + (i * s.cin + g * cpg + ci) * s.h * s.w
+                            for ky in 0..<s.kh {
+                                let iy = oy * s.strideH - s.padH + ky * s.dilH
+                                if iy < 0 || iy >= s.h { continue }
+                                for kx in 0..<s.kw {
+                                    let ix = ox * s.strideW - s.padW + kx * s.dilW
+                                    if ix < 0 || ix >= s.w { continue }
+                                    gradWeight[weightIndex(s, co, ci, ky, kx)] += go * plane[iy * s.w + ix]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Strides and sizes of the GEMM lowering of one convolution (see `ConvKernels`).
+struct ConvLowering {
+    let pointwise: Bool
+    let cinPG, coutPG, k, p: Int
+    let inImage, inGroup, outImage, outGroup, wGroup: Int
+    /// Floats in one column buffer (one image·group); 0 when the input is used in place.
+    let colsCount: Int
+    /// Batch workers: all threads when every worker gets at least one image, else one.
+    let parts: Int
+
+    init(_ s: ConvShape) {
+        pointwise = s.kh == 1 && s.kw == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
+        cinPG = s.cinPerGroup; coutPG = s.coutPerGroup
+        k = cinPG * s.kh * s.kw
+        p = s.hout * s.wout
+        inImage = s.cin * s.h * s.w; inGroup = cinPG * s.h * s.w
+        outImage = s.cout * p; outGroup = coutPG * p
+        wGroup = coutPG * k
+        colsCount = pointwise ? 0 : k * p
+        let t = Parallel.threads
+        parts = t > 1 && s.n >= t ? t : 1
+    }
+}

@@ -1,0 +1,64 @@
+import MERKernels
+
+extension Tensor {
+    /// Batch normalisation over dimension 1 of an (N, C) or (N, C, H, W) tensor, as
+    /// PyTorch's `F.batch_norm`. In training mode the batch statistics normalise and the
+    /// running buffers (if given) are updated in place with the unbiased variance; in
+    /// eval mode the running buffers normalise and are left alone.
+    public static func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVar: Tensor?,
+                                 weight: Tensor?, bias: Tensor?, training: Bool,
+                                 momentum: Float = 0.1, eps: Float = 1e-5) throws -> Tensor {
+        try check(input.rank == 2 || input.rank == 4, "batch_norm: input must be (N, C) or (N, C, H, W), got shape \(describe(input.shape))")
+        let n = input.shape[0], c = input.shape[1], hw = input.rank == 4 ? input.shape[2] * input.shape[3] : 1
+        for (name, t) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar)] {
+            if let t = t { try check(t.shape == [c], "batch_norm: \(name) must have shape [\(c)], got \(describe(t.shape))") }
+        }
+        try check(eps >= 0, "batch_norm: eps must be non-negative, got \(eps)")
+        try check((runningMean == nil) == (runningVar == nil), "batch_norm: running_mean and running_var must be given together")
+        if training {
+            try check(n * hw > 1, "batch_norm: expected more than 1 value per channel when training, got input shape \(describe(input.shape))")
+        } else {
+            try check(runningMean != nil, "batch_norm: eval mode needs running_mean and running_var")
+        }
+        for t in [runningMean, runningVar].compactMap({ $0 }) {
+            try check(t.isContiguous && !t.requiresGrad, "batch_norm: running statistics must be contiguous buffers without grad")
+        }
+        let x = input.contiguousData(), gamma = weight?.contiguousData(), beta = bias?.contiguousData()
+        let out = Tensor(uninitialized: input.shape)
+        let mean = Tensor(uninitialized: [c]), invStd = Tensor(uninitialized: [c])
+        if training {
+            BatchNormKernels.forwardTrain(n: n, c: c, hw: hw, input: x.pointer, gamma: gamma.map { UnsafePointer($0.pointer) },
+                                          beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, momentum: momentum,
+                                          runningMean: runningMean?.pointer, runningVar: runningVar?.pointer,
+                                          output: out.pointer, saveMean: mean.pointer, saveInvStd: invStd.pointer)
+        } else {
+            BatchNormKernels.forwardEval(n: n, c: c, hw: hw, input: x.pointer, runningMean: runningMean!.pointer,
+                                         runningVar: runningVar!.pointer, gamma: gamma.map { UnsafePointer($0.pointer) },
+                                         beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, output: out.pointer)
+        }
+        // Eval mode must differentiate through the statistics used, so keep copies of them
+        // (the buffers may be updated by a later training step before backward runs).
+        let rm = training ? nil : runningMean!.contiguousData().clone().detach()
+        let rv = training ? nil : runningVar!.contiguousData().clone().detach()
+        let inputs = [input] + [weight, bias].compactMap { $0 }
+        let hasWeight = weight != nil, hasBias = bias != nil
+        let needX = input.requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+        return out.record("batch_norm", inputs) { g in
+            let gy = g.contiguousData()
+            let gx = needX ? Tensor(uninitialized: x.shape) : nil
+            let gw = needW ? Tensor(uninitialized: [c]) : nil
+            let gb = needB ? Tensor(uninitialized: [c]) : nil
+            if training {
+                BatchNormKernels.backwardTrain(n: n, c: c, hw: hw, input: x.pointer, gradOutput: gy.pointer,
+                                               gamma: gamma.map { UnsafePointer($0.pointer) }, saveMean: mean.pointer, saveInvStd: invStd.pointer,
+                                               gradInput: gx?.pointer, gradGamma: gw?.pointer, gradBeta: gb?.pointer)
+            } else {
+                BatchNormKernels.backwardEval(n: n, c: c, hw: hw, input: x.pointer, gradOutput: gy.pointer,
+                                              runningMean: rm!.pointer, runningVar: rv!.pointer,
+                                              gamma: gamma.map { UnsafePointer($0.pointer) }, eps: eps,
+                                              gradInput: gx?.pointer, gradGamma: gw?.pointer, gradBeta: gb?.pointer)
+            }
+            return [gx] + (hasWeight ? [gw] : []) + (hasBias ? [gb] : [])
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import XCTest
+import MERTensor
+import MERTestSupport
+
+/// Convolution, pooling and batch norm through the tensor layer: hand cases, errors,
+/// and finite-difference checks of their backward through autograd.
+final class NNOpsTests: XCTestCase {
+    func r(_ shape: [Int], _ seed: UInt64) -> Tensor { GradCheck.input(shape, seed: seed) }
+
+    func testConv2dByHand() throws {
+        // 1×1×3×3 input 1..9, 2×2 kernel [[1,0],[0,-1]]: out(i,j) = x(i,j) − x(i+1,j+1) = −4 everywhere.
+        let x = try Tensor.arange(1, 10).reshape([1, 1, 3, 3])
+        let w = try Tensor.from([1, 0, 0, -1], shape: [1, 1, 2, 2])
+        XCTAssertEqual(try Tensor.conv2d(x, w).toArray(), [-4, -4, -4, -4])
+        // Padding 1, stride 2, bias 10: corners see one tap each.
+        let y = try Tensor.conv2d(x, w, bias: Tensor.from([10]), stride: (2, 2), padding: (1, 1))
+        XCTAssertEqual(y.shape, [1, 1, 2, 2])
+        let expected: [Float] = [9, 7, 3, 6] // 10−1, 10−3, 10−7, 10+5−9
+        XCTAssertEqual(y.toArray(), expected)
+    }
+
+    func testConv2dGradients() throws {
+        let cases: [(x: [Int], w: [Int], stride: (Int, Int), pad: (Int, Int), dil: (Int, Int), groups: Int, bias: Bool)] = [
+            ([2, 3, 7, 6], [4, 3, 3, 3], (1, 1), (1, 1), (1, 1), 1, true),
+            ([1, 4, 9, 8], [6, 2, 3, 2], (2, 1), (0, 1), (1, 1), 2, true),   // groups, odd strides
+            ([2, 2, 9, 9], [3, 2, 3, 3], (1, 2), (2, 2), (2, 2), 1, false),  // dilation
+            ([1, 3, 8, 8], [3, 1, 3, 3], (1, 1), (1, 1), (1, 1), 3, true),   // depthwise
+            ([2, 2, 7, 7], [2, 2, 1, 7], (1, 1), (0, 3), (1, 1), 1, true),   // Inception 1×7
+            ([2, 2, 7, 7], [2, 2, 7, 1], (1, 1), (3, 0), (1, 1), 1, false),  // and 7×1
+            ([2, 5, 5, 5], [3, 5, 1, 1], (1, 1), (0, 0), (1, 1), 1, true),   // 1×1 shortcut
+        ]
+        for (i, c) in cases.enumerated() {
+            let x = r(c.x, UInt64(10 + i)), w = r(c.w, UInt64(20 + i)), b = r([c.w[0]], UInt64(30 + i))
+            let inputs = c.bias ? [x, w, b] : [x, w]
+            try GradCheck.check(inputs) { t in
+                try Tensor.conv2d(t[0], t[1], bias: c.bias ? t[2] : nil, stride: c.stride, padding: c.pad,
+                                  dilation: c.dil, groups: c.groups)
+            }
+        }
+        // A strided (permuted) input view is handled like its contiguous copy.
+        let base = r([5, 5, 2, 3], 40), w = r([2, 3, 3, 3], 41)
+        try GradCheck.check([base, w]) { t in try Tensor.conv2d(t[0].permute([2, 3, 0, 1]), t[1], padding: (1, 1)) }
+    }
+
+    func testConv2dErrors() throws {
+        let x = try Tensor.zeros([1, 3, 5, 5])
+        XCTAssertThrowsError(try Tensor.conv2d(x, try Tensor.zeros([4, 2, 3, 3]))) {
+            XCTAssertTrue("\($0)".contains("expects 2 input channels, input has 3"), "\($0)")
+        }
+        XCTAssertThrowsError(try Tensor.conv2d(x, try Tensor.zeros([4, 3, 7, 7]))) {
+            XCTAssertTrue("\($0)".contains("does not fit input 5x5"), "\($0)")
+        }
+        XCTAssertThrowsError(try Tensor.conv2d(try Tensor.zeros([3, 5, 5]), try Tensor.zeros([4, 3, 3, 3])))
+        XCTAssertThrowsError(try Tensor.conv2d(x, try Tensor.zeros([4, 3, 3, 3]), stride: (0, 1)))
+        XCTAssertThrowsError(try Tensor.conv2d(x, try Tensor.zeros([4, 3, 3, 3]), bias: try Tensor.zeros([3])))
+    }
+
+    func testPoolingByHand() throws {
+        let x = try Tensor.arange(1, 17).reshape([1, 1, 4, 4])
+        XCTAssertEqual(try x.maxPool2d(kernel: (2, 2)).toArray(), [6, 8, 14, 16])
+        XCTAssertEqual(try x.avgPool2d(kernel: (2, 2)).toArray(), [3.5, 5.5, 11.5, 13.5])
+        // count_include_pad: the corner window of a padded 3×3 pool sees 4 real values of 9.
+        let a = try x.avgPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1))
+        XCTAssertEqual(a.toArray()[0], (1 + 2 + 5 + 6) / 9)
+        let b = try x.avgPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1), countIncludePad: false)
+        XCTAssertEqual(b.toArray()[0], (1 + 2 + 5 + 6) / 4)
+        XCTAssertEqual(try x.adaptiveAvgPool2d((1, 1)).toArray(), [8.5])
+        XCTAssertEqual(try x.adaptiveMaxPool2d((2, 1)).toArray(), [8, 16])
+        XCTAssertEqual(try x.maxPool2d(kernel: (3, 3), stride: (2, 2), ceilMode: true).shape, [1, 1, 2, 2])
+    }
+
+    func testPoolingGradients() throws {
+        let x = GradCheck.distinct([2, 3, 7, 9], seed: 50)
+        try GradCheck.check([x]) { try $0[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }
+        try GradCheck.check([x]) { try $0[0].maxPool2d(kernel: (2, 3), stride: (2, 2), ceilMode: true) }
+        try GradCheck.check([x]) { try $0[0].avgPool2d(kernel: (3, 3), stride: (1, 2), padding: (1, 1)) }
+        try GradCheck.check([x]) { try $0[0].avgPool2d(kernel: (3, 2), stride: (2, 2), padding: (1, 1), ceilMode: true, countIncludePad: false) }
+        try GradCheck.check([x]) { try $0[0].adaptiveAvgPool2d((3, 4)) }
+        try GradCheck.check([x]) { try $0[0].adaptiveMaxPool2d((4, 5)) }
+        XCTAssertThrowsError(try x.maxPool2d(kernel: (3, 3), padding: (2, 2))) { XCTAssertTrue("\($0)".contains("half the kernel")) }
+        XCTAssertThrowsError(try x.adaptiveAvgPool2d((0, 1)))
+    }
+
+    func testBatchNormByHand() throws {
+        // Channel 0 holds {1, 3}: mean 2, biased var 1, unbiased var 2.
+        let x = try Tensor.from([1, 3], shape: [2, 1, 1, 1])
+        let rm = try Tensor.zeros([1]), rv = try Tensor.ones([1])
+        let y = try Tensor.batchNorm(x, runningMean: rm, runningVar: rv, weight: nil, bias: nil, training: true, momentum: 0.1, eps: 0)
+        XCTAssertEqual(y.toArray()[0], -1, accuracy: 1e-6)
+        XCTAssertEqual(y.toArray()[1], 1, accuracy: 1e-6)
+        XCTAssertEqual(rm.toArray()[0], 0.2, accuracy: 1e-6)      // 0.9·0 + 0.1·2
+        XCTAssertEqual(rv.toArray()[0], 1.1, accuracy: 1e-6)      // 0.9·1 + 0.1·2 (unbiased)
+        let e = try Tensor.batchNorm(x, runningMean: rm, runningVar: rv, weight: Tensor.from([2]), bias: Tensor.from([1]),
+                                     training: false, eps: 0)
+        let expected: Float = 2 * 0.8 / Float(1.1).squareRoot() + 1
+        XCTAssertEqual(e.toArray()[0], expected, accuracy: 1e-5)
+        XCTAssertThrowsError(try Tensor.batchNorm(try Tensor.zeros([1, 3]), runningMean: nil, runningVar: nil, weight: nil, bias: nil, training: true)) {
+            XCTAssertTrue("\($0)".contains("more than 1 value per channel"))
+        }
+    }
+
+    func testBatchNormGradients() throws {
+        let x = r([3, 4, 5, 3], 60), w = r([4], 61), b = r([4], 62)
+        try GradCheck.check([x, w, b]) {
+            try Tensor.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+        }
+        let flat = r([6, 5], 63)
+        try GradCheck.check([flat]) {
+            try Tensor.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: nil, bias: nil, training: true)
+        }
+        let rm = r([4], 64), rv = r([4], 65).abs().adding(scalar: 0.5).detach()
+        try GradCheck.check([x, w, b]) {
+            try Tensor.batchNorm($0[0], runningMean: rm, runningVar: rv, weight: $0[1], bias: $0[2], training: false)
+        }
+    }
+}
