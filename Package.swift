@@ -12,9 +12,14 @@ let kernelFlags: [SwiftSetting] = [
 let package = Package(
     name: "mer-script",
     products: [
+        .executable(name: "mer-script", targets: ["mer-script"]),
         .executable(name: "mer-bench", targets: ["mer-bench"]),
         .library(name: "MERKernels", targets: ["MERKernels"]),
         .library(name: "MERTensor", targets: ["MERTensor"]),
+        .library(name: "MERLua", targets: ["MERLua"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // MARK: System libraries (Debian: liblua5.4-dev, libpng-dev, libjpeg-dev)
@@ -24,13 +29,24 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CEdit", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"])]),
+
+        // MARK: C bridge (the only code that raises Lua errors)
+        .target(name: "CLuaBridge", dependencies: ["CLua"]),
 
         // MARK: Engine
         .target(name: "MERKernels", swiftSettings: kernelFlags),
         .target(name: "MERTensor", dependencies: ["MERKernels"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
 
+        // MARK: Host
+        .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor"]),
+
         // MARK: Executables
+        .executableTarget(name: "mer-script", dependencies: [
+            "MERLua", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "mer-bench", dependencies: ["MERKernels", "MERTensor"],
                           swiftSettings: kernelFlags),
 
@@ -39,6 +55,7 @@ let package = Package(
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CLua", "CPNG", "CJPEG"]),
         .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels"]),
         .testTarget(name: "MERTensorTests", dependencies: ["MERTensor", "MERTestSupport"]),
+        .testTarget(name: "MERLuaTests", dependencies: ["MERLua", "MERTensor", "CLua"]),
     ],
     swiftLanguageVersions: [.v5]
 )

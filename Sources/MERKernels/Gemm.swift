@@ -1,12 +1,235 @@
+/// The packed, register-tiled, multi-threaded SGEMM (Goto / BLIS loop structure).
+///
+///     for jc in N by NC            (B block kc×nc packed once per (jc, pc), lives in L3/L2)
+///       for pc in K by KC          (the K reduction: always the same blocks, in order)
+///         pack B̃ ← op(B)[pc, jc]
+///         for ic in M by MC        (A block mc×kc packed, sized to stay in the 1 MiB L2)
+///           pack Ã ← op(A)[ic, pc]
+///           for jr in nc by NR     (B micro-panel kc×32 reused from L2/L1 by every ir)
+///             for ir in mc by MR   (A micro-panel streamed from L2)
+///               micro-kernel MR×NR
+///
+/// Threads split C into disjoint row ranges (multiples of MR) or column ranges (multiples of
+/// NR); every thread runs the whole loop nest above on its part with its own buffers. The K
+/// blocking and the order of the K loop never depend on the split, and full and edge tiles
+/// use the same rounding, so C is bit-identical for any thread count.
 extension Gemm {
+    /// Cache blocking parameters (tunable for experiments, e.g. `mer-bench --kc/--mc/--nc`).
+    ///
+    /// Defaults measured on the 2-core Zen 4 VM (32 KiB L1d, 1 MiB L2 per core): kc = 512 beat
+    /// 256 by ~5 points of peak (89–91 % vs 82–86 % at 1024³/2048³ on one core) because each
+    /// micro-kernel call ends with a read-modify-write of 24 C lines, mostly from L3; a longer
+    /// K block halves how often that ~600-cycle tail is paid. The kc×32 B micro-panel (64 KiB)
+    /// then streams from L2, which is cheap: 128 bytes per 24 FMA cycles. mc = 240 keeps the
+    /// packed A block (240×512×4 = 480 KiB) within half of L2; 120–360 measured the same
+    /// within noise. kc = 768/1024 were no better.
+    public struct Blocking: Sendable {
+        /// K block: length of the reduction each micro-kernel call runs before touching C.
+        public var kc: Int
+        /// M block, a multiple of MR: the packed A block mc×kc must stay resident in L2.
+        public var mc: Int
+        /// N block: the packed B block kc×nc (L3-resident); large so A is repacked rarely.
+        public var nc: Int
+        public init(kc: Int, mc: Int, nc: Int) { self.kc = kc; self.mc = mc; self.nc = nc }
+    }
+    nonisolated(unsafe) public static var blocking = Blocking(kc: 512, mc: 240, nc: 4096)
+
+    /// Rows per register tile of the micro-kernel (packed A panels are this tall).
+    public static var microRows: Int { GemmKernel.mr }
+    /// Columns per register tile (packed B panels are this wide).
+    public static var microCols: Int { GemmKernel.nr }
+
     /// The fast path (packed, register-tiled, multi-threaded). Same contract as `reference`.
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                              alpha: Float, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                              threads: Int = Parallel.threads) {
-        // PLACEHOLDER until the packed kernel lands: reference loops.
-        reference(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+        if m <= 0 || n <= 0 { return }
+        if k <= 0 || alpha == 0 {
+            scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        // Tiny products: packing and tile padding cost more than they save.
+        if m * n * k < 32 * 32 * 32 {
+            small(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let bBox = UncheckedSendable(b)
+        // Non-transposed B packs with straight vector copies, much cheaper than the
+        // element-wise A packing, so then threads split M and each repeats the B packing.
+        driver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+               packB: { p0, j0, kc, nc, dst in
+                   GemmPacking.packB(transB: transB, b: bBox.value, ldb: ldb, p0: p0, j0: j0,
+                                     kc: kc, nc: nc, dst: dst)
+               },
+               bPackIsCheap: !transB, beta: beta, c: c, ldc: ldc, threads: threads)
+    }
+
+    /// The driver with B supplied by a packing callback, so other kernels (implicit im2col
+    /// convolution) can feed op(B) without materialising it.
+    ///
+    /// `packB(p0, j0, kc, nc, dst)` must write op(B)[p0 ..< p0+kc, j0 ..< j0+nc] as ⌈nc/32⌉
+    /// consecutive panels of kc×32 floats (dst[panel][p][j], j = column within the panel),
+    /// zero-padding columns past nc. It is called concurrently from several threads with
+    /// distinct `dst` buffers (64-byte aligned). `alpha` must be nonzero and m, n, k > 0;
+    /// beta == 0 does not read C.
+    public static func sgemmPackedB(transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                    a: UnsafePointer<Float>, lda: Int,
+                                    packB: (_ p0: Int, _ j0: Int, _ kc: Int, _ nc: Int,
+                                            _ dst: UnsafeMutablePointer<Float>) -> Void,
+                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                    threads: Int = Parallel.threads) {
+        if m <= 0 || n <= 0 || k <= 0 { return }
+        driver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, packB: packB,
+               bPackIsCheap: false, beta: beta, c: c, ldc: ldc, threads: threads)
+    }
+
+    /// `bPackIsCheap`: packing B costs less per element than packing A, so a split that
+    /// repeats the B packing on every thread (split M) beats one repeating A's (split N).
+    private static func driver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                               a: UnsafePointer<Float>, lda: Int,
+                               packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
+                               bPackIsCheap: Bool,
+                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+        let mr = GemmKernel.mr, nr = GemmKernel.nr
+        let blk = blocking
+        let kcMax = max(1, blk.kc)
+        let mcMax = max(mr, blk.mc / mr * mr)
+        let ncMax = max(nr, blk.nc / nr * nr)
+
+        // Below ~2·96³ multiply-adds per thread the fork/join costs more than it saves.
+        let work = m * n * k
+        var t = max(1, min(threads, work / (2 * 96 * 96 * 96)))
+        // Each thread packs only its own rows of A (split M) or columns of B (split N) and
+        // repeats the packing of the other operand: repeat whichever packs cheaper, as long
+        // as every thread still gets at least two micro-panels of the split dimension.
+        let canSplitN = n >= 2 * nr * t, canSplitM = m >= 2 * mr * t
+        let splitN: Bool
+        if canSplitN && canSplitM {
+            // Balance first: the slowest thread sets the time. Idle fraction of each split
+            // (micro-panels per thread rounded up), e.g. 512 rows = 43 panels of 12 → 22 + 21
+            // (2 % idle) but 512 columns = 16 panels of 32 → 8 + 8 (none).
+            func idle(_ panels: Int) -> Double {
+                let most = (panels + t - 1) / t
+                return Double(most * t - panels) / Double(most * t)
+            }
+            let idleM = idle((m + mr - 1) / mr), idleN = idle((n + nr - 1) / nr)
+            if abs(idleM - idleN) > 0.01 { splitN = idleN < idleM } else { splitN = !bPackIsCheap }
+        }
+        else if canSplitN || canSplitM { splitN = canSplitN }
+        else { splitN = n >= 2 * nr; t = max(1, min(t, splitN ? n / nr : m / mr)) }
+
+        let aBox = UncheckedSendable(a), cBox = UncheckedSendable(c)
+        withoutActuallyEscaping(packB) { packB in
+            let pBox = UncheckedSendable(packB)
+            let part = { (rows: Range<Int>, cols: Range<Int>) in
+                runBlocked(transA: transA, rows: rows, cols: cols, k: k, alpha: alpha,
+                           a: aBox.value, lda: lda, packB: pBox.value, beta: beta,
+                           c: cBox.value, ldc: ldc, kcMax: kcMax, mcMax: mcMax, ncMax: ncMax)
+            }
+            if t <= 1 { part(0..<m, 0..<n) }
+            else if splitN { Parallel.forRanges(n, granule: nr, threads: t) { part(0..<m, $0) } }
+            else { Parallel.forRanges(m, granule: mr, threads: t) { part($0, 0..<n) } }
+        }
+    }
+
+    /// One thread's share: the full blocked loop nest on C[rows, cols].
+    private static func runBlocked(transA: Bool, rows: Range<Int>, cols: Range<Int>, k: Int,
+                                   alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                   packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
+                                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                   kcMax: Int, mcMax: Int, ncMax: Int) {
+        let mr = GemmKernel.mr, nr = GemmKernel.nr
+        let kcB = min(kcMax, k)
+        let mcB = min(mcMax, (rows.count + mr - 1) / mr * mr)
+        let ncB = min(ncMax, (cols.count + nr - 1) / nr * nr)
+        // One allocation: [A block | B block | edge tile], each section 64-byte aligned.
+        let aFloats = mcB * kcB, bFloats = kcB * ncB, tFloats = mr * nr
+        let bytes = (aFloats + bFloats + tFloats) * 4 + 128
+        let (raw, cap) = GemmBuffers.acquire(bytes: bytes)
+        defer { GemmBuffers.release(raw, bytes: cap) }
+        let base = raw.bindMemory(to: Float.self, capacity: cap / 4)
+        let aPack = base
+        let bPack = base + (aFloats + 15) / 16 * 16
+        let tile = bPack + (bFloats + 15) / 16 * 16
+
+        var jc = cols.lowerBound
+        while jc < cols.upperBound {
+            let nc = min(ncB, cols.upperBound - jc)
+            var pc = 0
+            while pc < k {
+                let kc = min(kcB, k - pc)
+                packB(pc, jc, kc, nc, bPack)
+                // Only the first K block applies the caller's beta; later blocks accumulate.
+                let betaK: Float = pc == 0 ? beta : 1
+                var ic = rows.lowerBound
+                while ic < rows.upperBound {
+                    let mc = min(mcB, rows.upperBound - ic)
+                    GemmPacking.packA(transA: transA, a: a, lda: lda, i0: ic, p0: pc, mc: mc, kc: kc,
+                                      dst: aPack)
+                    var jr = 0
+                    while jr < nc {
+                        let ncols = min(nr, nc - jr)
+                        let bp = UnsafePointer(bPack + (jr / nr) * kc * nr)
+                        var ir = 0
+                        while ir < mc {
+                            let nrows = min(mr, mc - ir)
+                            let ap = UnsafePointer(aPack + (ir / mr) * kc * mr)
+                            let cp = c + (ic + ir) * ldc + jc + jr
+                            if nrows == mr && ncols == nr {
+                                GemmKernel.micro12x32(kc: kc, a: ap, b: bp, c: cp, ldc: ldc,
+                                                      alpha: alpha, beta: betaK)
+                            } else {
+                                // Edge tile: full-size kernel into a scratch tile, then write
+                                // back only the valid corner with the same rounding.
+                                GemmKernel.micro12x32(kc: kc, a: ap, b: bp, c: tile, ldc: nr,
+                                                      alpha: 1, beta: 0)
+                                GemmKernel.storeEdge(tile: tile, rows: nrows, cols: ncols, c: cp,
+                                                     ldc: ldc, alpha: alpha, beta: betaK)
+                            }
+                            ir += mr
+                        }
+                        jr += nr
+                    }
+                    ic += mc
+                }
+                pc += kc
+            }
+            jc += nc
+        }
+    }
+
+    /// C ← beta·C (beta == 0 writes zeros without reading C).
+    private static func scale(m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for i in 0..<m {
+            let r = c + i * ldc
+            if beta == 0 { for j in 0..<n { r[j] = 0 } } else { for j in 0..<n { r[j] *= beta } }
+        }
+    }
+
+    /// Direct loops for tiny products (single thread): one row of C accumulated at a time.
+    private static func small(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                              alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                              b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { acc.deallocate() }
+        for i in 0..<m {
+            acc.initialize(repeating: 0, count: n)
+            for p in 0..<k {
+                let av = transA ? a[p * lda + i] : a[i * lda + p]
+                if transB {
+                    for j in 0..<n { acc[j] = acc[j].addingProduct(av, b[j * ldb + p]) }
+                } else {
+                    let br = b + p * ldb
+                    for j in 0..<n { acc[j] = acc[j].addingProduct(av, br[j]) }
+                }
+            }
+            let r = c + i * ldc
+            if beta == 0 { for j in 0..<n { r[j] = acc[j] * alpha } }
+            else { for j in 0..<n { r[j] = (r[j] * beta).addingProduct(alpha, acc[j]) } }
+        }
     }
 }

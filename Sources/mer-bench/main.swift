@@ -1,1 +1,2 @@
-print("mer-bench")
+// mer-bench: GEMM / convolution throughput against the measured FMA peak. See Bench.swift.
+Bench.main(CommandLine.arguments)

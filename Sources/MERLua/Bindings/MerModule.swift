@@ -1,0 +1,62 @@
+import CLua
+import CLuaBridge
+import Foundation
+import MERKernels
+import MERTensor
+
+/// The `mer` global: version, seeding, threads, clock.
+extension LuaVM {
+    public static let version = "0.1.0"
+
+    func installMerModule() {
+        lua_createtable(L, 0, 8)
+        lua_pushstring(L, LuaVM.version)
+        lua_setfield(L, -2, "version")
+        setFunction("seed", "mer.seed", doc: """
+            mer.seed(n)
+            Reseeds the global random generator (tensor.rand/randn, initialisation, shuffling).
+            The same seed and thread count give the same numbers.
+            """) { call in
+            try call.expectAtMost(1)
+            let n = try call.integer(1)
+            guard n >= 0 else { throw call.error(1, "expected a non-negative integer seed, got \(n)") }
+            Generator.seed(UInt64(n))
+            return 0
+        }
+        setFunction("threads", "mer.threads", doc: """
+            mer.threads([n])
+            Sets the number of worker threads the kernels use (1..256); returns the current number.
+            """) { call in
+            try call.expectAtMost(1)
+            if !call.isNil(1) {
+                let n = try call.integer(1)
+                guard n >= 1 && n <= 256 else { throw call.error(1, "expected a thread count between 1 and 256, got \(n)") }
+                Parallel.threads = n
+            }
+            call.push(Parallel.threads)
+            return 1
+        }
+        setFunction("time", "mer.time", doc: "mer.time()\nSeconds from a monotonic clock, with sub-microsecond resolution (for timing).") { call in
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            call.push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)
+            return 1
+        }
+        setFunction("cores", "mer.cores", doc: "mer.cores()\nNumber of CPU cores online.") { call in
+            call.push(Parallel.availableCores)
+            return 1
+        }
+        lua_setglobal(L, "mer")
+    }
+
+    func installModules() {
+        luaL_newmetatable(L, "mer.docs.holder") // keeps names unique; the docs table itself:
+        mer_pop(L, 1)
+        lua_createtable(L, 0, 256)
+        lua_setfield(L, mer_registryindex(), "mer.docs")
+        installTensorType()
+        installTensorModule()
+        installMerModule()
+        installHelp()
+    }
+}

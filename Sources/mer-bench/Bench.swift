@@ -1,0 +1,110 @@
+import MERKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Command line: `mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,..]`
+///
+/// --json     print exactly one JSON object (see Report.swift)
+/// --quick    fewer repetitions and a shorter peak measurement (smoke runs, CI)
+/// --threads  the "all threads" count (default: Parallel.availableCores)
+/// --kc/--mc/--nc  override Gemm.blocking (tuning experiments)
+/// --sizes    GEMM cube sizes (default 512,1024,2048)
+struct BenchOptions {
+    var json = false
+    var quick = false
+    var threads = Parallel.availableCores
+    var sizes = [512, 1024, 2048]
+    var noConv = false
+
+    static func parse(_ args: [String]) -> BenchOptions {
+        var o = BenchOptions()
+        var i = 1
+        func value(_ flag: String) -> String {
+            i += 1
+            guard i < args.count else { fail("\(flag) needs a value") }
+            return args[i]
+        }
+        func int(_ flag: String) -> Int {
+            let s = value(flag)
+            guard let v = Int(s), v > 0 else { fail("\(flag) needs a positive integer, got '\(s)'") }
+            return v
+        }
+        while i < args.count {
+            switch args[i] {
+            case "--json": o.json = true
+            case "--quick": o.quick = true
+            case "--no-conv": o.noConv = true
+            case "--threads": o.threads = int("--threads")
+            case "--kc": Gemm.blocking.kc = int("--kc")
+            case "--mc": Gemm.blocking.mc = int("--mc")
+            case "--nc": Gemm.blocking.nc = int("--nc")
+            case "--sizes":
+                let s = value("--sizes")
+                let v = s.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+                guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
+                o.sizes = v
+            case "-h", "--help":
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv]")
+                exit(0)
+            default: fail("unknown argument '\(args[i])' (try --help)")
+            }
+            i += 1
+        }
+        return o
+    }
+
+    static func fail(_ msg: String) -> Never {
+        fputs("mer-bench: \(msg)\n", stderr)
+        exit(2)
+    }
+}
+
+enum Bench {
+    static func main(_ args: [String]) {
+        let o = BenchOptions.parse(args)
+        let peakSeconds = o.quick ? 0.2 : 1.0
+        let perCore = PeakFLOPs.measure(threads: 1, seconds: peakSeconds)
+        let all = PeakFLOPs.measure(threads: o.threads, seconds: peakSeconds)
+        let ctx = BenchContext(options: o, peakPerCore: perCore, peakAll: all)
+        let gemm = gemmBenchmarks(ctx)
+        let conv = o.noConv ? [] : convBenchmarks(ctx, gemm: gemm)
+        let report = Report(peakPerCore: perCore, peakAll: all, threads: o.threads, gemm: gemm, conv: conv)
+        print(o.json ? report.json() : report.table())
+    }
+
+    /// Best (minimum) wall time of `reps` runs of `body`, after one untimed warm-up run.
+    static func bestTime(reps: Int, _ body: () -> Void) -> Double {
+        body()
+        var best = Double.infinity
+        for _ in 0..<max(1, reps) {
+            let t0 = PeakFLOPs.now()
+            body()
+            best = min(best, PeakFLOPs.now() - t0)
+        }
+        return best
+    }
+}
+
+struct BenchContext {
+    var options: BenchOptions
+    var peakPerCore: Double
+    var peakAll: Double
+    /// The peak a run on `threads` threads is judged against: per-core peak × threads.
+    func peak(threads: Int) -> Double { peakPerCore * Double(threads) }
+    /// Thread counts to run: 1 and the "all" count (once if they are equal).
+    var threadCounts: [Int] { options.threads == 1 ? [1] : [1, options.threads] }
+}
+
+/// A deterministic pseudo-random fill (SplitMix64) so runs are comparable.
+func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
+    var s = seed
+    for i in 0..<count {
+        s &+= 0x9E37_79B9_7F4A_7C15
+        var z = s
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        p[i] = Float(z >> 40) / Float(1 << 24) - 0.5
+    }
+}

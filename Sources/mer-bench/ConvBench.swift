@@ -1,0 +1,72 @@
+import MERKernels
+
+struct ConvResult {
+    var name: String
+    var threads: Int
+    var fwdMs: Double
+    /// backward data + backward weight (and bias).
+    var bwdMs: Double
+    /// (forward + backward FLOPs = 3 × forward FLOPs) / (fwd + bwd time).
+    var gflops: Double
+    /// Total time / the time a GEMM of the same FLOPs would take at the measured 1024³ GEMM
+    /// rate on the same thread count (1.0 = as fast as GEMM; higher = slower).
+    var gemmEquivRatio: Double
+}
+
+/// The conv layers we care about (batch 32, NCHW): the ResNet12 blocks of our model at
+/// 112×112 input, an Inception 1×7 / 7×1 pair, and a 1×1 projection.
+let convBenchLayers: [(String, ConvShape)] = [
+    ("resnet12 64->64 3x3 @56", ConvShape(n: 32, cin: 64, h: 56, w: 56, cout: 64, kh: 3, kw: 3, padH: 1, padW: 1)),
+    ("resnet12 2->64 3x3 @112", ConvShape(n: 32, cin: 2, h: 112, w: 112, cout: 64, kh: 3, kw: 3, padH: 1, padW: 1)),
+    ("resnet12 64->160 3x3 @56", ConvShape(n: 32, cin: 64, h: 56, w: 56, cout: 160, kh: 3, kw: 3, padH: 1, padW: 1)),
+    ("resnet12 160->320 3x3 @28", ConvShape(n: 32, cin: 160, h: 28, w: 28, cout: 320, kh: 3, kw: 3, padH: 1, padW: 1)),
+    ("resnet12 320->640 3x3 @14", ConvShape(n: 32, cin: 320, h: 14, w: 14, cout: 640, kh: 3, kw: 3, padH: 1, padW: 1)),
+    ("inception 1x7 128->128 @17", ConvShape(n: 32, cin: 128, h: 17, w: 17, cout: 128, kh: 1, kw: 7, padH: 0, padW: 3)),
+    ("inception 7x1 128->128 @17", ConvShape(n: 32, cin: 128, h: 17, w: 17, cout: 128, kh: 7, kw: 1, padH: 3, padW: 0)),
+    ("1x1 256->64 @28", ConvShape(n: 32, cin: 256, h: 28, w: 28, cout: 64, kh: 1, kw: 1)),
+]
+
+/// Conv forward / backward timings through the `ConvKernels` API.
+func convBenchmarks(_ ctx: BenchContext, gemm: [GemmResult]) -> [ConvResult] {
+    var out: [ConvResult] = []
+    let reps = ctx.options.quick ? 1 : 3
+    for (name, s) in convBenchLayers {
+        let inCount = s.n * s.cin * s.h * s.w
+        let wCount = s.cout * s.cinPerGroup * s.kh * s.kw
+        let outCount = s.n * s.cout * s.hout * s.wout
+        let input = UnsafeMutablePointer<Float>.allocate(capacity: inCount)
+        let weight = UnsafeMutablePointer<Float>.allocate(capacity: wCount)
+        let bias = UnsafeMutablePointer<Float>.allocate(capacity: s.cout)
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
+        let gradOut = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
+        let gradIn = UnsafeMutablePointer<Float>.allocate(capacity: inCount)
+        let gradW = UnsafeMutablePointer<Float>.allocate(capacity: wCount)
+        let gradB = UnsafeMutablePointer<Float>.allocate(capacity: s.cout)
+        defer {
+            for p in [input, weight, bias, output, gradOut, gradIn, gradW, gradB] { p.deallocate() }
+        }
+        fillRandom(input, count: inCount, seed: 11)
+        fillRandom(weight, count: wCount, seed: 12)
+        fillRandom(bias, count: s.cout, seed: 13)
+        fillRandom(gradOut, count: outCount, seed: 14)
+        let saved = Parallel.threads
+        for t in ctx.threadCounts {
+            Parallel.threads = t
+            let fwd = Bench.bestTime(reps: reps) {
+                ConvKernels.forward(s, input: input, weight: weight, bias: bias, output: output)
+            }
+            let bwd = Bench.bestTime(reps: reps) {
+                ConvKernels.backwardData(s, gradOutput: gradOut, weight: weight, gradInput: gradIn)
+                ConvKernels.backwardWeight(s, input: input, gradOutput: gradOut, gradWeight: gradW,
+                                           gradBias: gradB)
+            }
+            let flops = 3 * s.forwardFLOPs
+            let total = fwd + bwd
+            let gemmSecs = gemmRate(gemm, threads: t).map { flops / ($0 * 1e9) } ?? .nan
+            out.append(ConvResult(name: name, threads: t, fwdMs: fwd * 1e3, bwdMs: bwd * 1e3,
+                                  gflops: flops / total / 1e9, gemmEquivRatio: total / gemmSecs))
+        }
+        Parallel.threads = saved
+    }
+    return out
+}

@@ -1,0 +1,77 @@
+/// Output of mer-bench: a readable table, or exactly one JSON object:
+///
+///     {"peak_gflops_per_core": x, "peak_gflops_all": y, "threads": T,
+///      "gemm": [{"m","n","k","threads","gflops","pct_peak"}...],
+///      "conv": [{"name","threads","fwd_ms","bwd_ms","gflops","gemm_equiv_ratio"}...]}
+struct Report {
+    var peakPerCore: Double
+    var peakAll: Double
+    var threads: Int
+    var gemm: [GemmResult]
+    var conv: [ConvResult]
+
+    func table() -> String {
+        var s = "FMA peak: \(f(peakPerCore, 1)) GFLOP/s per core, \(f(peakAll, 1)) GFLOP/s on \(threads) threads\n\n"
+        s += pad("GEMM m×n×k", 20) + lpad("threads", 8) + lpad("ms", 10) + lpad("GFLOP/s", 10) + lpad("% peak", 8) + "\n"
+        for r in gemm {
+            s += pad("\(r.m)×\(r.n)×\(r.k)", 20) + lpad("\(r.threads)", 8) + lpad(f(r.seconds * 1e3, 2), 10)
+                + lpad(f(r.gflops, 1), 10) + lpad(f(r.pctPeak, 1), 8) + "\n"
+        }
+        s += "(% peak is against per-core peak × threads)\n"
+        if conv.isEmpty {
+            s += "\nconv: no rows (built without MER_CONV_BENCH)\n"
+        } else {
+            s += "\n" + pad("conv (batch 32)", 28) + lpad("threads", 8) + lpad("fwd ms", 10) + lpad("bwd ms", 10)
+                + lpad("GFLOP/s", 10) + lpad("×GEMM", 8) + "\n"
+            for r in conv {
+                s += pad(r.name, 28) + lpad("\(r.threads)", 8) + lpad(f(r.fwdMs, 2), 10) + lpad(f(r.bwdMs, 2), 10)
+                    + lpad(f(r.gflops, 1), 10) + lpad(f(r.gemmEquivRatio, 2), 8) + "\n"
+            }
+            s += "(GFLOP/s counts fwd+bwd = 3× forward FLOPs; ×GEMM = time / time of a 1024³-rate GEMM of equal FLOPs)\n"
+        }
+        return s
+    }
+
+    func json() -> String {
+        let g = gemm.map {
+            "{\"m\": \($0.m), \"n\": \($0.n), \"k\": \($0.k), \"threads\": \($0.threads), "
+                + "\"gflops\": \(num($0.gflops)), \"pct_peak\": \(num($0.pctPeak))}"
+        }
+        let c = conv.map {
+            "{\"name\": \(str($0.name)), \"threads\": \($0.threads), \"fwd_ms\": \(num($0.fwdMs)), "
+                + "\"bwd_ms\": \(num($0.bwdMs)), \"gflops\": \(num($0.gflops)), "
+                + "\"gemm_equiv_ratio\": \(num($0.gemmEquivRatio))}"
+        }
+        return "{\"peak_gflops_per_core\": \(num(peakPerCore)), \"peak_gflops_all\": \(num(peakAll)), "
+            + "\"threads\": \(threads), \"gemm\": [\(g.joined(separator: ", "))], "
+            + "\"conv\": [\(c.joined(separator: ", "))]}"
+    }
+
+    /// JSON has no NaN/inf: those become null.
+    private func num(_ x: Double) -> String { x.isFinite ? f(x, 3) : "null" }
+    private func str(_ s: String) -> String {
+        var o = "\""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": o += "\\\""
+            case "\\": o += "\\\\"
+            default:
+                if ch.value < 0x20 { o += "\\u" + String(repeating: "0", count: 4 - String(ch.value, radix: 16).count) + String(ch.value, radix: 16) }
+                else { o.unicodeScalars.append(ch) }
+            }
+        }
+        return o + "\""
+    }
+    private func f(_ x: Double, _ digits: Int) -> String {
+        if !x.isFinite { return "\(x)" }
+        var p = 1.0
+        for _ in 0..<digits { p *= 10 }
+        let r = (abs(x) * p).rounded()
+        let whole = Int(r / p), frac = Int(r - Double(whole) * p)
+        var fs = String(frac)
+        while fs.count < digits { fs = "0" + fs }
+        return (x < 0 && r != 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fs : "")
+    }
+    private func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
+    private func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? " " + s : String(repeating: " ", count: w - s.count) + s }
+}

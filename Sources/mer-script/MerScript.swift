@@ -1,0 +1,57 @@
+import ArgumentParser
+import MERLua
+
+/// The command line: parses options and hands everything to `ScriptHost`.
+@main
+struct MerScript: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mer-script",
+        abstract: "Lua 5.4 with native tensors, layers and data loaders for micro-expression recognition.",
+        discussion: """
+        With a script, runs it with `arg` and `...` set as the `lua` program sets them; without
+        one, starts the interactive REPL. Exit status: 0 on success, 1 on a script error.
+        """,
+        version: "mer-script \(LuaVM.version) (Lua 5.4)")
+
+    @Option(name: .customShort("e"), help: ArgumentHelp("Run a chunk of Lua code (repeatable), before the script.", valueName: "code"))
+    var chunks: [String] = []
+
+    @Flag(name: .customShort("i"), help: "Enter the REPL after running the script or chunks.")
+    var interactive = false
+
+    @Option(help: "Seed the global random generator (same seed and threads: same numbers).")
+    var seed: UInt64?
+
+    @Option(help: "Worker threads for the kernels (default: all cores).")
+    var threads: Int?
+
+    @Option(help: ArgumentHelp("Stop the script with an error after this many seconds.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The Lua script to run, and its arguments.", valueName: "script [args...]"))
+    var scriptAndArguments: [String] = []
+
+    func validate() throws {
+        if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be between 1 and 256, got \(t)") }
+        if let t = timeout, !(t > 0) { throw ValidationError("--timeout must be a positive number of seconds, got \(t)") }
+    }
+
+    func run() throws {
+        var options = ScriptOptions()
+        options.chunks = chunks
+        options.interactive = interactive
+        options.seed = seed
+        options.threads = threads
+        options.timeout = timeout
+        if let first = scriptAndArguments.first {
+            options.script = first
+            options.scriptArguments = Array(scriptAndArguments.dropFirst())
+            // The words before the script, as `lua` exposes them in arg[-n]..arg[-1].
+            let all = CommandLine.arguments
+            let cut = all.count - scriptAndArguments.count
+            options.interpreterWords = Array(all[..<max(1, cut)])
+        }
+        let status = ScriptHost.run(options)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

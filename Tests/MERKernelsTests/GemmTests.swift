@@ -1,0 +1,150 @@
+import XCTest
+import MERKernels
+
+
+final class GemmTests: XCTestCase {
+    private struct Case {
+        var transA, transB: Bool
+        var m, n, k: Int
+        var lda, ldb, ldc: Int
+        var alpha, beta: Float
+    }
+
+    /// Runs `sgemm` on 1, 2 and 3 threads, checks each against the reference and checks the
+    /// three results are bit-identical. Returns nothing; failures carry the case description.
+    private func check(_ t: Case, rng: inout SplitMix64, file: StaticString = #filePath, line: UInt = #line) {
+        let aRows = t.transA ? t.k : t.m, aCols = t.transA ? t.m : t.k
+        let bRows = t.transB ? t.n : t.k, bCols = t.transB ? t.k : t.n
+        precondition(t.lda >= aCols && t.ldb >= bCols && t.ldc >= t.n)
+        var a = [Float](repeating: .nan, count: max(1, aRows * t.lda))
+        var b = [Float](repeating: .nan, count: max(1, bRows * t.ldb))
+        for r in 0..<aRows { for c in 0..<aCols { a[r * t.lda + c] = rng.uniform() } }
+        for r in 0..<bRows { for c in 0..<bCols { b[r * t.ldb + c] = rng.uniform() } }
+        // Padding columns of C (past n) must survive untouched: fill them with a sentinel.
+        let sentinel: Float = 12345
+        var c0 = [Float](repeating: sentinel, count: max(1, t.m * t.ldc))
+        for i in 0..<t.m { for j in 0..<t.n { c0[i * t.ldc + j] = t.beta == 0 ? .nan : rng.uniform() } }
+
+        var expected = c0
+        if t.beta == 0 { for i in 0..<t.m { for j in 0..<t.n { expected[i * t.ldc + j] = 0 } } }
+        Gemm.reference(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
+                       a: a, lda: t.lda, b: b, ldb: t.ldb, beta: t.beta, c: &expected, ldc: t.ldc)
+        // Scale of each dot product's terms, for a relative tolerance.
+        let tol = 1e-4 * Float(max(1, t.k)).squareRoot()
+        var results: [[Float]] = []
+        for threads in [1, 2, 3] {
+            var c = c0
+            Gemm.sgemm(transA: t.transA, transB: t.transB, m: t.m, n: t.n, k: t.k, alpha: t.alpha,
+                       a: a, lda: t.lda, b: b, ldb: t.ldb, beta: t.beta, c: &c, ldc: t.ldc,
+                       threads: threads)
+            results.append(c)
+        }
+        let desc = "\(t) "
+        var bad = 0
+        for i in 0..<t.m {
+            for j in 0..<t.ldc {
+                let idx = i * t.ldc + j
+                let got = results[0][idx], want = expected[idx]
+                if j >= t.n {
+                    if got != sentinel { bad += 1 }
+                    continue
+                }
+                let scale = max(1, abs(t.alpha) * Float(t.k).squareRoot(), abs(t.beta))
+                if !(abs(got - want) <= tol * scale) { bad += 1 }
+            }
+        }
+        XCTAssertEqual(bad, 0, "mismatches vs reference: \(desc)", file: file, line: line)
+        for r in 1..<results.count {
+            let same = results[r].withUnsafeBytes { x in results[0].withUnsafeBytes { y in x.elementsEqual(y) } }
+            XCTAssertTrue(same, "threads \(r + 1) differs bitwise from threads 1: \(desc)", file: file, line: line)
+        }
+    }
+
+    func testOddShapesAllTransposes() {
+        var rng = SplitMix64(seed: 42)
+        let sizes = [1, 3, 13, 17, 31, 33, 65, 100]
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for m in sizes {
+                    for n in sizes {
+                        let k = sizes[rng.int(0...sizes.count - 1)]
+                        let aCols = transA ? m : k, bCols = transB ? k : n
+                        let pad = rng.int(0...3)
+                        let alphaBeta: [(Float, Float)] = [(1, 0), (-0.5, 1), (2, 0.25), (1, 1)]
+                        let (alpha, beta) = alphaBeta[rng.int(0...3)]
+                        check(Case(transA: transA, transB: transB, m: m, n: n, k: k,
+                                   lda: aCols + pad, ldb: bCols + pad * 2, ldc: n + pad,
+                                   alpha: alpha, beta: beta), rng: &rng)
+                    }
+                }
+            }
+        }
+    }
+
+    func testLargerShapesCrossBlockBoundaries() {
+        // Sizes past the K block (256), the M block and the 32-column panels, so several
+        // K blocks accumulate (beta = 1 path inside the driver) and edge tiles occur everywhere.
+        var rng = SplitMix64(seed: 7)
+        let shapes: [(Int, Int, Int)] = [(257, 65, 300), (100, 257, 513), (33, 300, 257),
+                                         (250, 250, 250), (13, 1000, 64), (400, 17, 600)]
+        for (i, (m, n, k)) in shapes.enumerated() {
+            let transA = i % 2 == 1, transB = i % 3 == 1
+            let aCols = transA ? m : k, bCols = transB ? k : n
+            for (alpha, beta) in [(Float(1), Float(0)), (Float(0.75), Float(1)), (Float(-1), Float(-0.5))] {
+                check(Case(transA: transA, transB: transB, m: m, n: n, k: k,
+                           lda: aCols + 5, ldb: bCols + 3, ldc: n + 7, alpha: alpha, beta: beta), rng: &rng)
+            }
+        }
+    }
+
+    func testBetaZeroIgnoresNaNInC() {
+        var rng = SplitMix64(seed: 3)
+        for (m, n, k) in [(3, 5, 7), (65, 65, 65), (100, 33, 257)] {
+            var a = [Float](repeating: 0, count: m * k), b = [Float](repeating: 0, count: k * n)
+            for i in a.indices { a[i] = rng.uniform() }
+            for i in b.indices { b[i] = rng.uniform() }
+            var c = [Float](repeating: .nan, count: m * n)
+            Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
+                       b: b, ldb: n, beta: 0, c: &c, ldc: n, threads: 2)
+            XCTAssertFalse(c.contains { $0.isNaN }, "NaN leaked for \(m)x\(n)x\(k)")
+        }
+    }
+
+    func testBetaOneAccumulatesTwice() {
+        // Two calls with beta = 1 on a zeroed C give twice one call's result.
+        var rng = SplitMix64(seed: 9)
+        let m = 70, n = 90, k = 300
+        var a = [Float](repeating: 0, count: m * k), b = [Float](repeating: 0, count: k * n)
+        for i in a.indices { a[i] = rng.uniform() }
+        for i in b.indices { b[i] = rng.uniform() }
+        var once = [Float](repeating: 0, count: m * n), twice = once
+        Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
+                   b: b, ldb: n, beta: 0, c: &once, ldc: n)
+        for _ in 0..<2 {
+            Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
+                       b: b, ldb: n, beta: 1, c: &twice, ldc: n)
+        }
+        for i in once.indices { XCTAssertEqual(twice[i], 2 * once[i], accuracy: 1e-3) }
+    }
+
+    func testDegenerateSizes() {
+        // k = 0: C = beta·C; m or n = 0: nothing happens.
+        var c: [Float] = [1, 2, 3, 4]
+        let a: [Float] = [0], b: [Float] = [0]
+        Gemm.sgemm(transA: false, transB: false, m: 2, n: 2, k: 0, alpha: 1, a: a, lda: 1,
+                   b: b, ldb: 2, beta: 2, c: &c, ldc: 2)
+        XCTAssertEqual(c, [2, 4, 6, 8])
+        Gemm.sgemm(transA: false, transB: false, m: 2, n: 2, k: 0, alpha: 1, a: a, lda: 1,
+                   b: b, ldb: 2, beta: 0, c: &c, ldc: 2)
+        XCTAssertEqual(c, [0, 0, 0, 0])
+        c = [5]
+        Gemm.sgemm(transA: false, transB: false, m: 0, n: 1, k: 3, alpha: 1, a: a, lda: 3,
+                   b: b, ldb: 1, beta: 0, c: &c, ldc: 1)
+        XCTAssertEqual(c, [5])
+    }
+
+    func testPeakFLOPsIsPositive() {
+        let g = PeakFLOPs.measure(threads: 1, seconds: 0.01)
+        XCTAssertGreaterThan(g, 0)
+    }
+}

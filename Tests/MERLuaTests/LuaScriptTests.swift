@@ -1,0 +1,59 @@
+import Foundation
+import MERLua
+import XCTest
+
+/// Runs every `Tests/Lua/*.lua` file in a fresh host; a failure shows the Lua file:line.
+final class LuaScriptTests: XCTestCase {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let luaTests = packageRoot.appendingPathComponent("Tests/Lua")
+
+    func runLuaFile(_ name: String) {
+        let vm = LuaVM()
+        vm.setModuleSearchPath(scriptDirectory: Self.luaTests.path, libraries: [Self.luaTests.appendingPathComponent("lib").path])
+        let path = Self.luaTests.appendingPathComponent(name).path
+        if case .failed(let message) = vm.run(file: path) {
+            XCTFail("\(name):\n\(message)")
+        }
+    }
+
+    func testEveryLuaFileIsCovered() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
+        XCTAssertEqual(files, ["bad_arguments.lua", "memory.lua", "tensor_basics.lua"],
+                       "add a test method for each new Tests/Lua file")
+    }
+
+    func testTensorBasics() { runLuaFile("tensor_basics.lua") }
+    func testBadArguments() { runLuaFile("bad_arguments.lua") }
+    func testMemoryStaysBounded() { runLuaFile("memory.lua") }
+
+    func testALuaFailureReportsFileAndLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mer-lua-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let script = dir.appendingPathComponent("fails.lua")
+        try "local x = 1\nassert(x == 2, 'x is not 2')\n".write(to: script, atomically: true, encoding: .utf8)
+        let vm = LuaVM()
+        guard case .failed(let message) = vm.run(file: script.path) else { return XCTFail("expected a failure") }
+        XCTAssertTrue(message.contains("fails.lua:2: x is not 2"), message)
+        XCTAssertTrue(message.contains("stack traceback:"), message)
+    }
+
+    func testBindingErrorsCarryTheCallersLine() throws {
+        let vm = LuaVM()
+        guard case .failed(let message) = vm.run(code: "local a = 1\nlocal t = tensor.zeros('x')", chunkName: "@chunk.lua") else {
+            return XCTFail("expected a failure")
+        }
+        XCTAssertTrue(message.hasPrefix("chunk.lua:2: tensor.zeros: argument 1: expected a table of non-negative integers (the shape), got string"), message)
+    }
+
+    func testCompletion() {
+        let vm = LuaVM()
+        XCTAssertEqual(vm.completions(for: "tensor.ze"), ["tensor.zeros"])
+        XCTAssertTrue(vm.completions(for: "ten").contains("tensor"))
+        XCTAssertTrue(vm.completions(for: "whi").contains("while"))
+        vm.run(code: "t = tensor.ones{2}", chunkName: "=test")
+        XCTAssertEqual(vm.completions(for: "t:resh"), ["t:reshape"])
+        XCTAssertTrue(vm.completions(for: "t:").contains("t:backward"))
+        XCTAssertEqual(vm.completions(for: "mer.se"), ["mer.seed"])
+        XCTAssertEqual(vm.completions(for: "nosuch.x"), [])
+    }
+}
