@@ -23,6 +23,11 @@ final class Interrupts {
         armedState = vm.L
         currentInterruptTarget = vm.L
         signal(SIGINT, interruptHandler)
+        // A parent may have started us with SIGINT blocked; Ctrl-C must still work.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         if let deadline = deadline {
             let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
             let L = vm.L

@@ -30,7 +30,12 @@ public final class REPL {
         var buffer = ""
         while true {
             fflush(stdout)
-            guard let line = readLine(prompt: buffer.isEmpty ? "> " : ">> ") else { break }
+            promptInterrupted = 0
+            guard let line = readLine(prompt: buffer.isEmpty ? "> " : ">> ") else {
+                // Ctrl-C at the prompt abandons the line (and any unfinished chunk), like a shell.
+                if promptInterrupted != 0 { print(); buffer = ""; continue }
+                break
+            }
             if buffer.isEmpty && line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             buffer += buffer.isEmpty ? line : "\n" + line
             switch evaluate(buffer) {
@@ -93,6 +98,14 @@ public final class REPL {
 
     func readLine(prompt: String) -> String? {
         if !interactive { return Swift.readLine(strippingNewline: true) }
+        // SIGINT without SA_RESTART: the terminal read fails with EINTR and readline returns.
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in promptInterrupted = 1 }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        var previous = sigaction()
+        sigaction(SIGINT, &action, &previous)
+        defer { sigaction(SIGINT, &previous, nil) }
         guard let p = CEdit.readline(prompt) else { return nil }
         defer { free(p) }
         return String(cString: p)
@@ -108,10 +121,12 @@ public final class REPL {
         if let path = historyPath { _ = read_history(path) }
         rl_attempted_completion_function = attemptCompletion
         rl_completer_word_break_characters = strdup(" \t\n\"\\'><=;+-*/%^~#{}()[],")
+        rl_completion_append_character = 0
     }
 }
 
 nonisolated(unsafe) private var replForCompletion: LuaVM?
+nonisolated(unsafe) private var promptInterrupted: sig_atomic_t = 0
 nonisolated(unsafe) private var pendingCompletions: [String] = []
 
 private func attemptCompletion(_ text: UnsafePointer<CChar>?, _ start: Int32, _ end: Int32) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {

@@ -8,8 +8,8 @@ struct MerScript: ParsableCommand {
         commandName: "mer-script",
         abstract: "Lua 5.4 with native tensors, layers and data loaders for micro-expression recognition.",
         discussion: """
-        With a script, runs it with `arg` and `...` set as the `lua` program sets them; without
-        one, starts the interactive REPL. Exit status: 0 on success, 1 on a script error.
+        With a script, runs it with `arg` and `...` set as the `lua` program sets them; \
+        without one, starts the interactive REPL. Exit status: 0 on success, 1 on a script error.
         """,
         version: "mer-script \(LuaVM.version) (Lua 5.4)")
 
@@ -37,6 +37,17 @@ struct MerScript: ParsableCommand {
     }
 
     func run() throws {
+        // The passthrough argument swallows the built-in flags when they come first.
+        switch scriptAndArguments.first {
+        case "--help", "-h":
+            print(MerScript.helpMessage())
+            return
+        case "--version":
+            print(MerScript.configuration.version)
+            return
+        default:
+            break
+        }
         var options = ScriptOptions()
         options.chunks = chunks
         options.interactive = interactive

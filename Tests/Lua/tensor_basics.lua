@@ -141,4 +141,16 @@ T.test("mer module", function()
   assert(t1 >= t0)
 end)
 
+T.test("save and load .safetensors", function()
+  local path = os.tmpname() .. ".safetensors"
+  local t = tensor.arange(6):reshape{2, 3}:transpose(1, 2)
+  t:save(path)
+  local u = tensor.load(path)
+  assert(u:size(1) == 3 and u:size(2) == 2)
+  T.values(u, {0, 3, 1, 4, 2, 5})
+  T.raises("tensor.load: safetensors:", tensor.load, "/nonexistent/x.safetensors")
+  T.raises("tensor.load: argument 1: expected a string, got number", tensor.load, 3)
+  os.remove(path)
+end)
+
 return T.done()

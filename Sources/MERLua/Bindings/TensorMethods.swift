@@ -302,6 +302,11 @@ extension LuaVM {
             lua_pushvalue(call.L, 1)
             return 1
         }
+        method("save", "t:save(path [, name])\nWrites t to a .safetensors file (atomically: a temporary file, then rename).") { call, t in
+            try call.expectAtMost(3)
+            try t.save(path: try call.string(2), name: call.isNil(3) ? "tensor" : try call.string(3))
+            return 0
+        }
         method("is_leaf", "t:is_leaf()\ntrue unless t was computed from tensors that require grad.") { call, t in
             call.push(t.isLeaf); return 1
         }

@@ -78,6 +78,16 @@ extension LuaVM {
             return call.top - base
         }
 
+        setFunction("load", "tensor.load", doc: """
+            tensor.load(path [, name])
+            Reads a tensor from a .safetensors file (the only one, or the entry called name).
+            F16, BF16, F64 and integer entries are converted to float32.
+            """) { call in
+            try call.expectAtMost(2)
+            call.push(try Tensor.load(path: try call.string(1), name: call.isNil(2) ? nil : try call.string(2)))
+            return 1
+        }
+
         setFunction("is_tensor", "tensor.is_tensor", doc: "tensor.is_tensor(x)\ntrue if x is a tensor.") { call in
             call.push(call.object(1, typeName: "tensor", as: Tensor.self) != nil)
             return 1

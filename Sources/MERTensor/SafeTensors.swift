@@ -1,0 +1,462 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One tensor read from a safetensors file: its name, the dtype it was stored as, and its
+/// values converted to float32.
+public struct SafeTensorsEntry {
+    public let name: String
+    public let dtype: String
+    public let shape: [Int]
+    public let tensor: Tensor
+}
+
+/// Reading and writing the Hugging Face safetensors format:
+///
+///     [8-byte little-endian UInt64 N][N bytes of UTF-8 JSON header][raw little-endian data]
+///
+/// The header maps tensor names to `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets
+/// relative to the first byte after the header) plus an optional `"__metadata__"` object of
+/// string → string. Reading validates everything about the file before touching the data, so
+/// any input — truncated, corrupted or hostile — gives a `TensorError` starting with
+/// `safetensors:` and naming the file (and the tensor, when one is at fault), never a crash.
+public enum SafeTensors {
+    /// Header sizes above this are refused as corrupt (the reference implementation uses the same limit).
+    public static let maxHeaderBytes = 100_000_000
+
+    /// Stored dtypes that reading understands, with their element sizes in bytes.
+    static let dtypeSizes: [String: Int] = [
+        "F64": 8, "F32": 4, "F16": 2, "BF16": 2,
+        "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+        "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1,
+    ]
+
+    // MARK: Reading
+
+    /// Reads every tensor of the file at `path`, converting F32, F16, BF16, F64, I64, I32, I16,
+    /// I8, U64, U32, U16, U8 and BOOL to float32 (PyTorch's integer `num_batches_tracked`
+    /// buffers are I64). Entries come in the order of their data in the file.
+    public static func read(path: String) throws -> [SafeTensorsEntry] {
+        try read(data: try loadFile(path), source: path)
+    }
+
+    /// Reads every tensor of an in-memory safetensors file; `source` names it in errors.
+    public static func read(data: Data, source: String) throws -> [SafeTensorsEntry] {
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [SafeTensorsEntry] in
+            let header = try parse(raw, source: source)
+            let base = header.dataStart
+            return header.tensors.map { info in
+                let t = Tensor(uninitialized: info.shape)
+                convert(raw, from: base + info.begin, dtype: info.dtype, count: info.count, to: t.pointer)
+                return SafeTensorsEntry(name: info.name, dtype: info.dtype, shape: info.shape, tensor: t)
+            }
+        }
+    }
+
+    /// The `__metadata__` strings of the file at `path` (empty if it has none). Only the
+    /// header is read, and it is validated as fully as by `read`.
+    public static func metadata(path: String) throws -> [String: String] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TensorError("safetensors: cannot read \(path): \(errnoString())") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw TensorError("safetensors: cannot stat \(path): \(errnoString())") }
+        let fileSize = Int(st.st_size)
+        var prefix = [UInt8](repeating: 0, count: 8)
+        let got = try readFully(fd, into: &prefix, count: min(8, max(fileSize, 0)), path: path)
+        // Read the length word first, then exactly the header (bounded by the checks in `parse`).
+        var headerLen = 0
+        if got == 8 {
+            let n = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            if n <= UInt64(maxHeaderBytes) && Int(n) <= fileSize - 8 { headerLen = Int(n) }
+        }
+        var bytes = [UInt8](repeating: 0, count: got + headerLen)
+        bytes.replaceSubrange(0..<got, with: prefix[0..<got])
+        if headerLen > 0 {
+            var rest = [UInt8](repeating: 0, count: headerLen)
+            let r = try readFully(fd, into: &rest, count: headerLen, path: path)
+            guard r == headerLen else { throw TensorError("safetensors: \(path): file shrank while reading its header") }
+            bytes.replaceSubrange(8..<(8 + headerLen), with: rest)
+        }
+        return try bytes.withUnsafeBytes { raw in
+            try parse(raw, source: path, totalSize: fileSize).metadata
+        }
+    }
+
+    struct TensorInfo {
+        let name: String
+        let dtype: String
+        let shape: [Int]
+        let count: Int
+        let begin: Int
+        let end: Int
+    }
+
+    struct Header {
+        let tensors: [TensorInfo]   // sorted by data offset
+        let metadata: [String: String]
+        let dataStart: Int          // absolute offset of the data section
+    }
+
+    /// Validates the length word and the JSON header. `raw` holds at least the first
+    /// `8 + N` bytes of the file; `totalSize` is the file's size (defaults to `raw.count`).
+    static func parse(_ raw: UnsafeRawBufferPointer, source: String, totalSize: Int? = nil) throws -> Header {
+        let size = totalSize ?? raw.count
+        func fail(_ message: String) -> TensorError { TensorError("safetensors: \(source): \(message)") }
+
+        guard size >= 8, raw.count >= 8 else {
+            throw fail("file is too short (\(size) byte\(size == 1 ? "" : "s")) to hold the 8-byte header length")
+        }
+        let n = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        guard n <= UInt64(maxHeaderBytes) else {
+            throw fail("header length \(n) is absurdly large (limit \(maxHeaderBytes) bytes); the file is corrupt or not safetensors")
+        }
+        guard Int(n) <= size - 8 else {
+            throw fail("header length \(n) is larger than the file (\(size) bytes, \(size - 8) after the length word)")
+        }
+        guard n >= 2 else { throw fail("header length \(n) is too small to hold a JSON object") }
+        let headerLen = Int(n), dataStart = 8 + headerLen, dataLen = size - dataStart
+        guard raw.count >= dataStart else { throw fail("header is truncated") }
+
+        let headerBytes = UnsafeRawBufferPointer(rebasing: raw[8..<dataStart])
+        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+            throw fail("header is not valid UTF-8")
+        }
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: Data(headerBytes), options: [])
+        } catch {
+            let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String).map { " (\($0))" } ?? ""
+            throw fail("header is not valid JSON\(detail)")
+        }
+        guard let object = json as? [String: Any] else {
+            throw fail("header is not a JSON object")
+        }
+
+        var metadata: [String: String] = [:]
+        var tensors: [TensorInfo] = []
+        for (name, value) in object {
+            if name == "__metadata__" {
+                guard let dict = value as? [String: Any] else { throw fail("__metadata__ is not a JSON object") }
+                for (k, v) in dict {
+                    guard let s = v as? String else { throw fail("__metadata__ value for key \"\(k)\" is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard !name.isEmpty else { throw fail("a tensor has an empty name") }
+            func bad(_ message: String) -> TensorError { fail("tensor \"\(name)\": \(message)") }
+            guard let entry = value as? [String: Any] else { throw bad("entry is not a JSON object") }
+
+            guard let dtypeValue = entry["dtype"] else { throw bad("missing \"dtype\"") }
+            guard let dtype = dtypeValue as? String else { throw bad("\"dtype\" is not a string") }
+            guard let elementSize = dtypeSizes[dtype] else {
+                throw bad("unsupported dtype \"\(dtype)\" (supported: \(dtypeSizes.keys.sorted().joined(separator: ", ")))")
+            }
+
+            guard let shapeValue = entry["shape"] else { throw bad("missing \"shape\"") }
+            guard let shapeArray = shapeValue as? [Any] else { throw bad("\"shape\" is not an array") }
+            var shape: [Int] = []
+            for (i, s) in shapeArray.enumerated() {
+                guard let d = integer(s) else { throw bad("shape entry \(i) (\(jsonDescription(s))) is not an integer") }
+                guard d >= 0 else { throw bad("shape entry \(i) is negative (\(d))") }
+                shape.append(d)
+            }
+            // Element count, and the product of max(dim, 1) that contiguous strides need:
+            // both must be representable (and sane) before anything is allocated.
+            var count = 1, strideProduct = 1
+            for d in shape {
+                let (c, o1) = count.multipliedReportingOverflow(by: d)
+                let (p, o2) = strideProduct.multipliedReportingOverflow(by: Swift.max(d, 1))
+                guard !o1, !o2, p <= 1 << 40 else { throw bad("shape \(describe(shape)) is too large") }
+                count = c; strideProduct = p
+            }
+            let (byteCount, o3) = count.multipliedReportingOverflow(by: elementSize)
+            guard !o3 else { throw bad("shape \(describe(shape)) is too large") }
+
+            guard let offsetsValue = entry["data_offsets"] else { throw bad("missing \"data_offsets\"") }
+            guard let offsets = offsetsValue as? [Any], offsets.count == 2 else {
+                throw bad("\"data_offsets\" is not an array of two integers")
+            }
+            guard let begin = integer(offsets[0]), let end = integer(offsets[1]) else {
+                throw bad("\"data_offsets\" [\(jsonDescription(offsets[0])), \(jsonDescription(offsets[1]))] are not integers")
+            }
+            guard begin >= 0, end >= 0 else { throw bad("data_offsets [\(begin), \(end)] are negative") }
+            guard begin <= end else { throw bad("data_offsets [\(begin), \(end)] are reversed") }
+            guard end <= dataLen else {
+                throw bad("data_offsets [\(begin), \(end)] are out of range: the data section has \(dataLen) bytes")
+            }
+            guard end - begin == byteCount else {
+                throw bad("data_offsets [\(begin), \(end)] span \(end - begin) bytes but shape \(describe(shape)) of \(dtype) needs \(byteCount)")
+            }
+            tensors.append(TensorInfo(name: name, dtype: dtype, shape: shape, count: count, begin: begin, end: end))
+        }
+
+        tensors.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        for i in tensors.indices.dropFirst() {
+            let a = tensors[i - 1], b = tensors[i]
+            if b.begin < a.end {
+                throw fail("tensors \"\(a.name)\" [\(a.begin), \(a.end)] and \"\(b.name)\" [\(b.begin), \(b.end)] have overlapping data")
+            }
+        }
+        return Header(tensors: tensors, metadata: metadata, dataStart: dataStart)
+    }
+
+    /// A JSON integer as `Int`: JSON booleans (which Foundation also hands back as
+    /// `NSNumber`) and numbers written with a fraction or exponent are refused.
+    static func integer(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber else { return nil }
+        switch String(cString: n.objCType) {
+        case "s", "i", "l", "q", "S", "I", "L", "Q": return n as? Int
+        default: return nil   // "c": Bool, "d"/"f": floating point
+        }
+    }
+
+    /// A parsed JSON value as it would be written in the header, for error messages.
+    static func jsonDescription(_ value: Any) -> String {
+        switch value {
+        case let s as String: return jsonString(s)
+        case let n as NSNumber: return String(cString: n.objCType) == "c" ? (n.boolValue ? "true" : "false") : "\(n)"
+        case is NSNull: return "null"
+        case is [Any]: return "an array"
+        case is [String: Any]: return "an object"
+        default: return "\(value)"
+        }
+    }
+
+    /// Converts `count` little-endian elements of `dtype` starting at byte `start` to floats.
+    /// The caller has checked that all of them lie inside `raw`.
+    static func convert(_ raw: UnsafeRawBufferPointer, from start: Int, dtype: String, count: Int,
+                        to out: UnsafeMutablePointer<Float>) {
+        guard count > 0, let base = raw.baseAddress else { return }
+        let p = base + start
+        @inline(__always) func load<T: FixedWidthInteger>(_ i: Int, _: T.Type) -> T {
+            T(littleEndian: p.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+        }
+        switch dtype {
+        case "F32":
+            if UInt32(littleEndian: 1) == 1 {
+                UnsafeMutableRawPointer(out).copyMemory(from: p, byteCount: count * 4)
+            } else {
+                for i in 0..<count { out[i] = Float(bitPattern: load(i, UInt32.self)) }
+            }
+        case "F64": for i in 0..<count { out[i] = Float(Double(bitPattern: load(i, UInt64.self))) }
+        case "F16": for i in 0..<count { out[i] = floatFromHalf(load(i, UInt16.self)) }
+        case "BF16": for i in 0..<count { out[i] = Float(bitPattern: UInt32(load(i, UInt16.self)) << 16) }
+        case "I64": for i in 0..<count { out[i] = Float(load(i, Int64.self)) }
+        case "I32": for i in 0..<count { out[i] = Float(load(i, Int32.self)) }
+        case "I16": for i in 0..<count { out[i] = Float(load(i, Int16.self)) }
+        case "I8": for i in 0..<count { out[i] = Float(load(i, Int8.self)) }
+        case "U64": for i in 0..<count { out[i] = Float(load(i, UInt64.self)) }
+        case "U32": for i in 0..<count { out[i] = Float(load(i, UInt32.self)) }
+        case "U16": for i in 0..<count { out[i] = Float(load(i, UInt16.self)) }
+        case "U8": for i in 0..<count { out[i] = Float(load(i, UInt8.self)) }
+        case "BOOL": for i in 0..<count { out[i] = load(i, UInt8.self) != 0 ? 1 : 0 }
+        default: preconditionFailure("safetensors: dtype \(dtype) passed validation but has no conversion")
+        }
+    }
+
+    /// IEEE 754 binary16 → binary32, exact for every value: subnormals are scaled, infinities
+    /// kept, and NaNs keep their sign and payload (quieted by the widening shift as in hardware).
+    public static func floatFromHalf(_ h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exponent = UInt32(h >> 10) & 0x1f
+        let mantissa = UInt32(h & 0x3ff)
+        switch exponent {
+        case 0x1f:   // inf / NaN
+            return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13))
+        case 0:      // zero / subnormal: mantissa · 2⁻²⁴, exact in float32
+            let magnitude = Float(mantissa) * 0x1p-24
+            return sign != 0 ? -magnitude : magnitude
+        default:
+            return Float(bitPattern: sign | ((exponent + 127 - 15) << 23) | (mantissa << 13))
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes F32 tensors in the order given (non-contiguous views are written as their
+    /// contiguous values) with optional string metadata.
+    ///
+    /// Atomic: the file is written as `<path>.tmp-<pid>-<random>` in the same directory,
+    /// fsynced and renamed over `path`; on any failure the temporary file is removed and an
+    /// existing `path` is untouched.
+    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String]? = nil,
+                             to path: String) throws {
+        func fail(_ message: String) -> TensorError { TensorError("safetensors: \(path): \(message)") }
+        var seen = Set<String>()
+        for (name, _) in tensors {
+            guard !name.isEmpty else { throw fail("cannot write a tensor with an empty name") }
+            guard name != "__metadata__" else { throw fail("\"__metadata__\" is reserved and cannot name a tensor") }
+            guard seen.insert(name).inserted else { throw fail("duplicate tensor name \"\(name)\"") }
+        }
+        let header = headerBytes(tensors.map { ($0.name, $0.tensor.shape) }, metadata: metadata)
+
+        let tmp = path + ".tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw fail("cannot create temporary file \(tmp): \(errnoString())") }
+        var closed = false
+        let writeFailed = { (reason: String) in fail("cannot write \(tmp): \(reason)") }
+        do {
+            var length = UInt64(header.count).littleEndian
+            try withUnsafeBytes(of: &length) { try writeFully(fd, $0, writeFailed) }
+            try header.withUnsafeBytes { try writeFully(fd, $0, writeFailed) }
+            for (_, tensor) in tensors {
+                let t = tensor.contiguousData()
+                let n = t.count
+                if n == 0 { continue }
+                try withExtendedLifetime(t) {
+                    if UInt32(littleEndian: 1) == 1 {
+                        try writeFully(fd, UnsafeRawBufferPointer(start: t.pointer, count: n * 4), writeFailed)
+                    } else {
+                        let le = (0..<n).map { t.pointer[$0].bitPattern.littleEndian }
+                        try le.withUnsafeBytes { try writeFully(fd, $0, writeFailed) }
+                    }
+                }
+            }
+            guard fsync(fd) == 0 else { throw fail("cannot sync \(tmp): \(errnoString())") }
+            closed = true
+            guard close(fd) == 0 else { throw fail("cannot close \(tmp): \(errnoString())") }
+            guard rename(tmp, path) == 0 else { throw fail("cannot rename \(tmp) to \(path): \(errnoString())") }
+        } catch {
+            if !closed { close(fd) }
+            unlink(tmp)
+            throw error
+        }
+        // Make the rename itself durable (best effort: some file systems refuse fsync on directories).
+        let dir = (path as NSString).deletingLastPathComponent
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// The JSON header, padded with spaces to a multiple of 8 bytes as the reference
+    /// implementation does: `__metadata__` first, then the tensors in data order.
+    static func headerBytes(_ tensors: [(String, [Int])], metadata: [String: String]?) -> [UInt8] {
+        var json = "{"
+        var first = true
+        if let metadata, !metadata.isEmpty {
+            json += "\"__metadata__\":{"
+            json += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }.joined(separator: ",")
+            json += "}"
+            first = false
+        }
+        var offset = 0
+        for (name, shape) in tensors {
+            let bytes = shape.reduce(1, *) * 4
+            if !first { json += "," }
+            first = false
+            json += "\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],"
+            json += "\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            offset += bytes
+        }
+        json += "}"
+        var bytes = Array(json.utf8)
+        while bytes.count % 8 != 0 { bytes.append(0x20) }
+        return bytes
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    // MARK: POSIX helpers
+
+    static func errnoString() -> String { String(cString: strerror(errno)) }
+
+    static func loadFile(_ path: String) throws -> Data {
+        func fail(_ what: String) -> TensorError { TensorError("safetensors: cannot read \(path): \(what)") }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail(errnoString()) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw fail(errnoString()) }
+        guard (st.st_mode & S_IFMT) != S_IFDIR else { throw fail("it is a directory") }
+        var data = Data(count: Int(st.st_size))
+        var done = 0
+        try data.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) in
+            while done < b.count {
+                let r = Glibc.read(fd, b.baseAddress! + done, b.count - done)
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    throw fail(errnoString())
+                }
+                if r == 0 { break }
+                done += r
+            }
+        }
+        if done < data.count { data.removeSubrange(done...) }   // the file shrank meanwhile
+        return data
+    }
+
+    static func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, _ fail: (String) -> TensorError) throws {
+        var done = 0
+        while done < buffer.count {
+            let r = Glibc.write(fd, buffer.baseAddress! + done, Swift.min(buffer.count - done, 1 << 30))
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw fail(errnoString())
+            }
+            done += r
+        }
+    }
+
+    static func readFully(_ fd: Int32, into buffer: inout [UInt8], count: Int, path: String) throws -> Int {
+        var done = 0
+        try buffer.withUnsafeMutableBytes { b in
+            while done < count {
+                let r = Glibc.read(fd, b.baseAddress! + done, count - done)
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    throw TensorError("safetensors: cannot read \(path): \(errnoString())")
+                }
+                if r == 0 { break }
+                done += r
+            }
+        }
+        return done
+    }
+}
+
+extension Tensor {
+    /// Loads a tensor from a safetensors file (`tensor.load(path)` in Lua): the file's only
+    /// tensor, or the one called `name`. The error lists the available names otherwise.
+    public static func load(path: String, name: String? = nil) throws -> Tensor {
+        let entries = try SafeTensors.read(path: path)
+        let names = entries.map { "\"\($0.name)\"" }.joined(separator: ", ")
+        if let name {
+            guard let e = entries.first(where: { $0.name == name }) else {
+                throw TensorError("safetensors: \(path): no tensor named \"\(name)\"; available: \(entries.isEmpty ? "none" : names)")
+            }
+            return e.tensor
+        }
+        guard entries.count == 1 else {
+            throw TensorError(entries.isEmpty
+                ? "safetensors: \(path): the file holds no tensors"
+                : "safetensors: \(path): the file holds \(entries.count) tensors (\(names)); pass the name of one")
+        }
+        return entries[0].tensor
+    }
+
+    /// Saves this tensor alone to a safetensors file (`t:save(path)` in Lua).
+    public func save(path: String, name: String = "tensor") throws {
+        try SafeTensors.write([(name: name, tensor: self)], to: path)
+    }
+}
