@@ -29,10 +29,31 @@ public enum ConvKernels {
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         guard s.n > 0 else { return }
         let l = ConvLowering(s)
-        overBatch(s.n, parts: l.parts, colsCount: l.colsCount) { _, images, cols, inner in
+        let implicit = !l.pointwise && implicitForward(s)
+        // Implicit path: B panels come from the image; K and N blocks balanced so there is no
+        // short tail block (a tail K block pays a C round trip, a tail N block an A repack).
+        // nc: the fewest equal blocks of at most 800 columns (rounded up to whole panels), so
+        // A is not repacked for a short tail block (P = 784 → one block, 3136 → 5 of 640).
+        let ncB = (Gemm.balancedKC(l.p, kcMax: 800) + 31) / 32 * 32
+        let blk = Gemm.Blocking(kc: Gemm.balancedKC(l.k, kcMax: 640), mc: Gemm.blocking.mc, nc: ncB)
+        let total = s.n * l.inImage
+        overBatch(s.n, parts: l.parts, colsCount: implicit ? 0 : l.colsCount) { _, images, cols, inner in
             for i in images {
                 let img = input + i * l.inImage, out = output + i * l.outImage
                 for g in 0..<s.groups {
+                    if implicit {
+                        let start = i * l.inImage + g * l.inGroup
+                        let base = input + start
+                        Gemm.sgemmPackedB(transA: false, m: l.coutPG, n: l.p, k: l.k, alpha: 1,
+                                          a: weight + g * l.wGroup, lda: l.k,
+                                          packB: { p0, j0, kc, nc, dst in
+                                              packForwardB(s, base: base, lo: -start, hi: total - start,
+                                                           p0: p0, j0: j0, kc: kc, nc: nc, dst: dst)
+                                          },
+                                          beta: 0, c: out + g * l.outGroup, ldc: l.p, threads: inner,
+                                          blocking: blk)
+                        continue
+                    }
                     let b: UnsafePointer<Float>
                     if l.pointwise {
                         b = img + g * l.inGroup
@@ -61,19 +82,47 @@ public enum ConvKernels {
                                     gradInput: UnsafeMutablePointer<Float>) {
         guard s.n > 0 else { return }
         let l = ConvLowering(s)
-        overBatch(s.n, parts: l.parts, colsCount: l.colsCount) { _, images, cols, inner in
-            for i in images {
-                let dOut = gradOutput + i * l.outImage, dIn = gradInput + i * l.inImage
+        // Small images: one GEMM covers `stack` images side by side (N = stack·P), so the
+        // transposed weights are packed once per `stack` images instead of once per image
+        // (profile, 320→640 @14: packing Wᵀ per image was ~21 % of backwardData).
+        let perWorker = (s.n + l.parts - 1) / l.parts
+        let stack = l.pointwise ? 1 : max(1, min(perWorker, 768 / l.p))
+        let blk = Gemm.Blocking(kc: Gemm.balancedKC(l.coutPG, kcMax: 640), mc: Gemm.blocking.mc,
+                                nc: Gemm.blocking.nc)
+        overBatch(s.n, parts: l.parts, colsCount: l.colsCount * stack) { _, images, cols, inner in
+            var i0 = images.lowerBound
+            while i0 < images.upperBound {
+                let count = min(stack, images.upperBound - i0)
                 for g in 0..<s.groups {
-                    // Pointwise: dIn_g (cin/g, P) = W_gᵀ · dOut_g directly (the cols ARE the input).
-                    let c = l.pointwise ? dIn + g * l.inGroup : cols
-                    Gemm.sgemm(transA: true, transB: false, m: l.k, n: l.p, k: l.coutPG, alpha: 1,
-                               a: weight + g * l.wGroup, lda: l.k, b: dOut + g * l.outGroup, ldb: l.p,
-                               beta: 0, c: c, ldc: l.p, threads: inner)
-                    if !l.pointwise {
-                        col2im(s, cols: cols, channels: l.cinPG, image: dIn + g * l.inGroup, threads: inner)
+                    if l.pointwise {
+                        // dIn_g (cin/g, P) = W_gᵀ · dOut_g directly (the cols ARE the input).
+                        let dOut = gradOutput + i0 * l.outImage, dIn = gradInput + i0 * l.inImage
+                        Gemm.sgemm(transA: true, transB: false, m: l.k, n: l.p, k: l.coutPG, alpha: 1,
+                                   a: weight + g * l.wGroup, lda: l.k, b: dOut + g * l.outGroup, ldb: l.p,
+                                   beta: 0, c: dIn + g * l.inGroup, ldc: l.p, threads: inner)
+                        continue
+                    }
+                    let dOut0 = gradOutput + i0 * l.outImage + g * l.outGroup
+                    let ld = count * l.p
+                    if count == 1 {
+                        Gemm.sgemm(transA: true, transB: false, m: l.k, n: l.p, k: l.coutPG, alpha: 1,
+                                   a: weight + g * l.wGroup, lda: l.k, b: dOut0, ldb: l.p,
+                                   beta: 0, c: cols, ldc: l.p, threads: inner)
+                    } else {
+                        Gemm.sgemmPackedB(transA: true, m: l.k, n: ld, k: l.coutPG, alpha: 1,
+                                          a: weight + g * l.wGroup, lda: l.k,
+                                          packB: { p0, j0, kc, nc, dst in
+                                              packStackedB(gradOutput: dOut0, p: l.p, outImage: l.outImage,
+                                                           p0: p0, j0: j0, kc: kc, nc: nc, dst: dst)
+                                          },
+                                          beta: 0, c: cols, ldc: ld, threads: inner, blocking: blk)
+                    }
+                    for j in 0..<count {
+                        col2im(s, cols: cols + j * l.p, ld: ld, channels: l.cinPG,
+                               image: gradInput + (i0 + j) * l.inImage + g * l.inGroup, threads: inner)
                     }
                 }
+                i0 += count
             }
         }
     }
@@ -89,36 +138,55 @@ public enum ConvKernels {
             gradBias?.update(repeating: 0, count: s.cout)
             return
         }
-        // Worker 0 accumulates straight into gradWeight; workers 1... into private partials.
-        let partials = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (l.parts - 1) * wCount))
+        // Each worker accumulates Σ_its images dOut_g · colsᵀ into its own dW' in tap-major
+        // order (co, ky, kx, c), with B packed from a zero-bordered channel-last copy of the
+        // image (see packWeightB); the partials are then summed in worker order and permuted
+        // back to (co, c, ky, kx). Memory: parts × (weights + one padded image group).
+        let taps = s.kh * s.kw, cpg = l.cinPG
+        let hp = s.h + 2 * s.padH, wp = s.w + 2 * s.padW
+        let hwcCount = l.pointwise ? 0 : hp * wp * cpg
+        let blk = Gemm.Blocking(kc: Gemm.balancedKC(l.p, kcMax: 640), mc: Gemm.blocking.mc, nc: 4096)
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: l.parts * wCount)
         defer { partials.deallocate() }
-        overBatch(s.n, parts: l.parts, colsCount: l.colsCount) { part, images, cols, inner in
-            let dW = part == 0 ? gradWeight : partials + (part - 1) * wCount
+        overBatch(s.n, parts: l.parts, colsCount: hwcCount) { part, images, hwc, inner in
+            let dW = partials + part * wCount
+            hwc.update(repeating: 0, count: hwcCount)
             for i in images {
                 let img = input + i * l.inImage, dOut = gradOutput + i * l.outImage
                 for g in 0..<s.groups {
-                    let b: UnsafePointer<Float>
                     if l.pointwise {
-                        b = img + g * l.inGroup
-                    } else {
-                        im2col(s, image: img + g * l.inGroup, channels: l.cinPG, cols: cols, threads: inner)
-                        b = UnsafePointer(cols)
+                        // 1×1 stride 1: cols = the input planes, tap-major order = weight order;
+                        // the plain transposed-B GEMM measured faster than the channel-last copy.
+                        Gemm.sgemm(transA: false, transB: true, m: l.coutPG, n: l.k, k: l.p, alpha: 1,
+                                   a: dOut + g * l.outGroup, lda: l.p, b: img + g * l.inGroup, ldb: l.p,
+                                   beta: i == images.lowerBound ? 0 : 1, c: dW + g * l.wGroup, ldc: l.k,
+                                   threads: inner)
+                        continue
                     }
+                    toPaddedHWC(s, image: img + g * l.inGroup, channels: cpg, hwc: hwc, wp: wp)
+                    let src = UnsafePointer(hwc)
                     // The first image of the range overwrites (beta 0), later ones accumulate.
-                    Gemm.sgemm(transA: false, transB: true, m: l.coutPG, n: l.k, k: l.p, alpha: 1,
-                               a: dOut + g * l.outGroup, lda: l.p, b: b, ldb: l.p,
-                               beta: i == images.lowerBound ? 0 : 1, c: dW + g * l.wGroup, ldc: l.k,
-                               threads: inner)
+                    Gemm.sgemmPackedB(transA: false, m: l.coutPG, n: l.k, k: l.p, alpha: 1,
+                                      a: dOut + g * l.outGroup, lda: l.p,
+                                      packB: { p0, j0, kc, nc, dst in
+                                          packWeightB(s, hwc: src, channels: cpg, wp: wp,
+                                                      p0: p0, j0: j0, kc: kc, nc: nc, dst: dst)
+                                      },
+                                      beta: i == images.lowerBound ? 0 : 1, c: dW + g * l.wGroup, ldc: l.k,
+                                      threads: inner, blocking: blk)
                 }
             }
         }
-        if l.parts > 1 {
-            // Fixed order worker 0, 1, 2, ... for every element: reproducible for a given thread count.
-            Parallel.forRanges(wCount, granule: 16) { r in
-                for j in r {
-                    var acc = gradWeight[j]
-                    for p in 0..<(l.parts - 1) { acc += partials[p * wCount + j] }
-                    gradWeight[j] = acc
+        // Fixed order worker 0, 1, 2, ... for every element: reproducible for a given thread count.
+        let parts = l.parts
+        Parallel.forRanges(s.cout * cpg, granule: 4) { rows in
+            for row in rows {
+                let co = row / cpg, c = row % cpg
+                let dst = gradWeight + row * taps, src = partials + co * l.k + c
+                for t in 0..<taps {
+                    var acc = src[t * cpg]
+                    for p in 1..<max(1, parts) { acc += src[p * wCount + t * cpg] }
+                    dst[t] = acc
                 }
             }
         }

@@ -86,15 +86,37 @@ extension Gemm {
                bPackIsCheap: false, beta: beta, c: c, ldc: ldc, threads: threads)
     }
 
+    /// `sgemmPackedB` with explicit cache blocking instead of the global `blocking`, for
+    /// callers (convolution) whose operand shapes want other block sizes (e.g. a B block
+    /// that stays in L2 instead of the 4096-column default).
+    static func sgemmPackedB(transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int,
+                             packB: (_ p0: Int, _ j0: Int, _ kc: Int, _ nc: Int,
+                                     _ dst: UnsafeMutablePointer<Float>) -> Void,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             threads: Int, blocking blk: Blocking) {
+        if m <= 0 || n <= 0 || k <= 0 { return }
+        driver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, packB: packB,
+               bPackIsCheap: false, beta: beta, c: c, ldc: ldc, threads: threads, blocking: blk)
+    }
+
+    /// K block for a reduction of length `k`: the fewest blocks of at most `kcMax`, all of
+    /// (nearly) equal length, so no short tail block pays a whole C read-modify-write for a
+    /// few k steps (e.g. k = 576 → one block of 576 rather than 512 + 64 when kcMax ≥ 576).
+    static func balancedKC(_ k: Int, kcMax: Int) -> Int {
+        let blocks = max(1, (k + kcMax - 1) / kcMax)
+        return (k + blocks - 1) / blocks
+    }
+
     /// `bPackIsCheap`: packing B costs less per element than packing A, so a split that
     /// repeats the B packing on every thread (split M) beats one repeating A's (split N).
     private static func driver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
                                a: UnsafePointer<Float>, lda: Int,
                                packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
                                bPackIsCheap: Bool,
-                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
+                               blocking blk: Blocking = Gemm.blocking) {
         let mr = GemmKernel.mr, nr = GemmKernel.nr
-        let blk = blocking
         let kcMax = max(1, blk.kc)
         let mcMax = max(mr, blk.mc / mr * mr)
         let ncMax = max(nr, blk.nc / nr * nr)

@@ -65,7 +65,14 @@ extension ConvKernels {
     /// race-free, and each plane's sums run in a fixed order (bit-identical for any `threads`).
     public static func col2im(_ s: ConvShape, cols: UnsafePointer<Float>, channels: Int,
                               image: UnsafeMutablePointer<Float>, threads: Int = 1) {
-        let hout = s.hout, wout = s.wout, hwo = hout * wout, plane = s.h * s.w
+        col2im(s, cols: cols, ld: s.hout * s.wout, channels: channels, image: image, threads: threads)
+    }
+
+    /// `col2im` reading rows of `cols` `ld` floats apart (ld ≥ hout·wout), e.g. one image's
+    /// columns inside a column matrix that holds several images side by side.
+    static func col2im(_ s: ConvShape, cols: UnsafePointer<Float>, ld: Int, channels: Int,
+                       image: UnsafeMutablePointer<Float>, threads: Int = 1) {
+        let hout = s.hout, wout = s.wout, hwo = ld, plane = s.h * s.w
         Parallel.forRanges(channels, threads: threads) { range in
             for c in range {
                 let dstPlane = image + c * plane

@@ -4,18 +4,29 @@ import Glibc
 #endif
 
 /// Command line: `mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,..]`
+///                [--no-conv] [--conv S] [--profile fwd|data|weight] [--profile-reps N]
 ///
 /// --json     print exactly one JSON object (see Report.swift)
 /// --quick    fewer repetitions and a shorter peak measurement (smoke runs, CI)
 /// --threads  the "all threads" count (default: Parallel.availableCores)
 /// --kc/--mc/--nc  override Gemm.blocking (tuning experiments)
 /// --sizes    GEMM cube sizes (default 512,1024,2048)
+/// --no-conv  skip the conv table
+/// --conv S   only the conv layers whose name contains S
+/// --profile fwd|data|weight [--profile-reps N]
+///            run only that conv pass N times on each selected layer (on --threads threads,
+///            no GEMM rows, no peak probe): a steady loop for `perf record`
 struct BenchOptions {
     var json = false
     var quick = false
     var threads = Parallel.availableCores
     var sizes = [512, 1024, 2048]
     var noConv = false
+    /// Only conv layers whose name contains this substring (nil: all).
+    var convFilter: String? = nil
+    /// Profiling: run only this conv pass (fwd, data, weight) `profileReps` times, no table.
+    var profilePass: String? = nil
+    var profileReps = 20
 
     static func parse(_ args: [String]) -> BenchOptions {
         var o = BenchOptions()
@@ -36,6 +47,12 @@ struct BenchOptions {
             case "--quick": o.quick = true
             case "--no-conv": o.noConv = true
             case "--threads": o.threads = int("--threads")
+            case "--conv": o.convFilter = value("--conv")
+            case "--profile":
+                let p = value("--profile")
+                guard ["fwd", "data", "weight"].contains(p) else { fail("--profile needs fwd, data or weight, got '\(p)'") }
+                o.profilePass = p
+            case "--profile-reps": o.profileReps = int("--profile-reps")
             case "--kc": Gemm.blocking.kc = int("--kc")
             case "--mc": Gemm.blocking.mc = int("--mc")
             case "--nc": Gemm.blocking.nc = int("--nc")
@@ -45,7 +62,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--profile fwd|data|weight] [--profile-reps N]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }
@@ -63,6 +80,10 @@ struct BenchOptions {
 enum Bench {
     static func main(_ args: [String]) {
         let o = BenchOptions.parse(args)
+        if let pass = o.profilePass {
+            convProfile(o, pass: pass)
+            return
+        }
         let peakSeconds = o.quick ? 0.2 : 1.0
         let perCore = PeakFLOPs.measure(threads: 1, seconds: peakSeconds)
         let all = PeakFLOPs.measure(threads: o.threads, seconds: peakSeconds)

@@ -6,6 +6,8 @@ struct ConvResult {
     var fwdMs: Double
     /// backward data + backward weight (and bias).
     var bwdMs: Double
+    var bwdDataMs: Double
+    var bwdWeightMs: Double
     /// (forward + backward FLOPs = 3 × forward FLOPs) / (fwd + bwd time).
     var gflops: Double
     /// Total time / the time a GEMM of the same FLOPs would take at the measured 1024³ GEMM
@@ -26,47 +28,74 @@ let convBenchLayers: [(String, ConvShape)] = [
     ("1x1 256->64 @28", ConvShape(n: 32, cin: 256, h: 28, w: 28, cout: 64, kh: 1, kw: 1)),
 ]
 
-/// Conv forward / backward timings through the `ConvKernels` API.
-func convBenchmarks(_ ctx: BenchContext, gemm: [GemmResult]) -> [ConvResult] {
-    var out: [ConvResult] = []
-    let reps = ctx.options.quick ? 1 : 3
-    for (name, s) in convBenchLayers {
+/// The tensors of one benchmark layer, filled deterministically.
+final class ConvBuffers {
+    let s: ConvShape
+    let input, weight, bias, output, gradOut, gradIn, gradW, gradB: UnsafeMutablePointer<Float>
+
+    init(_ s: ConvShape) {
+        self.s = s
         let inCount = s.n * s.cin * s.h * s.w
         let wCount = s.cout * s.cinPerGroup * s.kh * s.kw
         let outCount = s.n * s.cout * s.hout * s.wout
-        let input = UnsafeMutablePointer<Float>.allocate(capacity: inCount)
-        let weight = UnsafeMutablePointer<Float>.allocate(capacity: wCount)
-        let bias = UnsafeMutablePointer<Float>.allocate(capacity: s.cout)
-        let output = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
-        let gradOut = UnsafeMutablePointer<Float>.allocate(capacity: outCount)
-        let gradIn = UnsafeMutablePointer<Float>.allocate(capacity: inCount)
-        let gradW = UnsafeMutablePointer<Float>.allocate(capacity: wCount)
-        let gradB = UnsafeMutablePointer<Float>.allocate(capacity: s.cout)
-        defer {
-            for p in [input, weight, bias, output, gradOut, gradIn, gradW, gradB] { p.deallocate() }
-        }
+        input = .allocate(capacity: inCount); weight = .allocate(capacity: wCount)
+        bias = .allocate(capacity: s.cout); output = .allocate(capacity: outCount)
+        gradOut = .allocate(capacity: outCount); gradIn = .allocate(capacity: inCount)
+        gradW = .allocate(capacity: wCount); gradB = .allocate(capacity: s.cout)
         fillRandom(input, count: inCount, seed: 11)
         fillRandom(weight, count: wCount, seed: 12)
         fillRandom(bias, count: s.cout, seed: 13)
         fillRandom(gradOut, count: outCount, seed: 14)
+    }
+    deinit { for p in [input, weight, bias, output, gradOut, gradIn, gradW, gradB] { p.deallocate() } }
+
+    func forward() { ConvKernels.forward(s, input: input, weight: weight, bias: bias, output: output) }
+    func backwardData() { ConvKernels.backwardData(s, gradOutput: gradOut, weight: weight, gradInput: gradIn) }
+    func backwardWeight() {
+        ConvKernels.backwardWeight(s, input: input, gradOutput: gradOut, gradWeight: gradW, gradBias: gradB)
+    }
+}
+
+func selectedConvLayers(_ o: BenchOptions) -> [(String, ConvShape)] {
+    guard let f = o.convFilter else { return convBenchLayers }
+    return convBenchLayers.filter { $0.0.contains(f) }
+}
+
+/// Conv forward / backward timings through the `ConvKernels` API.
+func convBenchmarks(_ ctx: BenchContext, gemm: [GemmResult]) -> [ConvResult] {
+    var out: [ConvResult] = []
+    let reps = ctx.options.quick ? 1 : 3
+    for (name, s) in selectedConvLayers(ctx.options) {
+        let b = ConvBuffers(s)
         let saved = Parallel.threads
         for t in ctx.threadCounts {
             Parallel.threads = t
-            let fwd = Bench.bestTime(reps: reps) {
-                ConvKernels.forward(s, input: input, weight: weight, bias: bias, output: output)
-            }
-            let bwd = Bench.bestTime(reps: reps) {
-                ConvKernels.backwardData(s, gradOutput: gradOut, weight: weight, gradInput: gradIn)
-                ConvKernels.backwardWeight(s, input: input, gradOutput: gradOut, gradWeight: gradW,
-                                           gradBias: gradB)
-            }
+            let fwd = Bench.bestTime(reps: reps) { b.forward() }
+            let data = Bench.bestTime(reps: reps) { b.backwardData() }
+            let weight = Bench.bestTime(reps: reps) { b.backwardWeight() }
+            let bwd = data + weight
             let flops = 3 * s.forwardFLOPs
             let total = fwd + bwd
             let gemmSecs = gemmRate(gemm, threads: t).map { flops / ($0 * 1e9) } ?? .nan
             out.append(ConvResult(name: name, threads: t, fwdMs: fwd * 1e3, bwdMs: bwd * 1e3,
+                                  bwdDataMs: data * 1e3, bwdWeightMs: weight * 1e3,
                                   gflops: flops / total / 1e9, gemmEquivRatio: total / gemmSecs))
         }
         Parallel.threads = saved
     }
     return out
+}
+
+/// `--profile PASS`: one pass in a steady loop, for `perf record`; prints ms per call.
+func convProfile(_ o: BenchOptions, pass: String) {
+    Parallel.threads = o.threads
+    for (name, s) in selectedConvLayers(o) {
+        let b = ConvBuffers(s)
+        let body: () -> Void = pass == "fwd" ? b.forward : pass == "data" ? b.backwardData : b.backwardWeight
+        body()
+        let t0 = PeakFLOPs.now()
+        for _ in 0..<o.profileReps { body() }
+        let ms = (PeakFLOPs.now() - t0) / Double(o.profileReps) * 1e3
+        print("\(name)  \(pass)  threads \(o.threads)  \(ms) ms/call")
+    }
 }

@@ -2,7 +2,7 @@
 ///
 ///     {"peak_gflops_per_core": x, "peak_gflops_all": y, "threads": T,
 ///      "gemm": [{"m","n","k","threads","gflops","pct_peak"}...],
-///      "conv": [{"name","threads","fwd_ms","bwd_ms","gflops","gemm_equiv_ratio"}...]}
+///      "conv": [{"name","threads","fwd_ms","bwd_ms","bwd_data_ms","bwd_weight_ms","gflops","gemm_equiv_ratio"}...]}
 struct Report {
     var peakPerCore: Double
     var peakAll: Double
@@ -22,10 +22,10 @@ struct Report {
             s += "\nconv: no rows (built without MER_CONV_BENCH)\n"
         } else {
             s += "\n" + pad("conv (batch 32)", 28) + lpad("threads", 8) + lpad("fwd ms", 10) + lpad("bwd ms", 10)
-                + lpad("GFLOP/s", 10) + lpad("×GEMM", 8) + "\n"
+                + lpad("(data", 9) + lpad("weight)", 9) + lpad("GFLOP/s", 10) + lpad("×GEMM", 8) + "\n"
             for r in conv {
                 s += pad(r.name, 28) + lpad("\(r.threads)", 8) + lpad(f(r.fwdMs, 2), 10) + lpad(f(r.bwdMs, 2), 10)
-                    + lpad(f(r.gflops, 1), 10) + lpad(f(r.gemmEquivRatio, 2), 8) + "\n"
+                    + lpad(f(r.bwdDataMs, 1), 9) + lpad(f(r.bwdWeightMs, 1), 9) + lpad(f(r.gflops, 1), 10) + lpad(f(r.gemmEquivRatio, 2), 8) + "\n"
             }
             s += "(GFLOP/s counts fwd+bwd = 3× forward FLOPs; ×GEMM = time / time of a 1024³-rate GEMM of equal FLOPs)\n"
         }
@@ -39,7 +39,8 @@ struct Report {
         }
         let c = conv.map {
             "{\"name\": \(str($0.name)), \"threads\": \($0.threads), \"fwd_ms\": \(num($0.fwdMs)), "
-                + "\"bwd_ms\": \(num($0.bwdMs)), \"gflops\": \(num($0.gflops)), "
+                + "\"bwd_ms\": \(num($0.bwdMs)), \"bwd_data_ms\": \(num($0.bwdDataMs)), "
+                + "\"bwd_weight_ms\": \(num($0.bwdWeightMs)), \"gflops\": \(num($0.gflops)), "
                 + "\"gemm_equiv_ratio\": \(num($0.gemmEquivRatio))}"
         }
         return "{\"peak_gflops_per_core\": \(num(peakPerCore)), \"peak_gflops_all\": \(num(peakAll)), "

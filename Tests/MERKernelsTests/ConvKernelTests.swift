@@ -162,6 +162,23 @@ final class ConvKernelTests: XCTestCase {
         for (i, s) in Self.fixedShapes.enumerated() { checkAgainstReference(s, seed: UInt64(100 + i)) }
     }
 
+    /// Shapes big enough for the implicit-lowering block structure: forward K = 75·9 = 675
+    /// splits into two K blocks (the second starts mid-channel, at channel 37 tap 5) and
+    /// P = 667 spans several 384-column B blocks with a partial last panel; backwardWeight's
+    /// reduction over P splits into two blocks starting mid-row, and channels = 75 make B
+    /// panels straddle taps. The second shape has 32 channels per group (the contiguous
+    /// channel-last fast path) with dilation; the third is a valid (unpadded) stride-1 conv,
+    /// which must take the explicit im2col path (wout ≠ w).
+    func testImplicitLoweringPathsMatchReference() {
+        let shapes = [
+            ConvShape(n: 2, cin: 75, h: 23, w: 29, cout: 13, kh: 3, kw: 3, padH: 1, padW: 1),
+            ConvShape(n: 3, cin: 64, h: 9, w: 13, cout: 8, kh: 3, kw: 3, padH: 2, padW: 2,
+                      dilH: 2, dilW: 2, groups: 2),
+            ConvShape(n: 3, cin: 40, h: 12, w: 30, cout: 14, kh: 3, kw: 5),
+        ]
+        for (i, s) in shapes.enumerated() { checkAgainstReference(s, seed: UInt64(300 + i)) }
+    }
+
     func testFastMatchesReferenceOnRandomShapes() {
         var rng = SplitMix64(seed: 7)
         for i in 0..<40 { checkAgainstReference(Self.randomShape(&rng), seed: UInt64(1000 + i)) }
