@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "mer-bench", targets: ["mer-bench"]),
         .library(name: "MERKernels", targets: ["MERKernels"]),
         .library(name: "MERTensor", targets: ["MERTensor"]),
+        .library(name: "MERNN", targets: ["MERNN"]),
         .library(name: "MERLua", targets: ["MERLua"]),
     ],
     dependencies: [
@@ -40,14 +41,18 @@ let package = Package(
         .target(name: "MERTensor", dependencies: ["MERKernels"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
 
+        // MARK: Domain
+        .target(name: "MERNN", dependencies: ["MERKernels", "MERTensor"],
+                swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
+
         // MARK: Host
-        .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor"]),
+        .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor", "MERNN"]),
 
         // MARK: Executables
         .executableTarget(name: "mer-script", dependencies: [
             "MERLua", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "mer-bench", dependencies: ["MERKernels", "MERTensor"],
+        .executableTarget(name: "mer-bench", dependencies: ["MERKernels", "MERTensor", "MERNN"],
                           swiftSettings: kernelFlags),
 
         // MARK: Tests
@@ -55,6 +60,7 @@ let package = Package(
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CLua", "CPNG", "CJPEG"]),
         .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels"]),
         .testTarget(name: "MERTensorTests", dependencies: ["MERTensor", "MERTestSupport"]),
+        .testTarget(name: "MERNNTests", dependencies: ["MERNN", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERLuaTests", dependencies: ["MERLua", "MERTensor", "CLua"]),
     ],
     swiftLanguageVersions: [.v5]
