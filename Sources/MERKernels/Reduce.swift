@@ -16,12 +16,13 @@ public enum Reduce {
                 let src = x + o * n * inner, dst = y + o * inner
                 if inner == 1 {
                     dst[0] = sumContiguous(src, n)
+                } else if n == 0 {
+                    dst.update(repeating: 0, count: inner) // an empty sum; src has no rows to read
                 } else {
                     dst.update(from: src, count: inner)
-                    for j in 1..<max(n, 1) {
+                    for j in 1..<n {
                         Elementwise.binary(.add, count: inner, a: dst, aStride: 1, b: src + j * inner, bStride: 1, out: dst, outStride: 1)
                     }
-                    if n == 0 { dst.update(repeating: 0, count: inner) }
                 }
             }
         }
