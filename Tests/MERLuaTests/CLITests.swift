@@ -155,6 +155,7 @@ final class CLITests: XCTestCase {
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(Self.executable), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
         XCTAssertEqual(posix_spawn(&pid, Self.executable, &actions, &attr, argv, envp), 0)
 
         var screen = ""
