@@ -92,12 +92,19 @@ extension LuaVM {
         }
         method("state_dict", """
             m:state_dict()
-            A table dotted name → tensor of every parameter and buffer (PyTorch's names and order;
-            the tensors share storage with the module, detached), and an array of the names in order.
+            A table dotted name → tensor of every parameter and buffer (PyTorch's names; the tensors
+            share storage with the module, detached). Only the table is returned, so
+            b:load_state_dict(a:state_dict()) works; m:state_dict_keys() gives the names in order.
             """) { call, m in
             try call.expectAtMost(1)
             call.pushNamedTensors(m.stateDict().map { ($0.name, $0.tensor.detach()) })
-            return 2
+            mer_pop(call.L, 1)
+            return 1
+        }
+        method("state_dict_keys", "m:state_dict_keys()\nThe names of m:state_dict() in PyTorch's order (parameters, then buffers, then each child's).") { call, m in
+            try call.expectAtMost(1)
+            call.pushStrings(m.stateDict().map { $0.name })
+            return 1
         }
         method("load_state_dict", """
             m:load_state_dict(sd [, {strict=true}])
