@@ -97,10 +97,19 @@ extension LuaVM {
             pushMethods(of: typeName)
             defer { mer_pop(L, 1) }
             var header = "a \(typeName)"
+            if typeName == "module", let m = try? call.module(i) {
+                header = "a module:\n\(m.description)\nFields: own parameters, buffers and children by name, m[i] the i-th child, m.training. Methods:"
+            }
             if typeName == "tensor", let t = try? call.tensor(i) {
                 header = "a tensor of shape \(t.shape)\(t.requiresGrad ? " (requires grad)" : ""); 1-based indexing t[i], #t, + - * / ^, tostring.\nFields: t.grad. Methods (help(\"t:name\") for one):"
             }
             return ([header] + compactColumns(methodNames(lua_gettop(L)))).joined(separator: "\n")
+        }
+        if let m = call.luaModule(i) {
+            pushMethods(of: "module")
+            defer { mer_pop(L, 1) }
+            return (["a Lua-defined module (class \(m.typeName), from nn.Module:extend):", m.description,
+                     "Methods (as every module, plus register_buffer):"] + compactColumns(methodNames(lua_gettop(L)))).joined(separator: "\n")
         }
         if lua_type(L, i) == LUA_TTABLE {
             let lines = summaries(ofTable: i, prefix: "")
