@@ -77,5 +77,9 @@ final class LuaScriptTests: XCTestCase {
         XCTAssertTrue(vm.completions(for: "t:").contains("t:backward"))
         XCTAssertEqual(vm.completions(for: "mer.se"), ["mer.seed"])
         XCTAssertEqual(vm.completions(for: "nosuch.x"), [])
+        XCTAssertEqual(vm.completions(for: "nn.Con"), ["nn.Concat", "nn.Conv2d"])
+        XCTAssertTrue(vm.completions(for: "nn.F.").contains("nn.F.conv2d"))
+        vm.run(code: "m = nn.Linear(2, 2)", chunkName: "=test")
+        XCTAssertEqual(vm.completions(for: "m:state"), ["m:state_dict", "m:state_dict_keys"])
     }
 }
