@@ -21,6 +21,7 @@ extension LuaVM {
 
     /// The doc string registered for the value at `index`, if any.
     func doc(at index: Int32) -> String? {
+        let L = activeState
         let idx = lua_absindex(L, index)
         lua_getfield(L, mer_registryindex(), "mer.docs")
         lua_pushvalue(L, idx)
@@ -31,6 +32,7 @@ extension LuaVM {
 
     /// Entries `name: first line of doc` of the functions in the table at `index`.
     func summaries(ofTable index: Int32, prefix: String) -> [String] {
+        let L = activeState
         let t = lua_absindex(L, index)
         var rows: [(String, String)] = []
         lua_pushnil(L)
@@ -61,8 +63,8 @@ extension LuaVM {
         if call.isNil(i) {
             return """
             mer-script \(LuaVM.version): Lua 5.4 with native tensors for micro-expression research.
-            Modules: tensor (tensors and autograd), mer (seed, threads, time).
-            Try help(tensor), help(tensor.zeros), help(t) for a tensor t, or help("t:reshape").
+            Modules: tensor (tensors and autograd), nn (layers, nn.Module, nn.F), mer (seed, threads, time).
+            Try help(tensor), help(tensor.zeros), help(nn.Conv2d), help(t) for a tensor t, or help("t:reshape").
             Lua's own libraries (string, table, math, io, os) are there as usual.
             """
         }
@@ -95,10 +97,19 @@ extension LuaVM {
             pushMethods(of: typeName)
             defer { mer_pop(L, 1) }
             var header = "a \(typeName)"
+            if typeName == "module", let m = try? call.module(i) {
+                header = "a module:\n\(m.description)\nFields: own parameters, buffers and children by name, m[i] the i-th child, m.training. Methods:"
+            }
             if typeName == "tensor", let t = try? call.tensor(i) {
                 header = "a tensor of shape \(t.shape)\(t.requiresGrad ? " (requires grad)" : ""); 1-based indexing t[i], #t, + - * / ^, tostring.\nFields: t.grad. Methods (help(\"t:name\") for one):"
             }
             return ([header] + compactColumns(methodNames(lua_gettop(L)))).joined(separator: "\n")
+        }
+        if let m = call.luaModule(i) {
+            pushMethods(of: "module")
+            defer { mer_pop(L, 1) }
+            return (["a Lua-defined module (class \(m.typeName), from nn.Module:extend):", m.description,
+                     "Methods (as every module, plus register_buffer):"] + compactColumns(methodNames(lua_gettop(L)))).joined(separator: "\n")
         }
         if lua_type(L, i) == LUA_TTABLE {
             let lines = summaries(ofTable: i, prefix: "")
@@ -114,6 +125,7 @@ extension LuaVM {
     }
 
     func methodNames(_ index: Int32) -> [String] {
+        let L = activeState
         var names: [String] = []
         let t = lua_absindex(L, index)
         lua_pushnil(L)

@@ -209,6 +209,9 @@ struct LuaOptions {
         }
     }
 
+    /// An option read by any `LuaCall` reader (errors are re-worded to name the option).
+    func value<T>(_ key: String, _ read: (Int32) throws -> T) throws -> T? { try field(key, read) }
+
     func number(_ key: String) throws -> Double? { try field(key) { try call.number($0) } }
     func float(_ key: String) throws -> Float? { try field(key) { try call.float($0) } }
     func integer(_ key: String) throws -> Int? { try field(key) { try call.integer($0) } }

@@ -33,6 +33,7 @@ extension LuaVM {
 
     /// Pushes `object` as a userdata of `typeName`.
     func pushObject(_ object: AnyObject, typeName: String) {
+        let L = activeState
         let box = lua_newuserdatauv(L, MemoryLayout<UnsafeMutableRawPointer?>.size, 0)!
             .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         box.pointee = Unmanaged.passRetained(object).toOpaque()
@@ -46,6 +47,7 @@ extension LuaVM {
 
     /// The methods table of a type (for completion and help), pushed on the stack.
     func pushMethods(of typeName: String) {
+        let L = activeState
         lua_getfield(L, mer_registryindex(), "mer." + typeName)
         lua_getfield(L, -1, "methods")
         mer_remove(L, -2)

@@ -19,6 +19,15 @@ public final class LuaVM {
     var pendingNativeBytes = 0
     /// Directories searched by `require` after the script's own directory.
     public private(set) var libraryPaths: [String] = []
+    /// The Lua thread running the innermost binding call (a coroutine's own state when a
+    /// binding runs inside one). Swift code that calls back into Lua outside a `LuaCall` —
+    /// a Lua-defined module's `forward` run by a native container — uses it.
+    var currentState: OpaquePointer?
+    /// Bookkeeping of the `nn` bindings (which tensors are `nn.Parameter`s).
+    let nn = NNState()
+
+    /// The thread bindings push their results on: the running coroutine, else the main state.
+    var activeState: OpaquePointer { currentState ?? L }
 
     public init() {
         guard let state = luaL_newstate() else { fatalError("Lua could not allocate its state") }
@@ -153,9 +162,16 @@ private let luaDispatch: mer_Dispatcher = { state, id in
     let isMethod = rawName.hasSuffix("\u{1}")
     let name = isMethod ? String(rawName.dropLast()) : rawName
     let call = LuaCall(L: L, vm: vm, name: name, isMethod: isMethod)
+    let outerState = vm.currentState
+    vm.currentState = L
+    defer { vm.currentState = outerState }
     do {
         return try vm.bindings[Int(id)](call)
     } catch let error as LuaError where error.valueOnStack {
+        return MER_ERROR
+    } catch let error as LuaError where error.located {
+        // The message already starts with the Lua file:line where it was raised.
+        lua_pushstring(L, error.message)
         return MER_ERROR
     } catch {
         let message = LuaCall.message(for: error, in: name)

@@ -18,13 +18,35 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["bad_arguments.lua", "memory.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["bad_arguments.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua",
+                              "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
     func testTensorBasics() { runLuaFile("tensor_basics.lua") }
     func testBadArguments() { runLuaFile("bad_arguments.lua") }
     func testMemoryStaysBounded() { runLuaFile("memory.lua") }
+    func testNNLayers() { runLuaFile("nn_layers.lua") }
+    func testNNLuaModules() { runLuaFile("nn_lua_modules.lua") }
+    func testNNBadArguments() { runLuaFile("nn_bad_arguments.lua") }
+
+    /// A Lua module's Swift side is usable from Swift while its table lives, and the VM
+    /// closing releases everything (no cycle keeps the module alive).
+    func testLuaModulesAreReleasedWithTheirVM() throws {
+        weak var weakVM: LuaVM?
+        do {
+            let vm = LuaVM()
+            weakVM = vm
+            guard case .ok = vm.run(code: """
+                local M = nn.Module:extend("M")
+                function M:init() self.w = nn.Parameter(tensor.ones{2}); self.fc = nn.Linear(2, 2) end
+                function M:forward(x) return self.fc(x * self.w) end
+                keep = nn.Sequential{M(), nn.ReLU()}
+                assert(#keep:parameters() == 3)
+                """, chunkName: "=test") else { return XCTFail("script failed") }
+        }
+        XCTAssertNil(weakVM, "the VM must not be kept alive by its modules")
+    }
 
     func testALuaFailureReportsFileAndLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mer-lua-\(getpid())")
@@ -55,5 +77,9 @@ final class LuaScriptTests: XCTestCase {
         XCTAssertTrue(vm.completions(for: "t:").contains("t:backward"))
         XCTAssertEqual(vm.completions(for: "mer.se"), ["mer.seed"])
         XCTAssertEqual(vm.completions(for: "nosuch.x"), [])
+        XCTAssertEqual(vm.completions(for: "nn.Con"), ["nn.Concat", "nn.Conv2d"])
+        XCTAssertTrue(vm.completions(for: "nn.F.").contains("nn.F.conv2d"))
+        vm.run(code: "m = nn.Linear(2, 2)", chunkName: "=test")
+        XCTAssertEqual(vm.completions(for: "m:state"), ["m:state_dict", "m:state_dict_keys"])
     }
 }

@@ -57,6 +57,7 @@ extension LuaVM {
         installTensorType()
         installTensorModule()
         installMerModule()
+        installNNModule()
         installHelp()
     }
 }
