@@ -143,6 +143,24 @@ final class CheckpointTests: XCTestCase {
         for _ in 0..<2 { try trainStep(model, opt); try trainStep(model2, opt2) }
         XCTAssertEqual(model2.stateDict().map { $0.tensor.toArray() }, model.stateDict().map { $0.tensor.toArray() })
 
+        // A model that does not fit: the error names the file, and the optimiser keeps its state.
+        let other = Sequential([try Linear(3, 2)])
+        let opt4 = try AdamW(other.parameters(), lr: 0.25)
+        let otherParams = other.parameters()
+        otherParams.forEach { $0.grad = try! Tensor.ones($0.shape) }
+        try opt4.step()
+        let before4 = opt4.state().map { $0.tensor.toArray() }
+        let e = message { try Checkpoint.load(path: path, model: other, optimizer: opt4) }
+        XCTAssertTrue(e.hasPrefix("AdamW.load_state: "), e)   // 4 parameters in the file vs 2 here
+        XCTAssertEqual(opt4.state().map { $0.tensor.toArray() }, before4)
+        let sameCount = Sequential([try Linear(3, 2), try Linear(2, 2)])
+        let opt5 = try AdamW(model.parameters(), lr: 0.25)
+        let e5 = message { try Checkpoint.load(path: path, model: sameCount, optimizer: opt5) }
+        XCTAssertTrue(e5.hasPrefix("load_state_dict: ") && e5.contains(path), e5)
+        XCTAssertEqual(opt5.lr, 0.25, "optimiser restored after the model failed to load")
+        XCTAssertEqual(opt5.stepCount, 0)
+        XCTAssertEqual(opt5.state().count, 2)
+
         // An optimiser of another type is refused; the optimiser's own file works too.
         let sgd = try SGD(model2.parameters(), lr: 0.1)
         XCTAssertEqual(message { try Checkpoint.load(path: path, model: model2, optimizer: sgd) },
