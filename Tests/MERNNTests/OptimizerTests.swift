@@ -108,6 +108,23 @@ final class OptimizerTests: XCTestCase {
         try runAdam(count: 100_003, wd: 0.05, decoupled: true, steps: 3)
     }
 
+    /// The vector body, the scalar tail and the threaded split perform the same float
+    /// operations: an element's result does not depend on where it sits.
+    func testVectorScalarAndThreadedPathsAgreeBitwise() throws {
+        for make in [{ try Adam([$0], lr: 0.01, weightDecay: 0.1) }, { try AdamW([$0], lr: 0.01, weightDecay: 0.1) },
+                     { try SGD([$0], lr: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true) }] as [(Tensor) throws -> Optimizer] {
+            let big = try Tensor.from(values(100_003, seed: 8)).requiresGrad(true)
+            let small = try Tensor.from(Array(big.toArray()[..<37])).requiresGrad(true)
+            let a = try make(big), b = try make(small)
+            for s in 0..<3 {
+                let g = values(100_003, seed: 40 + s)
+                big.grad = Tensor.from(g); small.grad = Tensor.from(Array(g[..<37]))
+                try a.step(); try b.step()
+            }
+            XCTAssertEqual(Array(big.toArray()[..<37]).map(\.bitPattern), small.toArray().map(\.bitPattern), a.name)
+        }
+    }
+
     // MARK: SGD
 
     func runSGD(count: Int = 37, momentum: Double, dampening: Double = 0, wd: Double, nesterov: Bool,
