@@ -58,6 +58,8 @@ extension LuaVM {
         installTensorModule()
         installMerModule()
         installNNModule()
+        installLosses()
+        installOptim()
         installHelp()
     }
 }

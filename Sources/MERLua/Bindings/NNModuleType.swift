@@ -69,6 +69,26 @@ extension LuaVM {
             }
             return try call.pushForward(m, from: 2)
         }
+        method("save", """
+            m:save(path)
+            Writes the state dict (parameters and buffers, PyTorch's dotted names) to a .safetensors
+            file atomically (a temporary file, then rename); PyTorch loads it with safetensors.torch.load_file.
+            """) { call, m in
+            try call.expectAtMost(2)
+            try m.save(path: try call.string(2))
+            return 0
+        }
+        method("load", """
+            m:load(path [, {strict=true}])
+            Loads a .safetensors state dict by name (F16/BF16/F64/I64 entries convert to float32). Every
+            missing or unexpected name and every shape mismatch is reported in one error; nothing changes then.
+            """) { call, m in
+            try call.expectAtMost(3)
+            let o = try call.options(3, allowed: ["strict"])
+            try m.load(path: try call.string(2), strict: try o?.boolean("strict") ?? true)
+            lua_pushvalue(call.L, 1)
+            return 1
+        }
         method("parameters", "m:parameters()\nThe trainable tensors of the whole tree, as an array (shared tensors once).") { call, m in
             try call.expectAtMost(1)
             call.pushTensorArray(m.parameters())
