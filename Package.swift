@@ -17,10 +17,13 @@ let package = Package(
         .library(name: "MERKernels", targets: ["MERKernels"]),
         .library(name: "MERTensor", targets: ["MERTensor"]),
         .library(name: "MERNN", targets: ["MERNN"]),
+        .library(name: "MERVision", targets: ["MERVision"]),
+        .library(name: "MERData", targets: ["MERData"]),
         .library(name: "MERLua", targets: ["MERLua"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // MARK: System libraries (Debian: liblua5.4-dev, libpng-dev, libjpeg-dev)
@@ -35,6 +38,8 @@ let package = Package(
 
         // MARK: C bridge (the only code that raises Lua errors)
         .target(name: "CLuaBridge", dependencies: ["CLua"]),
+        // libpng/libjpeg error paths (setjmp/longjmp) kept inside C.
+        .target(name: "CImageBridge", dependencies: ["CPNG", "CJPEG"]),
 
         // MARK: Engine
         .target(name: "MERKernels", swiftSettings: kernelFlags),
@@ -45,8 +50,14 @@ let package = Package(
         .target(name: "MERNN", dependencies: ["MERKernels", "MERTensor"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
 
+        .target(name: "MERVision", dependencies: ["CImageBridge", "MERKernels", "MERTensor"],
+                swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
+        .target(name: "MERData", dependencies: ["MERVision", "MERTensor", "MERKernels",
+                                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+
         // MARK: Host
-        .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor", "MERNN"]),
+        .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor", "MERNN",
+                                            "MERVision", "MERData"]),
 
         // MARK: Executables
         .executableTarget(name: "mer-script", dependencies: [
@@ -61,6 +72,8 @@ let package = Package(
         .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels"]),
         .testTarget(name: "MERTensorTests", dependencies: ["MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERNNTests", dependencies: ["MERNN", "MERTensor", "MERTestSupport"]),
+        .testTarget(name: "MERVisionTests", dependencies: ["MERVision", "MERTensor", "MERTestSupport"]),
+        .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERVision", "MERTensor"]),
         .testTarget(name: "MERLuaTests", dependencies: ["MERLua", "MERTensor", "CLua"]),
     ],
     swiftLanguageVersions: [.v5]
