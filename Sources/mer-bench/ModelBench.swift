@@ -104,7 +104,7 @@ enum ModelBench {
             let t0 = PeakFLOPs.now()
             for _ in 0..<o.profileReps { try trainStep(model, x) }
             let ms = (PeakFLOPs.now() - t0) / Double(o.profileReps) * 1e3
-            print("DBFEM \(name) batch \(c.batch) threads \(o.threads): \(ms) ms/step, \(ms / Double(c.batch)) ms/sample")
+            print("DBFEM \(name) batch \(c.batch) threads \(o.threads): \(ms) ms/step, \(ms / Double(c.batch)) ms/sample (heap policy applied: \(HeapPolicy.applied))")
         } catch {
             BenchOptions.fail("model profile failed: \(error)")
         }

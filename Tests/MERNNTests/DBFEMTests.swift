@@ -76,6 +76,13 @@ final class DBFEMTests: XCTestCase {
         XCTAssertEqual(Double(quickCount) / 1e6, 4.9, accuracy: 0.05)
     }
 
+    func testHeapPolicyApplied() throws {
+        _ = try Linear(2, 2)
+        #if os(Linux)
+        XCTAssertTrue(HeapPolicy.applied, "mallopt should accept M_MMAP_MAX / M_TRIM_THRESHOLD on glibc")
+        #endif
+    }
+
     func testNamesAndDescription() throws {
         let m = try DBFEM(.quick)
         XCTAssertEqual(m.children.map { $0.name }, ["global_branch", "global_cbam", "local_branch", "local_cbam", "fusion", "dropout", "head"])
