@@ -16,8 +16,8 @@ import Glibc
 /// --model     only the whole-model table (DBFEM paper and quick configs; peak probe kept)
 /// --no-model  skip the whole-model table
 /// --model-only paper|quick   run only that model configuration
-/// --model-profile paper|quick [--profile-reps N]
-///            DBFEM training steps in a steady loop (no tables, no peak probe), for `perf record`
+/// --model-profile paper|quick|paper-infer|quick-infer [--profile-reps N]
+///            DBFEM training steps (or 1-sample eval forwards) in a steady loop (no tables, no peak probe), for `perf record`
 /// --profile fwd|data|weight [--profile-reps N]
 ///            run only that conv pass N times on each selected layer (on --threads threads,
 ///            no GEMM rows, no peak probe): a steady loop for `perf record`
@@ -64,7 +64,9 @@ struct BenchOptions {
                 o.modelFilter = m
             case "--model-profile":
                 let m = value("--model-profile")
-                guard ["paper", "quick"].contains(m) else { fail("--model-profile needs paper or quick, got '\(m)'") }
+                guard ["paper", "quick", "paper-infer", "quick-infer"].contains(m) else {
+                    fail("--model-profile needs paper, quick, paper-infer or quick-infer, got '\(m)'")
+                }
                 o.modelProfile = m
             case "--threads": o.threads = int("--threads")
             case "--conv": o.convFilter = value("--conv")
@@ -82,7 +84,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick] [--profile fwd|data|weight] [--profile-reps N]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }

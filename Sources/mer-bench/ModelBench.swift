@@ -92,13 +92,27 @@ enum ModelBench {
         return out
     }
 
-    /// `--model-profile paper|quick [--profile-reps N]`: training steps in a steady loop for
-    /// `perf record`; prints ms per step.
-    static func profile(_ o: BenchOptions, config name: String) {
+    /// `--model-profile paper|quick|paper-infer|quick-infer [--profile-reps N]`: training
+    /// steps (or 1-sample eval forwards) in a steady loop for `perf record`; prints ms each.
+    static func profile(_ o: BenchOptions, config spec: String) {
         Parallel.threads = o.threads
+        let inferOnly = spec.hasSuffix("-infer")
+        let name = inferOnly ? String(spec.dropLast(6)) : spec
         guard let c = ModelConfig.all.first(where: { $0.name == name }) else { BenchOptions.fail("--model-profile needs paper or quick") }
         do {
             let model = try DBFEM(c.options, generator: Generator(seed: 1))
+            if inferOnly {
+                model.eval()
+                let x = try input(c, batch: 1)
+                try GradMode.disabled {
+                    _ = try model(x)
+                    let t0 = PeakFLOPs.now()
+                    for _ in 0..<o.profileReps { _ = try model(x) }
+                    let ms = (PeakFLOPs.now() - t0) / Double(o.profileReps) * 1e3
+                    print("DBFEM \(name) 1-sample inference threads \(o.threads): \(ms) ms")
+                }
+                return
+            }
             let x = try input(c, batch: c.batch)
             try trainStep(model, x)
             let t0 = PeakFLOPs.now()
