@@ -13,6 +13,11 @@ import Glibc
 /// --sizes    GEMM cube sizes (default 512,1024,2048)
 /// --no-conv  skip the conv table
 /// --conv S   only the conv layers whose name contains S
+/// --model     only the whole-model table (DBFEM paper and quick configs; peak probe kept)
+/// --no-model  skip the whole-model table
+/// --model-only paper|quick   run only that model configuration
+/// --model-profile paper|quick|paper-infer|quick-infer [--profile-reps N]
+///            DBFEM training steps (or 1-sample eval forwards) in a steady loop (no tables, no peak probe), for `perf record`
 /// --profile fwd|data|weight [--profile-reps N]
 ///            run only that conv pass N times on each selected layer (on --threads threads,
 ///            no GEMM rows, no peak probe): a steady loop for `perf record`
@@ -27,6 +32,11 @@ struct BenchOptions {
     /// Profiling: run only this conv pass (fwd, data, weight) `profileReps` times, no table.
     var profilePass: String? = nil
     var profileReps = 20
+    /// Whole-model table: on by default; `--model` runs only it, `--no-model` skips it.
+    var modelOnly = false
+    var noModel = false
+    var modelFilter: String? = nil
+    var modelProfile: String? = nil
 
     static func parse(_ args: [String]) -> BenchOptions {
         var o = BenchOptions()
@@ -46,6 +56,18 @@ struct BenchOptions {
             case "--json": o.json = true
             case "--quick": o.quick = true
             case "--no-conv": o.noConv = true
+            case "--model": o.modelOnly = true
+            case "--no-model": o.noModel = true
+            case "--model-only":
+                let m = value("--model-only")
+                guard ["paper", "quick"].contains(m) else { fail("--model-only needs paper or quick, got '\(m)'") }
+                o.modelFilter = m
+            case "--model-profile":
+                let m = value("--model-profile")
+                guard ["paper", "quick", "paper-infer", "quick-infer"].contains(m) else {
+                    fail("--model-profile needs paper, quick, paper-infer or quick-infer, got '\(m)'")
+                }
+                o.modelProfile = m
             case "--threads": o.threads = int("--threads")
             case "--conv": o.convFilter = value("--conv")
             case "--profile":
@@ -62,7 +84,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--profile fwd|data|weight] [--profile-reps N]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }
@@ -84,13 +106,20 @@ enum Bench {
             convProfile(o, pass: pass)
             return
         }
+        if let m = o.modelProfile {
+            ModelBench.profile(o, config: m)
+            return
+        }
+        if o.modelOnly && o.noModel { BenchOptions.fail("--model and --no-model exclude each other") }
         let peakSeconds = o.quick ? 0.2 : 1.0
         let perCore = PeakFLOPs.measure(threads: 1, seconds: peakSeconds)
         let all = PeakFLOPs.measure(threads: o.threads, seconds: peakSeconds)
         let ctx = BenchContext(options: o, peakPerCore: perCore, peakAll: all)
-        let gemm = gemmBenchmarks(ctx)
-        let conv = o.noConv ? [] : convBenchmarks(ctx, gemm: gemm)
-        let report = Report(peakPerCore: perCore, peakAll: all, threads: o.threads, gemm: gemm, conv: conv)
+        let gemm = o.modelOnly ? [] : gemmBenchmarks(ctx)
+        let conv = o.noConv || o.modelOnly ? [] : convBenchmarks(ctx, gemm: gemm)
+        let model = o.noModel ? [] : ModelBench.run(ctx)
+        let report = Report(peakPerCore: perCore, peakAll: all, threads: o.threads, gemm: gemm, conv: conv, model: model,
+                            sections: (gemm: !o.modelOnly, conv: !o.modelOnly && !o.noConv, model: !o.noModel))
         print(o.json ? report.json() : report.table())
     }
 

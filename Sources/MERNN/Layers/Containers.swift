@@ -9,6 +9,9 @@ public final class Sequential: Module {
 
     public func append(_ m: Module) { registerModule(String(children.count), m) }
 
+    // The one-tensor entry point too: the base class's would report a wrong input count.
+    public override func forward(_ x: Tensor) throws -> Tensor { try forward([x]) }
+
     public override func forward(_ inputs: [Tensor]) throws -> Tensor {
         guard let first = children.first else {
             guard inputs.count == 1 else { throw TensorError("Sequential: an empty Sequential takes 1 input") }
@@ -29,6 +32,8 @@ public final class Concat: Module {
         super.init()
         for (i, m) in modules.enumerated() { registerModule(String(i), m) }
     }
+
+    public override func forward(_ x: Tensor) throws -> Tensor { try forward([x]) }
 
     public override func forward(_ inputs: [Tensor]) throws -> Tensor {
         guard !children.isEmpty else { throw TensorError("Concat: no modules to apply") }
