@@ -18,12 +18,13 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["bad_arguments.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "optim_losses.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["bad_arguments.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
     func testTensorBasics() { runLuaFile("tensor_basics.lua") }
     func testOptimAndLosses() { runLuaFile("optim_losses.lua") }
+    func testModels() { runLuaFile("nn_models.lua") }
     func testBadArguments() { runLuaFile("bad_arguments.lua") }
     func testMemoryStaysBounded() { runLuaFile("memory.lua") }
     func testNNLayers() { runLuaFile("nn_layers.lua") }
@@ -77,7 +78,7 @@ final class LuaScriptTests: XCTestCase {
         XCTAssertTrue(vm.completions(for: "t:").contains("t:backward"))
         XCTAssertEqual(vm.completions(for: "mer.se"), ["mer.seed"])
         XCTAssertEqual(vm.completions(for: "nosuch.x"), [])
-        XCTAssertEqual(vm.completions(for: "nn.Con"), ["nn.Concat", "nn.Conv2d"])
+        XCTAssertEqual(vm.completions(for: "nn.Con"), ["nn.Concat", "nn.ConcatFusion", "nn.Conv2d"])
         XCTAssertTrue(vm.completions(for: "nn.F.").contains("nn.F.conv2d"))
         vm.run(code: "m = nn.Linear(2, 2)", chunkName: "=test")
         XCTAssertEqual(vm.completions(for: "m:state"), ["m:state_dict", "m:state_dict_keys"])

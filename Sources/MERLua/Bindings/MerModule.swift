@@ -58,6 +58,7 @@ extension LuaVM {
         installTensorModule()
         installMerModule()
         installNNModule()
+        installModels()
         installLosses()
         installOptim()
         installHelp()
