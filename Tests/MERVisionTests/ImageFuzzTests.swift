@@ -5,7 +5,8 @@ import XCTest
 
 /// Hostile input through `ImageIO.decode`: every result must be a well-formed tensor or a
 /// TensorError — never a crash, hang or leak. The mutation count is 500 in the suite;
-/// `MER_IMAGE_FUZZ_COUNT=20000` raises it (run that under `--sanitize=address`).
+/// `MER_IMAGE_FUZZ_COUNT=20000` raises it and `MER_IMAGE_FUZZ_SEED=n` varies it (run those under
+/// `swift test --sanitize=address --scratch-path .build-vision-asan --filter ImageFuzzTests`).
 final class ImageFuzzTests: XCTestCase {
     static let seeds = [
         "gray8.png", "gray1.png", "gray16.png", "gray_alpha16.png", "rgba8.png", "palette4_trns.png",
@@ -48,7 +49,8 @@ final class ImageFuzzTests: XCTestCase {
 
     func testSeededMutations() throws {
         let count = ProcessInfo.processInfo.environment["MER_IMAGE_FUZZ_COUNT"].flatMap(Int.init) ?? 500
-        var rng = SplitMix64(seed: 0x5EED_1234)
+        let seed = ProcessInfo.processInfo.environment["MER_IMAGE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED_1234
+        var rng = SplitMix64(seed: seed)
         let seeds = try Self.seeds.map { ($0, [UInt8](try Fixtures.data($0))) }
         var decoded = 0, rejected = 0
         var reasons: [String: Int] = [:]
