@@ -40,19 +40,27 @@ enum XLSXReader {
             }
         }
         var shared: [String] = []
-        if let ss = try part("xl/sharedStrings.xml") {
-            let p = SharedStringsParser(); parse(ss, p); shared = p.strings
-        }
+        if let ss = try part("xl/sharedStrings.xml") { shared = sharedStrings(ss) }
         guard let sheet = try part(sheetPath) else {
             throw DataError("\(name): no worksheet \(sheetPath) in the workbook")
         }
+        return try rows(sheet, shared: shared, file: name)
+    }
+
+    /// The shared-string table of `xl/sharedStrings.xml`.
+    static func sharedStrings(_ data: Data) -> [String] {
+        let p = SharedStringsParser(); parse(data, p); return p.strings
+    }
+
+    /// The rows of a worksheet part.
+    static func rows(_ sheet: Data, shared: [String], file: String) throws -> [(row: Int, cells: [Int: String])] {
         let sp = SheetParser(shared: shared)
         let parser = XMLParser(data: sheet)
         parser.delegate = sp
         if !parser.parse() {
-            throw DataError("\(name): malformed worksheet XML (\(parser.parserError.map { "\($0)" } ?? "unknown error"))")
+            throw DataError("\(file): malformed worksheet XML (\(parser.parserError.map { "\($0)" } ?? "unknown error"))")
         }
-        if let e = sp.error { throw DataError("\(name): \(e)") }
+        if let e = sp.error { throw DataError("\(file): \(e)") }
         return sp.rows
     }
 
