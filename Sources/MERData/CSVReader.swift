@@ -2,9 +2,9 @@ import Foundation
 
 /// RFC 4180 CSV: fields separated by commas, optionally in double quotes (which may hold
 /// commas, newlines and `""` for a quote); LF or CRLF line ends; a UTF-8 BOM is dropped.
-enum CSVReader {
+public enum CSVReader {
     /// Rows of (1-based line number where the record starts, cells by 0-based column).
-    static func parse(_ text: String) -> [(row: Int, cells: [Int: String])] {
+    public static func parse(_ text: String) -> [(row: Int, cells: [Int: String])] {
         var rows: [(row: Int, cells: [Int: String])] = []
         var fields: [String] = [], field = "", inQuotes = false, line = 1, recordLine = 1
         var scalars = Array(text.unicodeScalars)

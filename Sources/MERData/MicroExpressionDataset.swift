@@ -74,7 +74,8 @@ public class MicroExpressionDataset: Dataset {
     /// "none", "loaded", "stale", "corrupt" or "missing": what happened to the cache file at construction.
     public var cacheFileState: String { cache.fileState.rawValue }
     public var cacheFilePath: String? { cache.filePath }
-    var cacheWrites: Int { cache.writes }
+    /// Cache files written by this dataset object.
+    public var cacheWrites: Int { cache.writes }
 
     init(name: String, root: String, sheetPath: String, options: MEOptions, classNames: [String],
          entries: [MEEntry], warnings: [String], skipped: Int, excluded: Int) throws {

@@ -12,9 +12,9 @@ import ZIPFoundation
 /// itself. Cell types: `s` (shared string index), `inlineStr` (`<is><t>`), `str`
 /// (formula string), `b` (boolean → TRUE/FALSE), `e` (error text), `n`/absent (number, kept
 /// as written). Cells without an `r` reference follow the previous one.
-enum XLSXReader {
+public enum XLSXReader {
     /// Rows of (1-based row number, cells by 0-based column index).
-    static func readFirstSheet(path: String) throws -> [(row: Int, cells: [Int: String])] {
+    public static func readFirstSheet(path: String) throws -> [(row: Int, cells: [Int: String])] {
         let name = (path as NSString).lastPathComponent
         let archive: Archive
         do {
@@ -48,12 +48,12 @@ enum XLSXReader {
     }
 
     /// The shared-string table of `xl/sharedStrings.xml`.
-    static func sharedStrings(_ data: Data) -> [String] {
+    public static func sharedStrings(_ data: Data) -> [String] {
         let p = SharedStringsParser(); parse(data, p); return p.strings
     }
 
     /// The rows of a worksheet part.
-    static func rows(_ sheet: Data, shared: [String], file: String) throws -> [(row: Int, cells: [Int: String])] {
+    public static func rows(_ sheet: Data, shared: [String], file: String) throws -> [(row: Int, cells: [Int: String])] {
         let sp = SheetParser(shared: shared)
         let parser = XMLParser(data: sheet)
         parser.delegate = sp
@@ -71,7 +71,7 @@ enum XLSXReader {
     }
 
     /// "B12" → (column 1, row 12); column letters are base-26 (A=1 … Z=26, AA=27).
-    static func cellReference(_ ref: String) -> (column: Int, row: Int)? {
+    public static func cellReference(_ ref: String) -> (column: Int, row: Int)? {
         var col = 0, row = 0, sawLetter = false, sawDigit = false
         for s in ref.unicodeScalars {
             switch s.value {
