@@ -1,0 +1,184 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import ZIPFoundation
+
+/// A minimal reader of the first worksheet of an .xlsx workbook: cell text by row.
+///
+/// An .xlsx file is a zip of XML parts. We read `xl/workbook.xml` (the first `<sheet>`'s
+/// relationship id), `xl/_rels/workbook.xml.rels` (id → part path), `xl/sharedStrings.xml`
+/// (the string table, rich-text runs concatenated, phonetic runs skipped) and the sheet
+/// itself. Cell types: `s` (shared string index), `inlineStr` (`<is><t>`), `str`
+/// (formula string), `b` (boolean → TRUE/FALSE), `e` (error text), `n`/absent (number, kept
+/// as written). Cells without an `r` reference follow the previous one.
+public enum XLSXReader {
+    /// Rows of (1-based row number, cells by 0-based column index).
+    public static func readFirstSheet(path: String) throws -> [(row: Int, cells: [Int: String])] {
+        let name = (path as NSString).lastPathComponent
+        let archive: Archive
+        do {
+            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        } catch {
+            throw DataError("\(name): not a readable .xlsx file (zip): \(error)")
+        }
+        func part(_ p: String) throws -> Data? {
+            guard let entry = archive[p] else { return nil }
+            var out = Data()
+            do { _ = try archive.extract(entry, skipCRC32: false) { out.append($0) } }
+            catch { throw DataError("\(name): cannot extract \(p): \(error)") }
+            return out
+        }
+        var sheetPath = "xl/worksheets/sheet1.xml"
+        if let wb = try part("xl/workbook.xml"), let rels = try part("xl/_rels/workbook.xml.rels") {
+            let sheets = ElementCollector(element: "sheet"); parse(wb, sheets)
+            let relations = ElementCollector(element: "Relationship"); parse(rels, relations)
+            if let first = sheets.items.first,
+               let rid = first.first(where: { $0.key == "r:id" || $0.key.hasSuffix(":id") })?.value,
+               let target = relations.items.first(where: { $0["Id"] == rid })?["Target"] {
+                sheetPath = target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
+            }
+        }
+        var shared: [String] = []
+        if let ss = try part("xl/sharedStrings.xml") { shared = sharedStrings(ss) }
+        guard let sheet = try part(sheetPath) else {
+            throw DataError("\(name): no worksheet \(sheetPath) in the workbook")
+        }
+        return try rows(sheet, shared: shared, file: name)
+    }
+
+    /// The shared-string table of `xl/sharedStrings.xml`.
+    public static func sharedStrings(_ data: Data) -> [String] {
+        let p = SharedStringsParser(); parse(data, p); return p.strings
+    }
+
+    /// The rows of a worksheet part.
+    public static func rows(_ sheet: Data, shared: [String], file: String) throws -> [(row: Int, cells: [Int: String])] {
+        let sp = SheetParser(shared: shared)
+        let parser = XMLParser(data: sheet)
+        parser.delegate = sp
+        if !parser.parse() {
+            throw DataError("\(file): malformed worksheet XML (\(parser.parserError.map { "\($0)" } ?? "unknown error"))")
+        }
+        if let e = sp.error { throw DataError("\(file): \(e)") }
+        return sp.rows
+    }
+
+    private static func parse(_ data: Data, _ delegate: XMLParserDelegate) {
+        let p = XMLParser(data: data)
+        p.delegate = delegate
+        _ = p.parse()
+    }
+
+    /// "B12" → (column 1, row 12); column letters are base-26 (A=1 … Z=26, AA=27).
+    public static func cellReference(_ ref: String) -> (column: Int, row: Int)? {
+        var col = 0, row = 0, sawLetter = false, sawDigit = false
+        for s in ref.unicodeScalars {
+            switch s.value {
+            case 65...90 where !sawDigit: col = col * 26 + Int(s.value - 64); sawLetter = true
+            case 97...122 where !sawDigit: col = col * 26 + Int(s.value - 96); sawLetter = true
+            case 48...57: row = row * 10 + Int(s.value - 48); sawDigit = true
+            case 36: continue  // "$"
+            default: return nil
+            }
+        }
+        return sawLetter && sawDigit ? (col - 1, row) : nil
+    }
+}
+
+private final class ElementCollector: NSObject, XMLParserDelegate {
+    let element: String
+    var items: [[String: String]] = []
+    init(element: String) { self.element = element }
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+        if localName(elementName) == element { items.append(attributeDict) }
+    }
+}
+
+private func localName(_ n: String) -> Substring {
+    if let c = n.lastIndex(of: ":") { return n[n.index(after: c)...] }
+    return n[...]
+}
+
+private final class SharedStringsParser: NSObject, XMLParserDelegate {
+    var strings: [String] = []
+    private var current = "", inSI = false, inT = false, phonetic = 0
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+        switch localName(elementName) {
+        case "si": inSI = true; current = ""
+        case "rPh": phonetic += 1
+        case "t": inT = true
+        default: break
+        }
+    }
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        switch localName(elementName) {
+        case "si": strings.append(current); inSI = false
+        case "rPh": phonetic -= 1
+        case "t": inT = false
+        default: break
+        }
+    }
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if inSI && inT && phonetic == 0 { current += string }
+    }
+}
+
+private final class SheetParser: NSObject, XMLParserDelegate {
+    let shared: [String]
+    var rows: [(row: Int, cells: [Int: String])] = []
+    var error: String?
+    private var rowNumber = 0, cells: [Int: String] = [:], inRow = false
+    private var col = -1, type = "n", value = "", inV = false, inT = false, inIs = false, phonetic = 0
+
+    init(shared: [String]) { self.shared = shared }
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName qName: String?, attributes a: [String: String] = [:]) {
+        switch localName(elementName) {
+        case "row":
+            let r = a["r"].flatMap { Int($0) } ?? (rowNumber + 1)
+            rowNumber = r; cells = [:]; inRow = true; col = -1
+        case "c":
+            if let ref = a["r"], let cr = XLSXReader.cellReference(ref) {
+                col = cr.column
+                if !inRow { rowNumber = cr.row }
+            } else { col += 1 }
+            type = a["t"] ?? "n"; value = ""
+        case "v": inV = true
+        case "is": inIs = true
+        case "rPh": phonetic += 1
+        case "t": inT = true
+        default: break
+        }
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
+        switch localName(elementName) {
+        case "v": inV = false
+        case "is": inIs = false
+        case "rPh": phonetic -= 1
+        case "t": inT = false
+        case "c":
+            var text: String
+            switch type {
+            case "s":
+                let k = Int(value.trimmingCharacters(in: .whitespaces)) ?? -1
+                if k >= 0 && k < shared.count { text = shared[k] }
+                else { error = error ?? "row \(rowNumber): shared string index '\(value)' out of range"; text = "" }
+            case "b": text = value == "1" ? "TRUE" : (value == "0" ? "FALSE" : value)
+            default: text = value
+            }
+            if !text.isEmpty { cells[col] = text }
+        case "row":
+            rows.append((rowNumber, cells)); inRow = false
+        default: break
+        }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if inV || (inIs && inT && phonetic == 0) { value += string }
+    }
+}
