@@ -61,6 +61,8 @@ extension LuaVM {
         installModels()
         installLosses()
         installOptim()
+        installImageModule()
+        installDataModule()
         installHelp()
     }
 }
