@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "MERNN", targets: ["MERNN"]),
         .library(name: "MERVision", targets: ["MERVision"]),
         .library(name: "MERData", targets: ["MERData"]),
+        .library(name: "MEREval", targets: ["MEREval"]),
         .library(name: "MERLua", targets: ["MERLua"]),
     ],
     dependencies: [
@@ -35,6 +36,8 @@ let package = Package(
                        providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2",
+                       providers: [.apt(["libfreetype-dev"])]),
 
         // MARK: C bridge (the only code that raises Lua errors)
         .target(name: "CLuaBridge", dependencies: ["CLua"]),
@@ -55,9 +58,11 @@ let package = Package(
         .target(name: "MERData", dependencies: ["MERVision", "MERTensor", "MERKernels",
                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
+        .target(name: "MEREval", dependencies: ["CFreeType", "CPNG", "MERVision", "MERTensor"]),
+
         // MARK: Host
         .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor", "MERNN",
-                                            "MERVision", "MERData"]),
+                                            "MERVision", "MERData", "MEREval"]),
 
         // MARK: Executables
         .executableTarget(name: "mer-script", dependencies: [
@@ -74,6 +79,7 @@ let package = Package(
         .testTarget(name: "MERNNTests", dependencies: ["MERNN", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERVisionTests", dependencies: ["MERVision", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERVision", "MERTensor"]),
+        .testTarget(name: "MEREvalTests", dependencies: ["MEREval", "MERTensor", "MERVision"]),
         .testTarget(name: "MERLuaTests", dependencies: ["MERLua", "MERTensor", "CLua"]),
     ],
     swiftLanguageVersions: [.v5]
