@@ -137,6 +137,12 @@ T.test("mer module", function()
   local before = mer.threads()
   assert(mer.threads(1) == 1)
   mer.threads(before)
+  mer.seed(3); tensor.randn{3}
+  local state = mer.rng_state()
+  local a = tensor.randn{4}
+  mer.set_rng_state(state)
+  assert((tensor.randn{4} - a):abs():sum():item() == 0, "restoring the state repeats the stream")
+  T.raises("mer.set_rng_state: argument 1: expected a state string", mer.set_rng_state, "nope")
   local t0 = mer.time(); local t1 = mer.time()
   assert(t1 >= t0)
 end)

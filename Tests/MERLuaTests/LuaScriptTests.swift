@@ -18,13 +18,19 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["bad_arguments.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["bad_arguments.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
     func testTensorBasics() { runLuaFile("tensor_basics.lua") }
     func testOptimAndLosses() { runLuaFile("optim_losses.lua") }
     func testModels() { runLuaFile("nn_models.lua") }
+    func testRecipeOptions() {
+        let vm = LuaVM()
+        vm.setModuleSearchPath(scriptDirectory: Self.luaTests.path, libraries: [Self.luaTests.appendingPathComponent("lib").path,
+                                                                              Self.packageRoot.appendingPathComponent("Scripts/lib").path])
+        if case .failed(let message) = vm.run(file: Self.luaTests.appendingPathComponent("recipe_cli.lua").path) { XCTFail(message) }
+    }
     func testImageAndData() {
         // The fixtures' paths are relative to the package root.
         FileManager.default.changeCurrentDirectoryPath(Self.packageRoot.path)

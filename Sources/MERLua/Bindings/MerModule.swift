@@ -36,6 +36,21 @@ extension LuaVM {
             call.push(Parallel.threads)
             return 1
         }
+        setFunction("rng_state", "mer.rng_state", doc: """
+            mer.rng_state()
+            The global generator's state as a string, for checkpoints (mer.set_rng_state restores it).
+            """) { call in
+            try call.expectAtMost(0)
+            call.push(Generator.global.state.map { String($0, radix: 16) }.joined(separator: ":"))
+            return 1
+        }
+        setFunction("set_rng_state", "mer.set_rng_state", doc: "mer.set_rng_state(s)\nRestores a state from mer.rng_state().") { call in
+            try call.expectAtMost(1)
+            let words = try call.string(1).split(separator: ":").compactMap { UInt64($0, radix: 16) }
+            guard words.count == 4 else { throw call.error(1, "expected a state string from mer.rng_state()") }
+            Generator.global.state = words
+            return 0
+        }
         setFunction("time", "mer.time", doc: "mer.time()\nSeconds from a monotonic clock, with sub-microsecond resolution (for timing).") { call in
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)
