@@ -25,13 +25,14 @@ public final class Generator {
     /// Reseeds the global generator.
     public static func seed(_ seed: UInt64) { global = Generator(seed: seed) }
 
-    /// The full internal state, so a checkpoint can resume the exact stream.
+    /// The full internal state (the four xoshiro words, then 1 and the bits of a cached
+    /// second Box–Muller normal, or 0 and 0), so a checkpoint resumes the exact stream.
     public var state: [UInt64] {
-        get { [s0, s1, s2, s3] }
+        get { [s0, s1, s2, s3, spareNormal == nil ? 0 : 1, UInt64(spareNormal?.bitPattern ?? 0)] }
         set {
-            precondition(newValue.count == 4)
+            precondition(newValue.count == 4 || newValue.count == 6)
             s0 = newValue[0]; s1 = newValue[1]; s2 = newValue[2]; s3 = newValue[3]
-            spareNormal = nil
+            spareNormal = newValue.count == 6 && newValue[4] == 1 ? Float(bitPattern: UInt32(truncatingIfNeeded: newValue[5])) : nil
         }
     }
 

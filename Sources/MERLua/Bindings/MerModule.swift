@@ -47,7 +47,7 @@ extension LuaVM {
         setFunction("set_rng_state", "mer.set_rng_state", doc: "mer.set_rng_state(s)\nRestores a state from mer.rng_state().") { call in
             try call.expectAtMost(1)
             let words = try call.string(1).split(separator: ":").compactMap { UInt64($0, radix: 16) }
-            guard words.count == 4 else { throw call.error(1, "expected a state string from mer.rng_state()") }
+            guard words.count == 4 || words.count == 6 else { throw call.error(1, "expected a state string from mer.rng_state()") }
             Generator.global.state = words
             return 0
         }
