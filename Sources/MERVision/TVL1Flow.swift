@@ -463,6 +463,8 @@ fileprivate final class TVL1Solver {
         for y in 0..<h {
             for x in 0..<w { u[y * w + x] = bu1.p[o + y * s + x]; v[y * w + x] = bu2.p[o + y * s + x] }
         }
+        // `planes` holds raw pointers: keep their owners alive until here.
+        withExtendedLifetime((bu1, bu2, bp, bix, biy, bgrad, brho, berr, ext, med1, med2)) {}
     }
 
     // MARK: Median
