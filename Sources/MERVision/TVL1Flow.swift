@@ -163,7 +163,7 @@ fileprivate final class FlowBuffer<T> {
     return SIMD4(-t3 + 2 * t2 - t, 3 * t3 - 5 * t2 + 2, -3 * t3 + 4 * t2 + t, t3 - t2) * 0.5
 }
 
-/// The per-iteration kernels over padded planes: stride `s = w + 2`, pixel (y, x) at
+/// The per-iteration kernels over padded planes: stride `s ≥ w + 2`, pixel (y, x) at
 /// `o + y·s + x` with `o = s + 1`. The dual variables have zeros in the padding row/column
 /// before the image (so the backward-difference divergence has OpenCV's boundary rule); the
 /// flow planes replicate their last column/row into the padding after it (so the forward
@@ -180,8 +180,11 @@ fileprivate struct TVL1Planes {
         let eps = Float.ulpOfOne
         var acc = SIMD16<Float>()
         let vlt = SIMD16<Float>(repeating: lt)
+        let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         var x = 0
-        while x + 16 <= w {
+        // Whole vectors: columns past the image (up to the next multiple of 16) are scratch
+        // space in the stride; they never feed an image pixel and are left out of the error.
+        while x < w {
             let i = r + x
             let div1 = ld16(p11, i) - ld16(p11, i - 1) + ld16(p12, i) - ld16(p12, i - s)
             let div2 = ld16(p21, i) - ld16(p21, i - 1) + ld16(p22, i) - ld16(p22, i - s)
@@ -196,28 +199,11 @@ fileprivate struct TVL1Planes {
             let n1 = a + f * gx + theta * div1
             let n2 = b + f * gy + theta * div2
             let d1 = n1 - a, d2 = n2 - b
-            acc += d1 * d1 + d2 * d2
+            acc += (d1 * d1 + d2 * d2).replacing(with: 0, where: lane .>= Int32(w - x))
             st16(u1, i, n1); st16(u2, i, n2)
             x += 16
         }
-        var e = acc.sum()
-        while x < w {
-            let i = r + x
-            let div1 = p11[i] - p11[i - 1] + p12[i] - p12[i - s]
-            let div2 = p21[i] - p21[i - 1] + p22[i] - p22[i - s]
-            let gx = ix[i], gy = iy[i], g = grad[i]
-            let a = u1[i], b = u2[i]
-            let rho = rhoc[i] + gx * a + gy * b
-            let lg = lt * g
-            let f: Float = rho < -lg ? lt : (rho > lg ? -lt : (g > eps ? -rho / g : 0))
-            let n1 = a + f * gx + theta * div1
-            let n2 = b + f * gy + theta * div2
-            let d1 = n1 - a, d2 = n2 - b
-            e += d1 * d1 + d2 * d2
-            u1[i] = n1; u2[i] = n2
-            x += 1
-        }
-        rowError[y] = e
+        rowError[y] = acc.sum()
         u1[r + w] = u1[r + w - 1]; u2[r + w] = u2[r + w - 1]
         if y == h - 1 {
             (u1 + r + s).update(from: u1 + r, count: w + 1)
@@ -231,7 +217,7 @@ fileprivate struct TVL1Planes {
         let r = o + y * s
         let vt = SIMD16<Float>(repeating: taut)
         var x = 0
-        while x + 16 <= w {
+        while x < w {
             let i = r + x
             let a = ld16(u1, i), b = ld16(u2, i)
             let ax = ld16(u1, i + 1) - a, ay = ld16(u1, i + s) - a
@@ -243,19 +229,6 @@ fileprivate struct TVL1Planes {
             st16(p21, i, (ld16(p21, i) + vt * bx) / n2)
             st16(p22, i, (ld16(p22, i) + vt * by) / n2)
             x += 16
-        }
-        while x < w {
-            let i = r + x
-            let a = u1[i], b = u2[i]
-            let ax = u1[i + 1] - a, ay = u1[i + s] - a
-            let bx = u2[i + 1] - b, by = u2[i + s] - b
-            let n1 = 1 + taut * (ax * ax + ay * ay).squareRoot()
-            let n2 = 1 + taut * (bx * bx + by * by).squareRoot()
-            p11[i] = (p11[i] + taut * ax) / n1
-            p12[i] = (p12[i] + taut * ay) / n1
-            p21[i] = (p21[i] + taut * bx) / n2
-            p22[i] = (p22[i] + taut * by) / n2
-            x += 1
         }
     }
 
@@ -270,6 +243,8 @@ fileprivate struct TVL1Planes {
     }
 }
 
+nonisolated(unsafe) var DEBUGiters = 0
+let DEBUGflow = ProcessInfo.processInfo.environment["MER_FLOW_DEBUG"] != nil
 fileprivate final class TVL1Solver {
     let opts: OpticalFlow.TVL1Options
     /// Levels finest first: size and the two images (scaled intensities).
@@ -313,19 +288,35 @@ fileprivate final class TVL1Solver {
         let radius = max(1, Int((3 * sigma).rounded(.up)))
         var k = (-radius...radius).map { d in Float(Foundation.exp(-Double(d * d) / (2 * Double(sigma * sigma)))) }
         let ks = k.reduce(0, +); k = k.map { $0 / ks }
+        // Rows: replicated borders via a padded copy of each row; then columns likewise.
         var tmp = [Float](repeating: 0, count: h * w), blur = tmp
-        for y in 0..<h {
-            for x in 0..<w {
-                var acc: Float = 0
-                for d in -radius...radius { acc += k[d + radius] * img[y * w + min(max(x + d, 0), w - 1)] }
-                tmp[y * w + x] = acc
+        var line = [Float](repeating: 0, count: max(w, h) + 2 * radius)
+        k.withUnsafeBufferPointer { k in
+            img.withUnsafeBufferPointer { src in
+                tmp.withUnsafeMutableBufferPointer { tmp in
+                    line.withUnsafeMutableBufferPointer { line in
+                        for y in 0..<h {
+                            for x in 0..<(w + 2 * radius) { line[x] = src[y * w + min(max(x - radius, 0), w - 1)] }
+                            for x in 0..<w {
+                                var acc: Float = 0
+                                for d in 0...(2 * radius) { acc += k[d] * line[x + d] }
+                                tmp[y * w + x] = acc
+                            }
+                        }
+                    }
+                }
             }
-        }
-        for y in 0..<h {
-            for x in 0..<w {
-                var acc: Float = 0
-                for d in -radius...radius { acc += k[d + radius] * tmp[min(max(y + d, 0), h - 1) * w + x] }
-                blur[y * w + x] = acc
+            tmp.withUnsafeBufferPointer { tmp in
+                blur.withUnsafeMutableBufferPointer { blur in
+                    for y in 0..<h {
+                        for x in 0..<w { blur[y * w + x] = 0 }
+                        for d in 0...(2 * radius) {
+                            let row = tmp.baseAddress! + min(max(y + d - radius, 0), h - 1) * w
+                            let kd = k[d]
+                            for x in 0..<w { blur[y * w + x] += kd * row[x] }
+                        }
+                    }
+                }
             }
         }
         return bilinear(blur, h, w, nh, nw)
@@ -335,15 +326,31 @@ fileprivate final class TVL1Solver {
     static func bilinear(_ img: [Float], _ h: Int, _ w: Int, _ nh: Int, _ nw: Int) -> [Float] {
         let rx = Float(w) / Float(nw), ry = Float(h) / Float(nh)
         var out = [Float](repeating: 0, count: nh * nw)
-        for y in 0..<nh {
-            let sy = min(max((Float(y) + 0.5) * ry - 0.5, 0), Float(h - 1))
-            let y0 = Int(sy), y1 = min(y0 + 1, h - 1), fy = sy - Float(y0)
-            for x in 0..<nw {
-                let sx = min(max((Float(x) + 0.5) * rx - 0.5, 0), Float(w - 1))
-                let x0 = Int(sx), x1 = min(x0 + 1, w - 1), fx = sx - Float(x0)
-                let top = img[y0 * w + x0] + fx * (img[y0 * w + x1] - img[y0 * w + x0])
-                let bot = img[y1 * w + x0] + fx * (img[y1 * w + x1] - img[y1 * w + x0])
-                out[y * nw + x] = top + fy * (bot - top)
+        // Horizontal taps and weights, shared by all rows.
+        var x0s = [Int](repeating: 0, count: nw), x1s = x0s, fxs = [Float](repeating: 0, count: nw)
+        for x in 0..<nw {
+            let sx = min(max((Float(x) + 0.5) * rx - 0.5, 0), Float(w - 1))
+            x0s[x] = Int(sx); x1s[x] = min(x0s[x] + 1, w - 1); fxs[x] = sx - Float(x0s[x])
+        }
+        img.withUnsafeBufferPointer { img in
+            out.withUnsafeMutableBufferPointer { out in
+                x0s.withUnsafeBufferPointer { x0s in
+                    x1s.withUnsafeBufferPointer { x1s in
+                        fxs.withUnsafeBufferPointer { fxs in
+                            for y in 0..<nh {
+                                let sy = min(max((Float(y) + 0.5) * ry - 0.5, 0), Float(h - 1))
+                                let y0 = Int(sy), y1 = min(y0 + 1, h - 1), fy = sy - Float(y0)
+                                let r0 = img.baseAddress! + y0 * w, r1 = img.baseAddress! + y1 * w
+                                for x in 0..<nw {
+                                    let x0 = x0s[x], x1 = x1s[x], fx = fxs[x]
+                                    let top = r0[x0] + fx * (r0[x1] - r0[x0])
+                                    let bot = r1[x0] + fx * (r1[x1] - r1[x0])
+                                    out[y * nw + x] = top + fy * (bot - top)
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return out
@@ -359,7 +366,9 @@ fileprivate final class TVL1Solver {
 
     func solveLevel(_ level: (h: Int, w: Int, a: [Float], b: [Float]), _ u: inout [Float], _ v: inout [Float]) {
         let h = level.h, w = level.w
-        let s = w + 2, n = (h + 2) * s, o = s + 1
+        // Stride: room for the column before the image (dual padding), whole 16-wide vectors
+        // over the row, and the column after it (flow padding); slack for the last row's reads.
+        let s = max(16 * ((w + 15) / 16) + 1, w + 2), n = (h + 2) * s + 32, o = s + 1
         let bu1 = FlowBuffer<Float>(n, 0), bu2 = FlowBuffer<Float>(n, 0)
         let bp = (0..<4).map { _ in FlowBuffer<Float>(n, 0) }
         let bix = FlowBuffer<Float>(n, 0), biy = FlowBuffer<Float>(n, 0)
@@ -457,7 +466,9 @@ fileprivate final class TVL1Solver {
                         inner += 1
                     }
                     outer += 1
+                    DEBUGiters += inner
                 }
+                if DEBUGflow { print("level \(h)x\(w) outer \(outer) iters \(DEBUGiters) err \(error) eps \(scaledEpsilon)"); DEBUGiters = 0 }
             }
         }
         for y in 0..<h {
@@ -513,8 +524,10 @@ fileprivate final class TVL1Solver {
 extension OpticalFlow {
     @inline(__always)
     static func cs(_ a: inout SIMD16<Float>, _ b: inout SIMD16<Float>) {
-        let lo = pointwiseMin(a, b)
-        b = pointwiseMax(a, b)
+        // (pointwiseMin/Max are not vectorised for SIMD16 by the stdlib; a select is.)
+        let swap = b .< a
+        let lo = a.replacing(with: b, where: swap)
+        b = b.replacing(with: a, where: swap)
         a = lo
     }
 
