@@ -177,9 +177,10 @@ fileprivate struct TVL1Planes {
     /// stores Σ|Δu|² of the row and refreshes the flow's padding.
     @inline(__always) func primal(_ y: Int) {
         let r = o + y * s
-        let eps = Float.ulpOfOne
+        let vEps = SIMD16<Float>(repeating: .ulpOfOne)
         var acc = SIMD16<Float>()
         let vlt = SIMD16<Float>(repeating: lt)
+        let wl = Int32(w)
         let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         var x = 0
         // Whole vectors: columns past the image (up to the next multiple of 16) are scratch
@@ -191,15 +192,17 @@ fileprivate struct TVL1Planes {
             let gx = ld16(ix, i), gy = ld16(iy, i), g = ld16(grad, i)
             let a = ld16(u1, i), b = ld16(u2, i)
             let rho = ld16(rhoc, i) + gx * a + gy * b
-            let lg = vlt * g
-            var f = -rho / g
-            f.replace(with: 0, where: g .<= eps)
-            f.replace(with: lt, where: rho .< -lg)
-            f.replace(with: -lt, where: rho .> lg)
+            // TH: f = lt if ρ < −lt·g, −lt if ρ > lt·g, else −ρ/g — i.e. −ρ/g clamped to
+            // [−lt, lt]. Written as selects on values already computed, so nothing is branched.
+            // (OpenCV also takes f = 0 when g ≤ FLT_EPSILON inside the band; there the update
+            // f·∇I is below lt·√FLT_EPSILON ≈ 2·10⁻⁵ px either way.)
+            let q = -rho / g.replacing(with: vEps, where: g .< vEps)
+            var f = q.replacing(with: vlt, where: q .> vlt)
+            f = f.replacing(with: -vlt, where: f .< -vlt)
             let n1 = a + f * gx + theta * div1
             let n2 = b + f * gy + theta * div2
             let d1 = n1 - a, d2 = n2 - b
-            acc += (d1 * d1 + d2 * d2).replacing(with: 0, where: lane .>= Int32(w - x))
+            acc += (d1 * d1 + d2 * d2).replacing(with: 0, where: lane .>= wl &- Int32(truncatingIfNeeded: x))
             st16(u1, i, n1); st16(u2, i, n2)
             x += 16
         }
@@ -243,8 +246,6 @@ fileprivate struct TVL1Planes {
     }
 }
 
-nonisolated(unsafe) var DEBUGiters = 0
-let DEBUGflow = ProcessInfo.processInfo.environment["MER_FLOW_DEBUG"] != nil
 fileprivate final class TVL1Solver {
     let opts: OpticalFlow.TVL1Options
     /// Levels finest first: size and the two images (scaled intensities).
@@ -466,9 +467,7 @@ fileprivate final class TVL1Solver {
                         inner += 1
                     }
                     outer += 1
-                    DEBUGiters += inner
                 }
-                if DEBUGflow { print("level \(h)x\(w) outer \(outer) iters \(DEBUGiters) err \(error) eps \(scaledEpsilon)"); DEBUGiters = 0 }
             }
         }
         for y in 0..<h {
