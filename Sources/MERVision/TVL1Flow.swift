@@ -251,8 +251,12 @@ fileprivate final class TVL1Solver {
     /// Levels finest first: size and the two images (scaled intensities).
     var levels: [(h: Int, w: Int, a: [Float], b: [Float])] = []
 
-    /// Pyramid levels at least this many pixels are split over threads.
+    /// Pyramid levels with at least this many pixels split the warp and the median filter
+    /// over threads (one dispatch per warp / outer iteration).
     static let parallelArea = 4096
+    /// … and the primal–dual iterations (one dispatch per iteration: at 112×112 an iteration
+    /// takes ~10 µs, which a dispatch and a wake-up on a busy machine would eat).
+    static let parallelIterationArea = 40_000
 
     init(h: Int, w: Int, a: [Float], b: [Float], scale: Float, options: OpticalFlow.TVL1Options) {
         opts = options
@@ -401,7 +405,7 @@ fileprivate final class TVL1Solver {
         }
 
         let parallel = h * w >= TVL1Solver.parallelArea && Parallel.threads > 1 && h >= 16
-        let bands = parallel ? min(Parallel.threads, h / 8) : 1
+        let bands = parallel && h * w >= TVL1Solver.parallelIterationArea ? min(Parallel.threads, h / 8) : 1
         func forRows(_ body: (Range<Int>) -> Void) {
             if parallel { Parallel.forRanges(h, body) } else { body(0..<h) }
         }

@@ -167,6 +167,21 @@ final class FlowTests: XCTestCase {
         }
     }
 
+    func testDeterminismLarge() throws {
+        // Big enough (≥ 40 000 px) for the iterations to be split over threads too.
+        let tex = Texture(seed: 29)
+        let a = tex.render(208, 224), b = tex.render(208, 224) { ($0 + 1.3, $1 - 0.4) }
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 2
+        let r1 = try OpticalFlow.tvl1(a, b)
+        Parallel.threads = 1
+        let r2 = try OpticalFlow.tvl1(a, b)
+        XCTAssertEqual(r1.u.toArray(), r2.u.toArray())
+        XCTAssertEqual(r1.v.toArray(), r2.v.toArray())
+        XCTAssertEqual(try r1.u.value(at: [0, 104, 112]), -1.3, accuracy: 0.1)
+    }
+
     func testDeterminism() throws {
         let tex = Texture(seed: 17)
         let a = tex.render(size, size), b = tex.render(size, size) { ($0 - 0.7, $1 + 1.2) }
