@@ -5,8 +5,8 @@ import Foundation
 /// On a terminal (`isatty`) one line is redrawn in place with `\r`, at most 10 times a
 /// second (and always for the last step): `label [#####-----] k/total 50% | fields |
 /// 12.3 it/s | ETA 0:41`.
-/// When the output is not a terminal (a log file, CI) plain lines are printed instead, one
-/// when `k` first reaches each quarter of `total` (25 %, 50 %, 75 %, 100 %) or when
+/// When the output is not a terminal (a log file, CI) plain lines are printed instead: one
+/// for the first update, one when `k` first reaches each quarter of `total` (25 %, 50 %, 75 %, 100 %) or when
 /// `interval` seconds (default 10) have passed since the last line; `done()` prints a final
 /// line with the elapsed time either way.
 public final class Progress {
