@@ -63,6 +63,7 @@ extension LuaVM {
         installOptim()
         installImageModule()
         installDataModule()
+        installEvalModule()
         installHelp()
     }
 }
