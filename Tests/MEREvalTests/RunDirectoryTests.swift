@@ -68,6 +68,15 @@ final class RunDirectoryTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    func testNoFontStillWritesThePNGsAndSaysSo() throws {
+        let run = try makeRun(parent: dir + "/runs", date: Date())
+        let result = try run.finish(classes: [], fontError: "font: /none.ttf: no such file")
+        XCTAssertEqual(result.classes, ["1", "2", "3"], "default class names from the largest label")
+        XCTAssertTrue(result.warnings.contains { $0.contains("the PNGs have no text") }, "\(result.warnings)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.path + "/curves.png"))
+        XCTAssertTrue(try read(run.path + "/report.html").contains("PNGs have no text"))
+    }
+
     func testProgressPlainLinesWhenNotATerminal() {
         var out: [String] = []
         var t = 0.0
