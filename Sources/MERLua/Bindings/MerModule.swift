@@ -78,6 +78,7 @@ extension LuaVM {
         installOptim()
         installImageModule()
         installDataModule()
+        installEvalModule()
         installHelp()
     }
 }
