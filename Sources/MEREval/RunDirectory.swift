@@ -127,6 +127,12 @@ public final class RunDirectory {
         return RunDirectory(path: path, name: name, settings: settings)
     }
 
+    /// Used when reopening a run: the columns and rows already on disk.
+    func restoreRows(columns: [String], rows: [[String: LogValue]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+
     // MARK: log.csv
 
     public func log(_ row: [String: LogValue]) throws {

@@ -161,14 +161,20 @@ extension LuaVM {
             return 1
         }
         setFunction("run", "eval.run", doc: """
-            eval.run{name, dir="runs", seed, config = {key = value, ...}}
+            eval.run{name, dir="runs", seed, config = {key = value, ...}} or eval.run{resume = dir}
             Opens <dir>/<name>-<yyyyMMdd-HHmmss>/ with recipe.lua (a copy of the running script, arg[0]),
             config.json (arguments, seed, threads, config, versions, CPU) and log.csv. A seed also reseeds the
             generator (as mer.seed). Returns a run: run.dir, run:log{...}, run:fold_result{...}, run:finish{...}.
             """) { call in
             try call.expectAtMost(1)
-            guard let o = try call.options(1, allowed: ["name", "dir", "seed", "config"]) else {
+            guard let o = try call.options(1, allowed: ["name", "dir", "seed", "config", "resume"]) else {
                 throw call.error(1, "expected a table {name, dir, seed, config}")
+            }
+            // resume = an existing run directory: reopen it (config and log kept) instead of creating one.
+            if let existing = try o.string("resume") {
+                if let s = try o.integer("seed") { Generator.seed(UInt64(max(0, s))) }
+                call.vm.pushObject(RunBox(try RunDirectory.reopen(path: existing)), typeName: "run")
+                return 1
             }
             guard let name = try o.string("name") else { throw call.error(1, "option 'name' is missing (the run's name)") }
             let dir = try o.string("dir") ?? "runs"
