@@ -13,7 +13,8 @@ public struct InputKind {
 
 /// The open registry of input kinds (`input = {"onset", "apex", "diff"}`).
 ///
-/// Built in: `onset`, `apex`, `diff` (apex − onset), one channel each. Other layers add
+/// Built in: `onset`, `apex`, `diff` (apex − onset), one channel each; `flow` (u, v: TV-L1
+/// from onset to apex, two channels) and `strain` (optical-strain magnitude, one channel). Other layers add
 /// theirs (optical flow `flow` (u, v) and `strain` register here) with `register`; a
 /// dataset stacks the requested kinds' channels in the order requested.
 public enum InputKinds {
@@ -22,6 +23,15 @@ public enum InputKinds {
         "onset": InputKind(name: "onset", channels: 1) { o, _ in o },
         "apex": InputKind(name: "apex", channels: 1) { _, a in a },
         "diff": InputKind(name: "diff", channels: 1) { o, a in try a.sub(o) },
+        // Motion from onset to apex (TV-L1 with OpenCV's defaults), as most MER peers use.
+        "flow": InputKind(name: "flow", channels: 2) { o, a in
+            let (u, v) = try OpticalFlow.tvl1(o, a)
+            return try Tensor.cat([u, v], dim: 0)
+        },
+        "strain": InputKind(name: "strain", channels: 1) { o, a in
+            let (u, v) = try OpticalFlow.tvl1(o, a)
+            return try OpticalFlow.strain(u: u, v: v)
+        },
     ]
 
     /// Adds or replaces an input kind.
