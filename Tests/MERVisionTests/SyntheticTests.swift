@@ -1,7 +1,7 @@
 import XCTest
 import Dispatch
 import MERTensor
-@testable import MERVision
+import MERVision
 
 final class SyntheticTests: XCTestCase {
     typealias Sample = (onset: Tensor, apex: Tensor, label: Int, subject: String, id: String)
