@@ -125,9 +125,9 @@ extension SyntheticFace {
             let (eu, ev) = eye(side)
             switch a.unit {
             case .innerBrowRaiser:
-                add(browInner(side), 0.035, 0.04, 0, -1, gain: g)
+                add(browInner(side), 0.035, 0.03, 0, -1, gain: g)
             case .outerBrowRaiser:
-                add(browOuter(side), 0.04, 0.04, 0, -1, gain: g)
+                add(browOuter(side), 0.04, 0.03, 0, -1, gain: g)
             case .browLowerer:
                 // Down and towards the midline (knit).
                 add(browInner(side), 0.035, 0.035, -side * 0.55, 0.8, gain: g)

@@ -206,3 +206,40 @@ struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+/// Learnability report (not an assertion): nearest-centroid accuracy on |apex − onset|
+/// pooled to 16 × 16, 4 folds of held-out subjects. Run with MER_SYNTH_REPORT=1.
+final class SyntheticLearnabilityReport: XCTestCase {
+    func testReportNearestCentroidAccuracy() throws {
+        guard ProcessInfo.processInfo.environment["MER_SYNTH_REPORT"] != nil else { return }
+        let o = SyntheticOptions(subjects: 20, perClass: 8, size: 112, seed: 7)
+        let pool = 16, n = o.size, b = n / pool
+        var x: [[Float]] = [], y: [Int] = [], subj: [Int] = []
+        for s in 0..<o.subjects { for k in 0..<(5 * o.perClass) {
+            let r = try SyntheticMicroExpressions.sample(subject: s, index: k, options: o)
+            let a = r.apex.toArray(), on = r.onset.toArray()
+            var f = [Float](repeating: 0, count: pool * pool)
+            for j in 0..<(pool * b) { for i in 0..<(pool * b) { f[(j / b) * pool + i / b] += abs(a[j * n + i] - on[j * n + i]) } }
+            let t = f.reduce(0, +)
+            x.append(f.map { $0 / t }); y.append(r.label); subj.append(s)
+        } }
+        var accs: [Float] = []
+        for fold in 0..<4 {
+            let test = Set((fold * 5)..<(fold * 5 + 5))
+            var c = [[Float]](repeating: [Float](repeating: 0, count: pool * pool), count: 5)
+            var cnt = [Float](repeating: 0, count: 5)
+            for i in x.indices where !test.contains(subj[i]) {
+                for k in 0..<(pool * pool) { c[y[i]][k] += x[i][k] }
+                cnt[y[i]] += 1
+            }
+            var ok = 0, total = 0
+            for i in x.indices where test.contains(subj[i]) {
+                let d = (0..<5).map { l in (0..<(pool * pool)).reduce(Float(0)) { $0 + pow(x[i][$1] - c[l][$1] / cnt[l], 2) } }
+                if d.firstIndex(of: d.min()!)! == y[i] { ok += 1 }
+                total += 1
+            }
+            accs.append(Float(ok) / Float(total))
+        }
+        print("synthetic learnability: nearest-centroid held-out-subject accuracy \(accs.reduce(0, +) / 4) (folds \(accs); chance 0.2)")
+    }
+}
