@@ -172,6 +172,8 @@ public struct SyntheticFace: Sendable {
     var cx, cy, halfW, halfH, jawTaper: Float
     // Tones.
     var skin, background, backgroundSlope, hair, hairline, lip, iris, sclera: Float
+    // Hair: how far down the sides it falls (normalized v) and how much the hairline dips at the temples.
+    var hairBottom, hairlineCurve: Float
     // Eyes and brows.
     var eyeY, eyeDX, eyeRX, eyeRY: Float
     var browY, browDX, browHW, browSigma, browBend, browTilt, browTone: Float
@@ -240,6 +242,8 @@ public struct SyntheticFace: Sendable {
         textureGrid = [5, 11, 23]
         texture = textureGrid.map { n in (0..<((n + 1) * (n + 1))).map { _ in g.uniform(-1, 1) } }
         expressivity = g.uniform(0.8, 1.2)
+        hairBottom = g.uniform(eyeY - 0.08, cy + 0.12)
+        hairlineCurve = g.uniform(0.3, 1.5)
     }
 
     /// The identity of subject `subject` (0-based) of a data set seed.
@@ -299,8 +303,9 @@ public struct SyntheticFace: Sendable {
                     // Hair: a slightly larger oval above the hairline.
                     let hu = (u - cx) / (halfW * 1.1), hv = (v - cy + 0.02) / (halfH * 1.08)
                     let hr = (hu * hu + hv * hv).squareRoot()
+                    let hairlineV = cy - halfH * hairline + hairlineCurve * (u - cx) * (u - cx)
                     let hairAlpha = min(max(0.5 + (1 - hr) * edge, 0), 1)
-                        * smoothstep01((cy - halfH * hairline + 0.01 - v) / 0.04 + 0.5)
+                        * smoothstep01((max(hairlineV + 0.01, hairBottom) - v) / 0.04 + 0.5)
                     value += hairAlpha * (hair - value)
                     // Face.
                     let fu = (u - cx) / (halfW * narrow)
@@ -310,7 +315,7 @@ public struct SyntheticFace: Sendable {
                         let r2 = r * r
                         var f = skin * (1 - 0.22 * r2 * r2 * r2) + textureValue(u, v)
                         // Hairline: the face fades into the hair at the top.
-                        let top = smoothstep01((cy - halfH * hairline - v) / 0.03 + 0.5)
+                        let top = smoothstep01((hairlineV - v) / 0.03 + 0.5)
                         f += top * (hair - f)
                         value += faceAlpha * (f - value)
                     }
