@@ -57,13 +57,13 @@ public struct AUActivation: Sendable, Equatable {
 
 /// A Gaussian-weighted displacement around a point (normalized position and widths;
 /// displacement in pixels at 112 × 112).
-struct DisplacementBump {
+struct AUDisplacementBump {
     var u, v, su, sv, du, dv: Float
 }
 
 /// A dense displacement field on the canonical grid, in pixels of the render size:
 /// the skin at pixel p moves to p + (dx[p], dy[p]).
-struct DisplacementField {
+struct AUDisplacementField {
     let size: Int
     var dx: [Float]
     var dy: [Float]
@@ -75,7 +75,7 @@ struct DisplacementField {
     }
 
     /// Adds the bumps (separable Gaussians over a ±3σ box each).
-    mutating func add(_ bumps: [DisplacementBump]) {
+    mutating func add(_ bumps: [AUDisplacementBump]) {
         let s = Float(size), n = size, k = s / 112
         for b in bumps {
             let x0 = max(0, Int(((b.u - 3 * b.su) * s - 0.5).rounded(.down)))
@@ -114,10 +114,10 @@ struct DisplacementField {
 
 extension SyntheticFace {
     /// The displacement bumps of one activation on this face.
-    func bumps(_ a: AUActivation) -> [DisplacementBump] {
-        var out: [DisplacementBump] = []
+    func bumps(_ a: AUActivation) -> [AUDisplacementBump] {
+        var out: [AUDisplacementBump] = []
         func add(_ p: (Float, Float), _ su: Float, _ sv: Float, _ du: Float, _ dv: Float, gain: Float = 1) {
-            out.append(DisplacementBump(u: p.0, v: p.1, su: su, sv: sv, du: du * a.intensity * gain, dv: dv * a.intensity * gain))
+            out.append(AUDisplacementBump(u: p.0, v: p.1, su: su, sv: sv, du: du * a.intensity * gain, dv: dv * a.intensity * gain))
         }
         let mid = (a.left + a.right) / 2
         for side: Float in [-1, 1] {
@@ -191,7 +191,7 @@ extension SyntheticFace {
     }
 
     /// Draws the appearance change of an activation (wrinkles, dimples) on the canonical face.
-    func drawAppearance(_ a: AUActivation, on c: inout Canvas) {
+    func drawAppearance(_ a: AUActivation, on c: inout SynthCanvas) {
         let k = 0.012 * a.intensity          // contrast per pixel of displacement
         if k <= 0 { return }
         switch a.unit {
@@ -263,9 +263,9 @@ public enum ExpressionRecipe {
     /// The activations of one sample of class `label` with base intensity `i`
     /// (pixels at 112), drawn from `g`.
     static func activations(label: Int, intensity i: Float, generator g: Generator) -> [AUActivation] {
-        let asym = g.uniform(-0.2, 0.2)
+        let asym = g.synthUniform(-0.2, 0.2)
         func act(_ u: ActionUnit, _ w: Float) -> AUActivation {
-            AUActivation(u, intensity: i * w * g.uniform(0.85, 1.15), left: 1 + asym, right: 1 - asym)
+            AUActivation(u, intensity: i * w * g.synthUniform(0.85, 1.15), left: 1 + asym, right: 1 - asym)
         }
         switch label {
         case 0:
@@ -286,7 +286,7 @@ public enum ExpressionRecipe {
         default:
             let n = 1 + g.integer(below: 3)
             let pick = g.permutation(othersPool.count).prefix(n)
-            return pick.map { act(othersPool[$0], g.uniform(0.5, 0.8)) }
+            return pick.map { act(othersPool[$0], g.synthUniform(0.5, 0.8)) }
         }
     }
 }

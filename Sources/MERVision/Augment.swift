@@ -56,41 +56,41 @@ public enum Augment {
 
     public static func rotate(_ xs: [Tensor], degrees: Float, fill: Float = 0) throws -> [Tensor] {
         try AugmentCheck.finite(degrees, "rotate", "degrees")
-        return try affine(xs, AffineParams(angle: degrees), fill: fill, op: "rotate")
+        return try affine(xs, Augment.AffineParams(angle: degrees), fill: fill, op: "rotate")
     }
 
-    /// Affine transform (see `AffineParams`): rotation `angle` degrees counter-clockwise,
+    /// Affine transform (see `Augment.AffineParams`): rotation `angle` degrees counter-clockwise,
     /// translation (dx, dy) pixels, `scale`, shear (x, y) degrees, about the image centre.
     public static func affine(_ x: Tensor, angle: Float = 0, translate: (dx: Float, dy: Float) = (0, 0),
                               scale: Float = 1, shear: (x: Float, y: Float) = (0, 0), fill: Float = 0) throws -> Tensor {
-        try affine([x], AffineParams(angle: angle, dx: translate.dx, dy: translate.dy, scale: scale,
+        try affine([x], Augment.AffineParams(angle: angle, dx: translate.dx, dy: translate.dy, scale: scale,
                                      shearX: shear.x, shearY: shear.y), fill: fill)[0]
     }
 
     public static func affine(_ xs: [Tensor], angle: Float = 0, translate: (dx: Float, dy: Float) = (0, 0),
                               scale: Float = 1, shear: (x: Float, y: Float) = (0, 0), fill: Float = 0) throws -> [Tensor] {
-        try affine(xs, AffineParams(angle: angle, dx: translate.dx, dy: translate.dy, scale: scale,
+        try affine(xs, Augment.AffineParams(angle: angle, dx: translate.dx, dy: translate.dy, scale: scale,
                                     shearX: shear.x, shearY: shear.y), fill: fill)
     }
 
-    public static func affine(_ x: Tensor, _ p: AffineParams, fill: Float = 0) throws -> Tensor {
+    public static func affine(_ x: Tensor, _ p: Augment.AffineParams, fill: Float = 0) throws -> Tensor {
         try affine([x], p, fill: fill)[0]
     }
 
-    public static func affine(_ xs: [Tensor], _ p: AffineParams, fill: Float = 0) throws -> [Tensor] {
+    public static func affine(_ xs: [Tensor], _ p: Augment.AffineParams, fill: Float = 0) throws -> [Tensor] {
         try affine(xs, p, fill: fill, op: "affine")
     }
 
-    static func affine(_ xs: [Tensor], _ p: AffineParams, fill: Float, op: String) throws -> [Tensor] {
+    static func affine(_ xs: [Tensor], _ p: Augment.AffineParams, fill: Float, op: String) throws -> [Tensor] {
         try AugmentCheck.finite(p.angle, op, "angle")
         try AugmentCheck.finite(p.dx, op, "translate.dx")
         try AugmentCheck.finite(p.dy, op, "translate.dy")
         try AugmentCheck.finite(fill, op, "fill")
         guard p.scale.isFinite && p.scale > 0 else {
-            throw AugmentCheck.fail(op, "scale must be positive and finite, got \(fmt(p.scale))")
+            throw AugmentCheck.fail(op, "scale must be positive and finite, got \(augmentFormat(p.scale))")
         }
         guard p.shearX.isFinite && p.shearY.isFinite && abs(p.shearX) < 90 && abs(p.shearY) < 90 else {
-            throw AugmentCheck.fail(op, "shear must be finite and within (-90, 90) degrees, got (\(fmt(p.shearX)), \(fmt(p.shearY)))")
+            throw AugmentCheck.fail(op, "shear must be finite and within (-90, 90) degrees, got (\(augmentFormat(p.shearX)), \(augmentFormat(p.shearY)))")
         }
         let ls = try AugmentCheck.layouts(xs, op)
         let m = try p.inverse(width: ls[0].width, height: ls[0].height)
@@ -112,10 +112,10 @@ public enum Augment {
     public static func adjust(_ xs: [Tensor], brightness: Float = 0, contrast: Float = 1, gamma: Float = 1) throws -> [Tensor] {
         try AugmentCheck.finite(brightness, "adjust", "brightness")
         guard contrast.isFinite && contrast >= 0 else {
-            throw AugmentCheck.fail("adjust", "contrast must be non-negative and finite, got \(fmt(contrast))")
+            throw AugmentCheck.fail("adjust", "contrast must be non-negative and finite, got \(augmentFormat(contrast))")
         }
         guard gamma.isFinite && gamma > 0 else {
-            throw AugmentCheck.fail("adjust", "gamma must be positive and finite, got \(fmt(gamma))")
+            throw AugmentCheck.fail("adjust", "gamma must be positive and finite, got \(augmentFormat(gamma))")
         }
         let ls = try AugmentCheck.layouts(xs, "adjust")
         return zip(xs, ls).map { x, l in
@@ -142,7 +142,7 @@ public enum Augment {
 
     public static func noise(_ xs: [Tensor], std: Float, generator: Generator, clamp: Bool = false) throws -> [Tensor] {
         guard std.isFinite else { throw AugmentCheck.fail("noise", "std must be finite, got \(std)") }
-        guard std >= 0 else { throw AugmentCheck.fail("noise", "std must be non-negative, got \(fmt(std))") }
+        guard std >= 0 else { throw AugmentCheck.fail("noise", "std must be non-negative, got \(augmentFormat(std))") }
         let ls = try AugmentCheck.layouts(xs, "noise")
         return zip(xs, ls).map { x, l in
             let n = l.height * l.width
@@ -159,15 +159,15 @@ public enum Augment {
 
     /// Crops `box` and resizes it to `size` (height, width) bilinearly (half-pixel centres,
     /// like `interpolate(mode: "bilinear", align_corners: false)`, no antialiasing).
-    public static func resizedCrop(_ x: Tensor, box: CropBox, size: (height: Int, width: Int)) throws -> Tensor {
+    public static func resizedCrop(_ x: Tensor, box: Augment.CropBox, size: (height: Int, width: Int)) throws -> Tensor {
         try resizedCrop([x], box: box, size: size)[0]
     }
 
-    public static func resizedCrop(_ xs: [Tensor], box: CropBox, size: (height: Int, width: Int)) throws -> [Tensor] {
+    public static func resizedCrop(_ xs: [Tensor], box: Augment.CropBox, size: (height: Int, width: Int)) throws -> [Tensor] {
         try resizedCrop(xs, box: box, size: size, op: "resizedCrop")
     }
 
-    static func resizedCrop(_ xs: [Tensor], box: CropBox, size: (height: Int, width: Int), op: String) throws -> [Tensor] {
+    static func resizedCrop(_ xs: [Tensor], box: Augment.CropBox, size: (height: Int, width: Int), op: String) throws -> [Tensor] {
         guard size.height > 0 && size.width > 0 && size.height <= 1 << 15 && size.width <= 1 << 15 else {
             throw AugmentCheck.fail(op, "size must be positive (at most 32768), got (\(size.height), \(size.width))")
         }
@@ -199,6 +199,9 @@ public enum Augment {
 
     public static func randomResizedCrop(_ xs: [Tensor], size: (height: Int, width: Int), scale: ClosedRange<Float> = 0.8...1,
                                          ratio: ClosedRange<Float> = 0.75...(4.0 / 3.0), generator: Generator) throws -> [Tensor] {
+        guard size.height > 0 && size.width > 0 && size.height <= 1 << 15 && size.width <= 1 << 15 else {
+            throw AugmentCheck.fail("randomResizedCrop", "size must be positive (at most 32768), got (\(size.height), \(size.width))")
+        }
         let ls = try AugmentCheck.layouts(xs, "randomResizedCrop")
         let box = try RandomAugment.cropBox(height: ls[0].height, width: ls[0].width, scale: scale, ratio: ratio,
                                             generator: generator, op: "randomResizedCrop")
@@ -219,23 +222,23 @@ public enum RandomAugment {
     /// degrees (x only, like torchvision's single-number shear). Draw order: angle, dx, dy,
     /// scale, shear.
     public static func randomAffine(maxAngle: Float, maxTranslate: Float = 0, scale: ClosedRange<Float> = 1...1,
-                                    maxShear: Float = 0, generator g: Generator) throws -> AffineParams {
+                                    maxShear: Float = 0, generator g: Generator) throws -> Augment.AffineParams {
         let op = "randomAffine"
         guard maxAngle.isFinite && maxAngle >= 0 && maxAngle <= 180 else {
-            throw AugmentCheck.fail(op, "maxAngle must be in 0...180 degrees, got \(fmt(maxAngle))")
+            throw AugmentCheck.fail(op, "maxAngle must be in 0...180 degrees, got \(augmentFormat(maxAngle))")
         }
         guard maxTranslate.isFinite && maxTranslate >= 0 else {
-            throw AugmentCheck.fail(op, "maxTranslate must be non-negative and finite, got \(fmt(maxTranslate))")
+            throw AugmentCheck.fail(op, "maxTranslate must be non-negative and finite, got \(augmentFormat(maxTranslate))")
         }
         try AugmentCheck.range(scale, op, "scale", positive: true)
         guard maxShear.isFinite && maxShear >= 0 && maxShear < 90 else {
-            throw AugmentCheck.fail(op, "maxShear must be in 0..<90 degrees, got \(fmt(maxShear))")
+            throw AugmentCheck.fail(op, "maxShear must be in 0..<90 degrees, got \(augmentFormat(maxShear))")
         }
         let angle = uniform(g, -maxAngle...maxAngle)
         let dx = uniform(g, -maxTranslate...maxTranslate), dy = uniform(g, -maxTranslate...maxTranslate)
         let s = uniform(g, scale)
         let sh = uniform(g, -maxShear...maxShear)
-        return AffineParams(angle: angle, dx: dx, dy: dy, scale: s, shearX: sh)
+        return Augment.AffineParams(angle: angle, dx: dx, dy: dy, scale: s, shearX: sh)
     }
 
     /// Draws once and applies the same affine transform to every tensor.
@@ -251,7 +254,7 @@ public enum RandomAugment {
     /// True with probability `p` (one draw).
     public static func flip(p: Float = 0.5, generator g: Generator) throws -> Bool {
         guard p.isFinite && p >= 0 && p <= 1 else {
-            throw AugmentCheck.fail("randomHFlip", "p must be in 0...1, got \(fmt(p))")
+            throw AugmentCheck.fail("randomHFlip", "p must be in 0...1, got \(augmentFormat(p))")
         }
         return g.uniform() < p
     }
@@ -265,19 +268,19 @@ public enum RandomAugment {
     /// Draws a photometric adjustment: brightness uniform in ±maxBrightness, contrast uniform
     /// in `contrast`, gamma uniform in `gamma` (in that order).
     public static func adjustment(maxBrightness: Float = 0, contrast: ClosedRange<Float> = 1...1,
-                                  gamma: ClosedRange<Float> = 1...1, generator g: Generator) throws -> Adjustment {
+                                  gamma: ClosedRange<Float> = 1...1, generator g: Generator) throws -> Augment.Adjustment {
         let op = "randomAdjust"
         guard maxBrightness.isFinite && maxBrightness >= 0 else {
-            throw AugmentCheck.fail(op, "maxBrightness must be non-negative and finite, got \(fmt(maxBrightness))")
+            throw AugmentCheck.fail(op, "maxBrightness must be non-negative and finite, got \(augmentFormat(maxBrightness))")
         }
         try AugmentCheck.range(contrast, op, "contrast", positive: false)
         guard contrast.lowerBound >= 0 else {
-            throw AugmentCheck.fail(op, "contrast must be non-negative, got \(fmt(contrast.lowerBound))...\(fmt(contrast.upperBound))")
+            throw AugmentCheck.fail(op, "contrast must be non-negative, got \(augmentFormat(contrast.lowerBound))...\(augmentFormat(contrast.upperBound))")
         }
         try AugmentCheck.range(gamma, op, "gamma", positive: true)
         let b = uniform(g, -maxBrightness...maxBrightness)
         let c = uniform(g, contrast), gm = uniform(g, gamma)
-        return Adjustment(brightness: b, contrast: c, gamma: gm)
+        return Augment.Adjustment(brightness: b, contrast: c, gamma: gm)
     }
 
     /// Draws one adjustment and applies it to every tensor.
@@ -292,16 +295,16 @@ public enum RandomAugment {
     /// `scale` and a log-uniform aspect ratio (w/h) in `ratio`, with top/left uniform over the
     /// valid positions; then a centre crop clamped to the ratio range.
     public static func cropBox(height h: Int, width w: Int, scale: ClosedRange<Float> = 0.8...1,
-                               ratio: ClosedRange<Float> = 0.75...(4.0 / 3.0), generator g: Generator) throws -> CropBox {
+                               ratio: ClosedRange<Float> = 0.75...(4.0 / 3.0), generator g: Generator) throws -> Augment.CropBox {
         try cropBox(height: h, width: w, scale: scale, ratio: ratio, generator: g, op: "randomResizedCrop")
     }
 
     static func cropBox(height h: Int, width w: Int, scale: ClosedRange<Float>, ratio: ClosedRange<Float>,
-                        generator g: Generator, op: String) throws -> CropBox {
+                        generator g: Generator, op: String) throws -> Augment.CropBox {
         guard h > 0 && w > 0 else { throw AugmentCheck.fail(op, "image size must be positive, got \(h)×\(w)") }
         try AugmentCheck.range(scale, op, "scale", positive: true)
         guard scale.upperBound <= 1 else {
-            throw AugmentCheck.fail(op, "scale must be within (0, 1], got \(fmt(scale.lowerBound))...\(fmt(scale.upperBound))")
+            throw AugmentCheck.fail(op, "scale must be within (0, 1], got \(augmentFormat(scale.lowerBound))...\(augmentFormat(scale.upperBound))")
         }
         try AugmentCheck.range(ratio, op, "ratio", positive: true)
         let area = Float(h * w)
@@ -313,7 +316,7 @@ public enum RandomAugment {
             let ch = Int((target / aspect).squareRoot().rounded())
             if cw > 0 && cw <= w && ch > 0 && ch <= h {
                 let top = g.integer(below: h - ch + 1), left = g.integer(below: w - cw + 1)
-                return CropBox(top: top, left: left, height: ch, width: cw)
+                return Augment.CropBox(top: top, left: left, height: ch, width: cw)
             }
         }
         // Fallback: centre crop.
@@ -324,6 +327,6 @@ public enum RandomAugment {
         } else if inRatio > ratio.upperBound {
             cw = max(1, min(w, Int((Float(h) * ratio.upperBound).rounded())))
         }
-        return CropBox(top: (h - ch) / 2, left: (w - cw) / 2, height: ch, width: cw)
+        return Augment.CropBox(top: (h - ch) / 2, left: (w - cw) / 2, height: ch, width: cw)
     }
 }

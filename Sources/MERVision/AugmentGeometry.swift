@@ -4,121 +4,123 @@ import MERTensor
 // Geometry of the augmentations: parameter types, the inverse affine map, bilinear
 // sampling kernels, and the argument checks shared by `Augment` and `RandomAugment`.
 
-/// An affine transform about the image centre ((W−1)/2, (H−1)/2 in pixel-index
-/// coordinates), torchvision-style: the content is sheared, scaled, rotated by `angle`
-/// degrees (positive = counter-clockwise on screen, as torchvision's `rotate`), then
-/// translated by (dx, dy) pixels (positive dx = right, positive dy = down).
-/// Shear angles are in degrees: x' = x + tan(shearX)·y, y' = y + tan(shearY)·x.
-public struct AffineParams: Equatable, Sendable, CustomStringConvertible {
-    public var angle: Float
-    public var dx: Float
-    public var dy: Float
-    public var scale: Float
-    public var shearX: Float
-    public var shearY: Float
+extension Augment {
+    /// An affine transform about the image centre ((W−1)/2, (H−1)/2 in pixel-index
+    /// coordinates), torchvision-style: the content is sheared, scaled, rotated by `angle`
+    /// degrees (positive = counter-clockwise on screen, as torchvision's `rotate`), then
+    /// translated by (dx, dy) pixels (positive dx = right, positive dy = down).
+    /// Shear angles are in degrees: x' = x + tan(shearX)·y, y' = y + tan(shearY)·x.
+    public struct AffineParams: Equatable, Sendable, CustomStringConvertible {
+        public var angle: Float
+        public var dx: Float
+        public var dy: Float
+        public var scale: Float
+        public var shearX: Float
+        public var shearY: Float
 
-    public init(angle: Float = 0, dx: Float = 0, dy: Float = 0, scale: Float = 1, shearX: Float = 0, shearY: Float = 0) {
-        self.angle = angle; self.dx = dx; self.dy = dy; self.scale = scale; self.shearX = shearX; self.shearY = shearY
-    }
+        public init(angle: Float = 0, dx: Float = 0, dy: Float = 0, scale: Float = 1, shearX: Float = 0, shearY: Float = 0) {
+            self.angle = angle; self.dx = dx; self.dy = dy; self.scale = scale; self.shearX = shearX; self.shearY = shearY
+        }
 
-    public static let identity = AffineParams()
+        public static let identity = Augment.AffineParams()
 
-    public var description: String {
-        "AffineParams(angle: \(angle), translate: (\(dx), \(dy)), scale: \(scale), shear: (\(shearX), \(shearY)))"
-    }
+        public var description: String {
+            "Augment.AffineParams(angle: \(angle), translate: (\(dx), \(dy)), scale: \(scale), shear: (\(shearX), \(shearY)))"
+        }
 
-    /// Applies this transform to one tensor (C,H,W) or (N,C,H,W).
-    public func apply(to x: Tensor, fill: Float = 0) throws -> Tensor {
-        try Augment.affine(x, self, fill: fill)
-    }
+        /// Applies this transform to one tensor (C,H,W) or (N,C,H,W).
+        public func apply(to x: Tensor, fill: Float = 0) throws -> Tensor {
+            try Augment.affine(x, self, fill: fill)
+        }
 
-    /// Applies this same transform to every tensor.
-    public func apply(to xs: [Tensor], fill: Float = 0) throws -> [Tensor] {
-        try Augment.affine(xs, self, fill: fill)
-    }
+        /// Applies this same transform to every tensor.
+        public func apply(to xs: [Tensor], fill: Float = 0) throws -> [Tensor] {
+            try Augment.affine(xs, self, fill: fill)
+        }
 
-    /// Cosine and sine of `degrees`, exact at multiples of 90°.
-    static func cosSin(_ degrees: Float) -> (Float, Float) {
-        let q = degrees / 90
-        if q == q.rounded() {
-            switch ((Int(q) % 4) + 4) % 4 {
-            case 0: return (1, 0)
-            case 1: return (0, 1)
-            case 2: return (-1, 0)
-            default: return (0, -1)
+        /// Cosine and sine of `degrees`, exact at multiples of 90°.
+        static func cosSin(_ degrees: Float) -> (Float, Float) {
+            let q = degrees / 90
+            if q == q.rounded() {
+                switch ((Int(q) % 4) + 4) % 4 {
+                case 0: return (1, 0)
+                case 1: return (0, 1)
+                case 2: return (-1, 0)
+                default: return (0, -1)
+                }
             }
+            let r = Double(degrees) * Double.pi / 180
+            return (Float(Foundation.cos(r)), Float(Foundation.sin(r)))
         }
-        let r = Double(degrees) * Double.pi / 180
-        return (Float(Foundation.cos(r)), Float(Foundation.sin(r)))
-    }
 
-    /// Forward linear part L = scale · R(angle) · Shear, with R counter-clockwise on screen
-    /// (y down): R = [[cos, sin], [−sin, cos]].
-    var linear: (Float, Float, Float, Float) {
-        let (c, s) = AffineParams.cosSin(angle)
-        let tx = Float(Foundation.tan(Double(shearX) * Double.pi / 180))
-        let ty = Float(Foundation.tan(Double(shearY) * Double.pi / 180))
-        // R · Sh with Sh = [[1, tx], [ty, 1]].
-        let a = c + s * ty, b = c * tx + s
-        let d = -s + c * ty, e = -s * tx + c
-        return (scale * a, scale * b, scale * d, scale * e)
-    }
-
-    /// Inverse map from output pixel (x', y') to input pixel (x, y) for an image of w × h:
-    /// x = m0·x' + m1·y' + m2, y = m3·x' + m4·y' + m5.
-    func inverse(width w: Int, height h: Int) throws -> [Float] {
-        let (a, b, d, e) = linear
-        let det = a * e - b * d
-        guard det.isFinite, abs(det) > 1e-6 else {
-            throw TensorError("augment.affine: the transform is singular (scale \(scale), shear (\(shearX), \(shearY)))")
+        /// Forward linear part L = scale · R(angle) · Shear, with R counter-clockwise on screen
+        /// (y down): R = [[cos, sin], [−sin, cos]].
+        var linear: (Float, Float, Float, Float) {
+            let (c, s) = Augment.AffineParams.cosSin(angle)
+            let tx = Float(Foundation.tan(Double(shearX) * Double.pi / 180))
+            let ty = Float(Foundation.tan(Double(shearY) * Double.pi / 180))
+            // R · Sh with Sh = [[1, tx], [ty, 1]].
+            let a = c + s * ty, b = c * tx + s
+            let d = -s + c * ty, e = -s * tx + c
+            return (scale * a, scale * b, scale * d, scale * e)
         }
-        let ia = e / det, ib = -b / det, id = -d / det, ie = a / det
-        let cx = Float(w - 1) / 2, cy = Float(h - 1) / 2
-        // x = c + L⁻¹ (x' − c − t)
-        let ox = -cx - dx, oy = -cy - dy
-        return [ia, ib, cx + ia * ox + ib * oy,
-                id, ie, cy + id * ox + ie * oy]
-    }
-}
 
-/// A crop box in pixel-index coordinates of the input.
-public struct CropBox: Equatable, Sendable {
-    public var top: Int
-    public var left: Int
-    public var height: Int
-    public var width: Int
-    public init(top: Int, left: Int, height: Int, width: Int) {
-        self.top = top; self.left = left; self.height = height; self.width = width
+        /// Inverse map from output pixel (x', y') to input pixel (x, y) for an image of w × h:
+        /// x = m0·x' + m1·y' + m2, y = m3·x' + m4·y' + m5.
+        func inverse(width w: Int, height h: Int) throws -> [Float] {
+            let (a, b, d, e) = linear
+            let det = a * e - b * d
+            guard det.isFinite, abs(det) > 1e-6 else {
+                throw TensorError("augment.affine: the transform is singular (scale \(scale), shear (\(shearX), \(shearY)))")
+            }
+            let ia = e / det, ib = -b / det, id = -d / det, ie = a / det
+            let cx = Float(w - 1) / 2, cy = Float(h - 1) / 2
+            // x = c + L⁻¹ (x' − c − t)
+            let ox = -cx - dx, oy = -cy - dy
+            return [ia, ib, cx + ia * ox + ib * oy,
+                    id, ie, cy + id * ox + ie * oy]
+        }
     }
-}
 
-/// Photometric adjustment: y = clamp((x − m)·contrast + m + brightness, 0, 1)^gamma, where m
-/// is the mean of each (H, W) plane (so a pair passed as channels or as an array of frames is
-/// adjusted identically).
-public struct Adjustment: Equatable, Sendable {
-    public var brightness: Float
-    public var contrast: Float
-    public var gamma: Float
-    public init(brightness: Float = 0, contrast: Float = 1, gamma: Float = 1) {
-        self.brightness = brightness; self.contrast = contrast; self.gamma = gamma
+    /// A crop box in pixel-index coordinates of the input.
+    public struct CropBox: Equatable, Sendable {
+        public var top: Int
+        public var left: Int
+        public var height: Int
+        public var width: Int
+        public init(top: Int, left: Int, height: Int, width: Int) {
+            self.top = top; self.left = left; self.height = height; self.width = width
+        }
     }
-    public func apply(to x: Tensor) throws -> Tensor {
-        try Augment.adjust(x, brightness: brightness, contrast: contrast, gamma: gamma)
-    }
-    public func apply(to xs: [Tensor]) throws -> [Tensor] {
-        try Augment.adjust(xs, brightness: brightness, contrast: contrast, gamma: gamma)
+
+    /// Photometric adjustment: y = clamp((x − m)·contrast + m + brightness, 0, 1)^gamma, where m
+    /// is the mean of each (H, W) plane (so a pair passed as channels or as an array of frames is
+    /// adjusted identically).
+    public struct Adjustment: Equatable, Sendable {
+        public var brightness: Float
+        public var contrast: Float
+        public var gamma: Float
+        public init(brightness: Float = 0, contrast: Float = 1, gamma: Float = 1) {
+            self.brightness = brightness; self.contrast = contrast; self.gamma = gamma
+        }
+        public func apply(to x: Tensor) throws -> Tensor {
+            try Augment.adjust(x, brightness: brightness, contrast: contrast, gamma: gamma)
+        }
+        public func apply(to xs: [Tensor]) throws -> [Tensor] {
+            try Augment.adjust(xs, brightness: brightness, contrast: contrast, gamma: gamma)
+        }
     }
 }
 
 // MARK: - Checks and kernels
 
 /// Number formatting for messages: integers without ".0".
-func fmt(_ v: Float) -> String {
+func augmentFormat(_ v: Float) -> String {
     if v.isFinite && v == v.rounded() && abs(v) < 1e9 { return String(Int(v)) }
     return "\(v)"
 }
 
-struct ImageLayout {
+struct AugmentLayout {
     let shape: [Int]
     let planes: Int
     let height: Int
@@ -129,7 +131,7 @@ enum AugmentCheck {
     static func fail(_ op: String, _ message: String) -> TensorError { TensorError("augment.\(op): \(message)") }
 
     /// (C,H,W) or (N,C,H,W), non-empty, finite pixels.
-    static func layout(_ x: Tensor, _ op: String, argument: String = "input") throws -> ImageLayout {
+    static func layout(_ x: Tensor, _ op: String, argument: String = "input") throws -> AugmentLayout {
         guard x.rank == 3 || x.rank == 4 else {
             throw fail(op, "\(argument) must have shape (C,H,W) or (N,C,H,W), got \(x.rank) dimension\(x.rank == 1 ? "" : "s") \(x.shape)")
         }
@@ -142,11 +144,11 @@ enum AugmentCheck {
             throw fail(op, "\(argument) has a non-finite pixel (\(p[i])) at element \(i)")
         }
         withExtendedLifetime(c) {}
-        return ImageLayout(shape: x.shape, planes: planes, height: h, width: w)
+        return AugmentLayout(shape: x.shape, planes: planes, height: h, width: w)
     }
 
     /// Every tensor checked; all must share H and W.
-    static func layouts(_ xs: [Tensor], _ op: String) throws -> [ImageLayout] {
+    static func layouts(_ xs: [Tensor], _ op: String) throws -> [AugmentLayout] {
         guard !xs.isEmpty else { throw fail(op, "no tensors given") }
         let ls = try xs.enumerated().map { try layout($0.element, op, argument: xs.count == 1 ? "input" : "input[\($0.offset)]") }
         for (i, l) in ls.enumerated() where l.height != ls[0].height || l.width != ls[0].width {
@@ -164,7 +166,7 @@ enum AugmentCheck {
             throw fail(op, "\(name) must be a finite range, got \(r)")
         }
         if positive && r.lowerBound <= 0 {
-            throw fail(op, "\(name) must be positive, got \(fmt(r.lowerBound))...\(fmt(r.upperBound))")
+            throw fail(op, "\(name) must be positive, got \(augmentFormat(r.lowerBound))...\(augmentFormat(r.upperBound))")
         }
     }
 }
@@ -172,7 +174,7 @@ enum AugmentCheck {
 enum AugmentKernel {
     /// Runs `body(src, dst)` over the tensor's planes, producing a new contiguous tensor of
     /// shape `outShape` (leading dimensions of the input, then outH, outW).
-    static func map(_ x: Tensor, _ l: ImageLayout, outH: Int, outW: Int,
+    static func map(_ x: Tensor, _ l: AugmentLayout, outH: Int, outW: Int,
                     _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
         var shape = l.shape
         shape[shape.count - 2] = outH
@@ -204,7 +206,7 @@ enum AugmentKernel {
         return fy == 0 ? a : a + fy * (b - a)
     }
 
-    /// Output plane of the inverse affine map `m` (see `AffineParams.inverse`).
+    /// Output plane of the inverse affine map `m` (see `Augment.AffineParams.inverse`).
     static func affine(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, h: Int, w: Int,
                        m: [Float], fill: Float) {
         for j in 0..<h {
@@ -221,7 +223,7 @@ enum AugmentKernel {
     /// Bilinear resize of the crop box to outH × outW (PyTorch `interpolate(mode: bilinear,
     /// align_corners: false)` semantics, no antialiasing; edges clamped inside the box).
     static func resizedCrop(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, w: Int,
-                            box: CropBox, outH: Int, outW: Int) {
+                            box: Augment.CropBox, outH: Int, outW: Int) {
         let sy = Float(box.height) / Float(outH), sx = Float(box.width) / Float(outW)
         var x0s = [Int](repeating: 0, count: outW), x1s = x0s, fxs = [Float](repeating: 0, count: outW)
         for i in 0..<outW {

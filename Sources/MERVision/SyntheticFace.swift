@@ -36,21 +36,21 @@ enum SynthSeed {
 extension Generator {
     /// Uniform in [lo, hi).
     @inline(__always)
-    func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * uniform() }
+    func synthUniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * uniform() }
 }
 
 @inline(__always)
-func smoothstep01(_ t: Float) -> Float {
+func synthSmoothstep(_ t: Float) -> Float {
     let c = min(max(t, 0), 1)
     return c * c * (3 - 2 * c)
 }
 
-// MARK: - Canvas
+// MARK: - SynthCanvas
 
 /// A square grey-level raster with the drawing primitives the face is made of. All
 /// positions and sizes are normalized; stamps only touch the pixels of their bounding box
 /// and axis-aligned Gaussians are evaluated separably, so a face costs a few hundred µs.
-struct Canvas {
+struct SynthCanvas {
     let size: Int
     var px: [Float]
 
@@ -125,7 +125,7 @@ struct Canvas {
             let t = du / hw
             centre[k] = cv + tilt * du + bend * t * t
             let e = abs(t)
-            weight[k] = e >= 1 ? 0 : opacity * (1 - smoothstep01((e - (1 - taper)) / max(taper, 1e-6)))
+            weight[k] = e >= 1 ? 0 : opacity * (1 - synthSmoothstep((e - (1 - taper)) / max(taper, 1e-6)))
         }
         px.withUnsafeMutableBufferPointer { p in
             for j in yr {
@@ -154,7 +154,7 @@ struct Canvas {
                     let t = ((u - u0) * du + (v - v0) * dv) / len2
                     if t < 0 || t > 1 { continue }
                     let eu = u - (u0 + t * du), ev = v - (v0 + t * dv)
-                    let taper = smoothstep01(t / 0.2) * smoothstep01((1 - t) / 0.2)
+                    let taper = synthSmoothstep(t / 0.2) * synthSmoothstep((1 - t) / 0.2)
                     p[j * n + i] += amp * taper * Foundation.exp(-(eu * eu + ev * ev) / (2 * sigma * sigma))
                 }
             }
@@ -192,58 +192,58 @@ public struct SyntheticFace: Sendable {
     /// Draws an identity from a seed.
     public init(seed: UInt64) {
         let g = Generator(seed: seed)
-        cx = 0.5 + g.uniform(-0.02, 0.02)
-        cy = 0.53 + g.uniform(-0.02, 0.02)
-        halfW = g.uniform(0.29, 0.35)
-        halfH = min(halfW * g.uniform(1.2, 1.4), 0.44)
-        jawTaper = g.uniform(0.15, 0.3)
+        cx = 0.5 + g.synthUniform(-0.02, 0.02)
+        cy = 0.53 + g.synthUniform(-0.02, 0.02)
+        halfW = g.synthUniform(0.29, 0.35)
+        halfH = min(halfW * g.synthUniform(1.2, 1.4), 0.44)
+        jawTaper = g.synthUniform(0.15, 0.3)
 
-        skin = g.uniform(0.45, 0.7)
+        skin = g.synthUniform(0.45, 0.7)
         // Background well separated from the skin, darker or lighter.
-        background = g.uniform() < 0.5 ? skin - g.uniform(0.2, 0.35) : min(0.97, skin + g.uniform(0.2, 0.3))
-        backgroundSlope = g.uniform(-0.1, 0.1)
-        hair = g.uniform(0.05, 0.25)
-        hairline = g.uniform(0.55, 0.72)
-        lip = skin * g.uniform(0.72, 0.86)
-        iris = g.uniform(0.1, 0.35)
-        sclera = min(0.92, skin + g.uniform(0.15, 0.25))
+        background = g.uniform() < 0.5 ? skin - g.synthUniform(0.2, 0.35) : min(0.97, skin + g.synthUniform(0.2, 0.3))
+        backgroundSlope = g.synthUniform(-0.1, 0.1)
+        hair = g.synthUniform(0.05, 0.25)
+        hairline = g.synthUniform(0.55, 0.72)
+        lip = skin * g.synthUniform(0.72, 0.86)
+        iris = g.synthUniform(0.1, 0.35)
+        sclera = min(0.92, skin + g.synthUniform(0.15, 0.25))
 
-        eyeY = cy - halfH * g.uniform(0.12, 0.2)
-        eyeDX = halfW * g.uniform(0.38, 0.46)
-        eyeRX = halfW * g.uniform(0.17, 0.21)
-        eyeRY = eyeRX * g.uniform(0.38, 0.48)
+        eyeY = cy - halfH * g.synthUniform(0.12, 0.2)
+        eyeDX = halfW * g.synthUniform(0.38, 0.46)
+        eyeRX = halfW * g.synthUniform(0.17, 0.21)
+        eyeRY = eyeRX * g.synthUniform(0.38, 0.48)
 
-        browY = eyeY - halfH * g.uniform(0.14, 0.19)
-        browDX = eyeDX + g.uniform(-0.005, 0.012)
-        browHW = eyeRX * g.uniform(1.2, 1.45)
-        browSigma = g.uniform(0.007, 0.011)
-        browBend = g.uniform(0.004, 0.016)
-        browTilt = g.uniform(-0.08, 0.08)
-        browTone = g.uniform(0.08, 0.25)
+        browY = eyeY - halfH * g.synthUniform(0.14, 0.19)
+        browDX = eyeDX + g.synthUniform(-0.005, 0.012)
+        browHW = eyeRX * g.synthUniform(1.2, 1.45)
+        browSigma = g.synthUniform(0.007, 0.011)
+        browBend = g.synthUniform(0.004, 0.016)
+        browTilt = g.synthUniform(-0.08, 0.08)
+        browTone = g.synthUniform(0.08, 0.25)
 
-        noseY = cy + halfH * g.uniform(0.12, 0.2)
-        noseW = halfW * g.uniform(0.2, 0.27)
+        noseY = cy + halfH * g.synthUniform(0.12, 0.2)
+        noseW = halfW * g.synthUniform(0.2, 0.27)
         noseBridgeY = eyeY + 0.02
 
-        mouthY = min(noseY + halfH * g.uniform(0.2, 0.26), cy + halfH * 0.72)
-        mouthHW = halfW * g.uniform(0.3, 0.4)
-        upperLip = g.uniform(0.009, 0.014)
-        lowerLip = g.uniform(0.012, 0.018)
-        mouthBend = g.uniform(-0.006, 0.006)
+        mouthY = min(noseY + halfH * g.synthUniform(0.2, 0.26), cy + halfH * 0.72)
+        mouthHW = halfW * g.synthUniform(0.3, 0.4)
+        upperLip = g.synthUniform(0.009, 0.014)
+        lowerLip = g.synthUniform(0.012, 0.018)
+        mouthBend = g.synthUniform(-0.006, 0.006)
 
-        cheekY = eyeY + halfH * g.uniform(0.2, 0.28)
-        cheekDX = halfW * g.uniform(0.5, 0.6)
+        cheekY = eyeY + halfH * g.synthUniform(0.2, 0.28)
+        cheekDX = halfW * g.synthUniform(0.5, 0.6)
         chinY = cy + halfH * 0.88
-        foldDepth = g.uniform(0.02, 0.06)
+        foldDepth = g.synthUniform(0.02, 0.06)
 
-        lightAngle = g.uniform(0, 2 * Float.pi)
-        lightStrength = g.uniform(0, 0.3)
-        textureAmp = [g.uniform(0.02, 0.045), g.uniform(0.012, 0.028), g.uniform(0.008, 0.018)]
+        lightAngle = g.synthUniform(0, 2 * Float.pi)
+        lightStrength = g.synthUniform(0, 0.3)
+        textureAmp = [g.synthUniform(0.02, 0.045), g.synthUniform(0.012, 0.028), g.synthUniform(0.008, 0.018)]
         textureGrid = [5, 11, 23]
-        texture = textureGrid.map { n in (0..<((n + 1) * (n + 1))).map { _ in g.uniform(-1, 1) } }
-        expressivity = g.uniform(0.8, 1.2)
-        hairBottom = g.uniform(eyeY - 0.08, cy + 0.12)
-        hairlineCurve = g.uniform(0.3, 1.5)
+        texture = textureGrid.map { n in (0..<((n + 1) * (n + 1))).map { _ in g.synthUniform(-1, 1) } }
+        expressivity = g.synthUniform(0.8, 1.2)
+        hairBottom = g.synthUniform(eyeY - 0.08, cy + 0.12)
+        hairlineCurve = g.synthUniform(0.3, 1.5)
     }
 
     /// The identity of subject `subject` (0-based) of a data set seed.
@@ -274,7 +274,7 @@ public struct SyntheticFace: Sendable {
             let n = textureGrid[o]
             let gu = min(max(u, 0), 1) * Float(n), gv = min(max(v, 0), 1) * Float(n)
             let i = min(Int(gu), n - 1), j = min(Int(gv), n - 1)
-            let fu = smoothstep01(gu - Float(i)), fv = smoothstep01(gv - Float(j))
+            let fu = synthSmoothstep(gu - Float(i)), fv = synthSmoothstep(gv - Float(j))
             let t = texture[o], w = n + 1
             let a = t[j * w + i] + fu * (t[j * w + i + 1] - t[j * w + i])
             let b = t[(j + 1) * w + i] + fu * (t[(j + 1) * w + i + 1] - t[(j + 1) * w + i])
@@ -284,8 +284,8 @@ public struct SyntheticFace: Sendable {
     }
 
     /// The neutral face in its canonical pose, as a canvas (values roughly in [0, 1]).
-    func renderCanvas(size: Int) -> Canvas {
-        var c = Canvas(size: size, fill: 0)
+    func renderCanvas(size: Int) -> SynthCanvas {
+        var c = SynthCanvas(size: size, fill: 0)
         let s = Float(size)
         let edge = min(halfW, halfH) * s
         // Base: background, hair, neck, face oval with texture and rim shading.
@@ -305,7 +305,7 @@ public struct SyntheticFace: Sendable {
                     let hr = (hu * hu + hv * hv).squareRoot()
                     let hairlineV = cy - halfH * hairline + hairlineCurve * (u - cx) * (u - cx)
                     let hairAlpha = min(max(0.5 + (1 - hr) * edge, 0), 1)
-                        * smoothstep01((max(hairlineV + 0.01, hairBottom) - v) / 0.04 + 0.5)
+                        * synthSmoothstep((max(hairlineV + 0.01, hairBottom) - v) / 0.04 + 0.5)
                     value += hairAlpha * (hair - value)
                     // Face.
                     let fu = (u - cx) / (halfW * narrow)
@@ -315,7 +315,7 @@ public struct SyntheticFace: Sendable {
                         let r2 = r * r
                         var f = skin * (1 - 0.22 * r2 * r2 * r2) + textureValue(u, v)
                         // Hairline: the face fades into the hair at the top.
-                        let top = smoothstep01((hairlineV - v) / 0.03 + 0.5)
+                        let top = synthSmoothstep((hairlineV - v) / 0.03 + 0.5)
                         f += top * (hair - f)
                         value += faceAlpha * (f - value)
                     }

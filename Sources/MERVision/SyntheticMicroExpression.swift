@@ -116,21 +116,21 @@ public enum SyntheticMicroExpressions {
         let base = o.intensity.lowerBound + (o.intensity.upperBound - o.intensity.lowerBound) * g.uniform()
         let acts = ExpressionRecipe.activations(label: label, intensity: base * face.expressivity, generator: g)
         // Shared pose of the clip (the face is not perfectly aligned), small per-frame motion.
-        let pose = Pose(angle: g.uniform(-4, 4) * .pi / 180, scale: g.uniform(0.96, 1.04),
-                        tx: g.uniform(-2.5, 2.5) * k, ty: g.uniform(-2.5, 2.5) * k)
+        let pose = Pose(angle: g.synthUniform(-4, 4) * .pi / 180, scale: g.synthUniform(0.96, 1.04),
+                        tx: g.synthUniform(-2.5, 2.5) * k, ty: g.synthUniform(-2.5, 2.5) * k)
         func jitter() -> Pose {
             Pose(angle: pose.angle + o.headMotion * 0.5 * g.normal() * .pi / 180, scale: pose.scale,
                  tx: pose.tx + o.headMotion * k * g.normal(), ty: pose.ty + o.headMotion * k * g.normal())
         }
         let onsetPose = jitter(), apexPose = jitter()
         // Clip lighting (image-space gradient) and the onset→apex illumination change.
-        let lu = g.uniform(-0.1, 0.1), lv = g.uniform(-0.1, 0.1)
+        let lu = g.synthUniform(-0.1, 0.1), lv = g.synthUniform(-0.1, 0.1)
         let gain = 1 + o.illumination * g.normal(), shift = o.illumination * g.normal()
 
         // Canonical neutral face, and the apex's canonical face with appearance changes.
         let neutral = face.renderCanvas(size: n)
         var expressive = neutral
-        var field = DisplacementField(size: n)
+        var field = AUDisplacementField(size: n)
         for a in acts {
             face.drawAppearance(a, on: &expressive)
             field.add(face.bumps(a))
@@ -150,7 +150,7 @@ public enum SyntheticMicroExpressions {
     /// Backward warp with bilinear sampling (edges clamped): output pixel p takes the
     /// canonical face at q = pose⁻¹(p), moved back along the displacement field (two
     /// fixed-point steps of q' = q − d(q')).
-    static func warp(_ src: [Float], size n: Int, field: DisplacementField?, pose: Pose, into out: inout [Float]) {
+    static func warp(_ src: [Float], size n: Int, field: AUDisplacementField?, pose: Pose, into out: inout [Float]) {
         let c = Float(n - 1) / 2
         let ca = Foundation.cos(pose.angle) / pose.scale, sa = Foundation.sin(pose.angle) / pose.scale
         let hi = Float(n - 1)

@@ -91,12 +91,12 @@ final class AugmentTests: XCTestCase {
     func testResizedCropAndRandomResizedCrop() throws {
         let x = t((0..<16).map(Float.init), [1, 4, 4])
         // Identity box and size: unchanged.
-        assertClose(try Augment.resizedCrop(x, box: CropBox(top: 0, left: 0, height: 4, width: 4), size: (4, 4)), x, tol: 0)
+        assertClose(try Augment.resizedCrop(x, box: Augment.CropBox(top: 0, left: 0, height: 4, width: 4), size: (4, 4)), x, tol: 0)
         // Same-size crop of the centre 2×2.
-        XCTAssertEqual(try Augment.resizedCrop(x, box: CropBox(top: 1, left: 1, height: 2, width: 2), size: (2, 2)).toArray(),
+        XCTAssertEqual(try Augment.resizedCrop(x, box: Augment.CropBox(top: 1, left: 1, height: 2, width: 2), size: (2, 2)).toArray(),
                        [5, 6, 9, 10])
         // Downscale by 2 with half-pixel centres: averages of 2×2 blocks.
-        XCTAssertEqual(try Augment.resizedCrop(x, box: CropBox(top: 0, left: 0, height: 4, width: 4), size: (2, 2)).toArray(),
+        XCTAssertEqual(try Augment.resizedCrop(x, box: Augment.CropBox(top: 0, left: 0, height: 4, width: 4), size: (2, 2)).toArray(),
                        [2.5, 4.5, 10.5, 12.5])
         // Random boxes respect the scale and ratio ranges.
         let g = Generator(seed: 4)
@@ -109,7 +109,7 @@ final class AugmentTests: XCTestCase {
         }
         // Impossible ratio: falls back to a centre crop clamped to the ratio.
         let f = try RandomAugment.cropBox(height: 10, width: 100, scale: 0.99...1, ratio: 1...1, generator: g)
-        XCTAssertEqual(f, CropBox(top: 0, left: 45, height: 10, width: 10))
+        XCTAssertEqual(f, Augment.CropBox(top: 0, left: 45, height: 10, width: 10))
         let out = try Augment.randomResizedCrop(image(2, 30, 40, seed: 5), size: 16, generator: Generator(seed: 6))
         XCTAssertEqual(out.shape, [2, 16, 16])
     }
@@ -202,7 +202,7 @@ final class AugmentTests: XCTestCase {
         XCTAssert(message { _ = try Augment.randomResizedCrop(x, size: 2, scale: 0...1, generator: g) }.contains("augment.randomResizedCrop: scale must be positive"))
         XCTAssert(message { _ = try Augment.randomResizedCrop(x, size: 2, scale: 0.5...1.5, generator: g) }.contains("scale must be within (0, 1]"))
         XCTAssert(message { _ = try Augment.randomResizedCrop(x, size: 0, generator: g) }.contains("augment.randomResizedCrop: size must be positive"))
-        XCTAssert(message { _ = try Augment.resizedCrop(x, box: CropBox(top: 2, left: 0, height: 3, width: 2), size: (2, 2)) }.contains("augment.resizedCrop: box"))
+        XCTAssert(message { _ = try Augment.resizedCrop(x, box: Augment.CropBox(top: 2, left: 0, height: 3, width: 2), size: (2, 2)) }.contains("augment.resizedCrop: box"))
         XCTAssert(message { _ = try RandomAugment.randomAffine(maxAngle: -1, generator: g) }.contains("augment.randomAffine: maxAngle must be in 0...180 degrees, got -1"))
         XCTAssert(message { _ = try RandomAugment.randomAffine(maxAngle: 1, scale: -1...1, generator: g) }.contains("augment.randomAffine: scale must be positive"))
         XCTAssert(message { _ = try RandomAugment.flip(p: 2, generator: g) }.contains("p must be in 0...1, got 2"))

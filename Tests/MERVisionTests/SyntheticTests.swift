@@ -61,7 +61,7 @@ final class SyntheticTests: XCTestCase {
         let results = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: n)
         results.initialize(repeating: [])
         defer { results.deallocate() }
-        let box = UncheckedBox(results)
+        let box = SynthUncheckedBox(results)
         DispatchQueue.concurrentPerform(iterations: n) { i in
             box.value[i] = (try? SyntheticMicroExpressions.sample(at: i, options: o).apex.toArray()) ?? []
         }
@@ -202,7 +202,7 @@ final class SyntheticTests: XCTestCase {
     }
 }
 
-struct UncheckedBox<T>: @unchecked Sendable {
+struct SynthUncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
