@@ -78,6 +78,8 @@ extension LuaVM {
         installOptim()
         installImageModule()
         installDataModule()
+        installSyntheticData()
+        installAugmentation()
         installEvalModule()
         installHelp()
     }
