@@ -7,12 +7,12 @@
 -- writes runs/quickstart-<time>/ (log.csv, metrics.json, curves.png, confusion.png,
 -- report.html). Takes a few minutes on 2 cores with the defaults.
 --
--- Usage: mer-script Scripts/quickstart.lua [--subjects 4] [--per-class 6] [--epochs 6]
+-- Usage: mer-script Scripts/quickstart.lua [--subjects 5] [--per-class 8] [--epochs 8]
 --        [--size 64] [--batch 16] [--lr 0.001] [--seed 1] [--fold K] [--resume runs/<dir>]
 local cli = require("cli")
 local experiment = require("experiment")
 
-local o = cli.parse(arg, {subjects = 4, per_class = 6, epochs = 6, size = 64, batch = 16, lr = 1e-3,
+local o = cli.parse(arg, {subjects = 5, per_class = 8, epochs = 8, size = 64, batch = 16, lr = 1e-3,
                           seed = 1, fold = 0, resume = "", validation = 0, leaky = false},
                     "usage: mer-script Scripts/quickstart.lua [--subjects N] [--per-class N] [--epochs N] [--size S] [--batch B] [--lr LR] [--seed S] [--fold K] [--resume DIR]")
 

@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-deps.sh
 swift build -c release
-# Until the Lua host and the quickstart recipe land, the main job is the engine's benchmark.
-.build/release/mer-bench --quick
+# The main job: DBFEM on the built-in synthetic micro-expressions, leave-one-subject-out.
+# Prints accuracy, UF1, UAR and the confusion matrix; writes runs/quickstart-<time>/report.html.
+.build/release/mer-script Scripts/quickstart.lua "$@"

@@ -165,7 +165,7 @@ local function run_fold(spec, run, k, fold)
 
   if val and best.file then model:load(best.file) end
   local pred, target = experiment.predict(model, fold.test, spec.batch)
-  local result = {subject = fold.subject, pred = pred, target = target,
+  local result = {subject = fold.subject, pred = pred, target = target, classes = spec.dataset:classes(),
                   chosen_epoch = val and best.epoch or spec.epochs,
                   leaky_pred = leaky and leaky.pred or nil, leaky_epoch = leaky and leaky.epoch or nil}
   write_atomic(done_path, "return " .. serialize(result))
@@ -212,6 +212,27 @@ function experiment.loso(spec)
                         leaky.accuracy, leaky.uf1, leaky.uar))
   end
   return metrics, run
+end
+
+-- Pools the folds found in a run directory (each written by a `--fold k` run, possibly on
+-- different machines) into the final metrics: `mer-script merge runs/<dir>`.
+function experiment.merge(dir)
+  assert(dir, "usage: mer-script merge runs/<dir>")
+  local results = {}
+  local list = io.popen("ls -d '" .. dir .. "'/fold-* 2>/dev/null")
+  for fold_dir in list:lines() do
+    local path = fold_dir .. "/result.lua"
+    if exists(path) then results[#results + 1] = load_table(path)
+    else print("warning: " .. fold_dir .. " has no result yet (fold not finished); it is left out") end
+  end
+  list:close()
+  if #results == 0 then error("merge: no finished folds (fold-*/result.lua) in " .. dir, 0) end
+  local run = eval.run{resume = dir}
+  for _, r in ipairs(results) do run:fold_result{subject = r.subject, pred = r.pred, target = r.target} end
+  local metrics = run:finish{classes = results[1].classes}
+  print(string.format("merged %d folds from %s", #results, dir))
+  experiment.report(metrics, results[1].classes)
+  return metrics
 end
 
 -- Prints pooled metrics and the confusion matrix.

@@ -77,7 +77,7 @@ public final class RunDirectory {
     /// Makes the directory and writes recipe.lua (when `recipe` names a readable file) and config.json.
     public static func create(name: String, parent: String = "runs", recipe: String?, arguments: [String],
                               seed: UInt64?, threads: Int, config: [String: String], version: String,
-                              now: Date = Date()) throws -> RunDirectory {
+                              now: Date = Date(), exactPath: String? = nil) throws -> RunDirectory {
         let clean = String(name.map { $0 == "/" || $0 == "\\" || $0.isWhitespace ? "-" : $0 })
         guard !clean.isEmpty, clean != ".", clean != ".." else { throw EvalError("run: the name must not be empty") }
         do {
@@ -90,7 +90,14 @@ public final class RunDirectory {
         f.dateFormat = "yyyyMMdd-HHmmss"
         let stamp = f.string(from: now)
         var path = ""
-        for n in 1...1000 {
+        if let exact = exactPath {
+            // A run directory several processes share (folds run with --fold K): made if missing.
+            do { try FileManager.default.createDirectory(atPath: exact, withIntermediateDirectories: true) } catch {
+                throw EvalError("run: cannot create \(exact): \(error.localizedDescription)")
+            }
+            path = exact
+        }
+        for n in 1...1000 where path.isEmpty {
             let candidate = "\(parent)/\(clean)-\(stamp)" + (n == 1 ? "" : "-\(n)")
             // mkdir fails if the directory exists, so two runs in the same second differ.
             if mkdir(candidate, 0o755) == 0 { path = candidate; break }

@@ -9,7 +9,8 @@ struct MerScript: ParsableCommand {
         abstract: "Lua 5.4 with native tensors, layers and data loaders for micro-expression recognition.",
         discussion: """
         With a script, runs it with `arg` and `...` set as the `lua` program sets them; \
-        without one, starts the interactive REPL. Exit status: 0 on success, 1 on a script error.
+        without one, starts the interactive REPL. Exit status: 0 on success, 1 on a script error. \
+        `mer-script merge runs/<dir>` pools the folds of a run whose folds ran separately (--fold K).
         """,
         version: "mer-script \(LuaVM.version) (Lua 5.4)")
 
@@ -54,7 +55,12 @@ struct MerScript: ParsableCommand {
         options.seed = seed
         options.threads = threads
         options.timeout = timeout
-        if let first = scriptAndArguments.first {
+        if scriptAndArguments.first == "merge" {
+            // `mer-script merge runs/<dir>`: pool the folds of a run made with --fold K.
+            guard scriptAndArguments.count == 2 else { throw ValidationError("usage: mer-script merge runs/<dir>") }
+            options.chunks.append("require('experiment').merge(arg[1])")
+            options.scriptArguments = [scriptAndArguments[1]]
+        } else if let first = scriptAndArguments.first {
             options.script = first
             options.scriptArguments = Array(scriptAndArguments.dropFirst())
             // The words before the script, as `lua` exposes them in arg[-n]..arg[-1].

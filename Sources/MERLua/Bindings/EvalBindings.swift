@@ -171,12 +171,16 @@ extension LuaVM {
                 throw call.error(1, "expected a table {name, dir, seed, config}")
             }
             // resume = an existing run directory: reopen it (config and log kept) instead of creating one.
-            if let existing = try o.string("resume") {
+            // A resume directory without config.json yet (the first of several --fold runs) is created there.
+            let resume = try o.string("resume")
+            if let existing = resume, FileManager.default.fileExists(atPath: existing + "/config.json") {
                 if let s = try o.integer("seed") { Generator.seed(UInt64(max(0, s))) }
                 call.vm.pushObject(RunBox(try RunDirectory.reopen(path: existing)), typeName: "run")
                 return 1
             }
-            guard let name = try o.string("name") else { throw call.error(1, "option 'name' is missing (the run's name)") }
+            guard let name = try o.string("name") ?? resume.map({ ($0 as NSString).lastPathComponent }) else {
+                throw call.error(1, "option 'name' is missing (the run's name)")
+            }
             let dir = try o.string("dir") ?? "runs"
             let seed = try o.integer("seed")
             if let s = seed, s < 0 { throw call.error(1, "option 'seed': expected a non-negative integer, got \(s)") }
@@ -185,7 +189,7 @@ extension LuaVM {
             let (recipe, arguments) = call.scriptArguments()
             let run = try RunDirectory.create(name: name, parent: dir, recipe: recipe, arguments: arguments,
                                               seed: seed.map(UInt64.init), threads: Parallel.threads, config: config,
-                                              version: LuaVM.version)
+                                              version: LuaVM.version, exactPath: resume)
             call.vm.pushObject(RunBox(run), typeName: "run")
             return 1
         }
