@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whole experiments through the CLI: the same recipe, seed and threads give identical
+/// metrics.json; a run killed mid-fold and resumed ends with the same metrics; folds run
+/// separately and merged pool to the same metrics.
+final class RecipeTests: XCTestCase {
+    let quickstart = LuaScriptTests.packageRoot.appendingPathComponent("Scripts/quickstart.lua").path
+    /// Tiny but real: 2 synthetic subjects × 5 classes, DBFEM quick at 32×32.
+    let tiny = ["--subjects", "2", "--per-class", "1", "--epochs", "3", "--size", "32", "--batch", "4"]
+    var work: URL!
+
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("mer-recipe-\(getpid())-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    func start(_ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLITests.executable)
+        p.arguments = ["--threads", "2"] + args
+        p.currentDirectoryURL = work
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        return (p, out)
+    }
+
+    /// Runs to the end; returns the run directory the recipe printed.
+    func run(_ args: [String]) throws -> String {
+        let (p, out) = try start(args)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("run directory: ") }) else {
+            XCTFail("no run directory in:\n\(text)"); return ""
+        }
+        let printed = String(line.dropFirst("run directory: ".count))
+        return printed.hasPrefix("/") ? printed : work.appendingPathComponent(printed).path
+    }
+
+    func metrics(_ dir: String) throws -> String { try String(contentsOfFile: dir + "/metrics.json", encoding: .utf8) }
+
+    func testSameSeedAndThreadsGiveIdenticalMetrics() throws {
+        let a = try run([quickstart] + tiny), b = try run([quickstart] + tiny)
+        XCTAssertNotEqual(a, b)
+        XCTAssertEqual(try metrics(a), try metrics(b))
+        XCTAssertEqual(try String(contentsOfFile: a + "/log.csv", encoding: .utf8), try String(contentsOfFile: b + "/log.csv", encoding: .utf8))
+        for file in ["curves.png", "confusion.png", "report.html", "config.json", "recipe.lua"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: a + "/" + file), file)
+        }
+        let json = try metrics(a)
+        XCTAssertTrue(json.contains("\"pooled\"") && json.contains("\"per_fold\"") && json.contains("\"uf1\""), json)
+    }
+
+    func testAKilledRunResumesToTheSameMetrics() throws {
+        let reference = try run([quickstart] + tiny)
+        let (p, out) = try start([quickstart] + tiny)
+        // Kill it as soon as the second fold has checkpointed its first epoch.
+        var dir: String?
+        let deadline = Date().addingTimeInterval(120)
+        var killedMidFold = false
+        while p.isRunning && Date() < deadline {
+            if dir == nil, let runs = try? FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("runs").path) {
+                dir = runs.filter { $0.hasPrefix("quickstart-") }.sorted().last
+                    .flatMap { $0 == (reference as NSString).lastPathComponent ? nil : work.appendingPathComponent("runs/" + $0).path }
+            }
+            if let d = dir, FileManager.default.fileExists(atPath: d + "/fold-02/checkpoint.lua") {
+                kill(p.processIdentifier, SIGKILL)
+                killedMidFold = !FileManager.default.fileExists(atPath: d + "/fold-02/result.lua")
+                break
+            }
+            usleep(2000)
+        }
+        p.waitUntilExit()
+        _ = out.fileHandleForReading.readDataToEndOfFile()
+        guard let killed = dir else { return XCTFail("the run never made its directory") }
+        XCTAssertTrue(killedMidFold, "the run finished fold 2 before it could be killed; the test did not interrupt it")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: killed + "/metrics.json"))
+        let resumed = try run([quickstart] + tiny + ["--resume", killed])
+        XCTAssertEqual(resumed, killed)
+        XCTAssertEqual(try metrics(resumed), try metrics(reference))
+    }
+
+    func testFoldsRunSeparatelyMergeToTheSameMetrics() throws {
+        let reference = try run([quickstart] + tiny)
+        let shared = work.appendingPathComponent("runs/shared").path
+        for fold in ["1", "2"] { _ = try run([quickstart] + tiny + ["--fold", fold, "--resume", shared]) }
+        let (p, out) = try start(["merge", shared])
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("merged 2 folds"), text)
+        XCTAssertEqual(try metrics(shared), try metrics(reference))
+    }
+}
