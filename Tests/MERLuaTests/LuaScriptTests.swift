@@ -18,7 +18,7 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["bad_arguments.lua", "eval.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["bad_arguments.lua", "eval.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
@@ -42,6 +42,7 @@ final class LuaScriptTests: XCTestCase {
     func testNNLuaModules() { runLuaFile("nn_lua_modules.lua") }
     func testNNBadArguments() { runLuaFile("nn_bad_arguments.lua") }
     func testEval() { runLuaFile("eval.lua") }
+    func testSyntheticAugmentFlow() { runLuaFile("synthetic_augment.lua") }
 
     /// A Lua module's Swift side is usable from Swift while its table lives, and the VM
     /// closing releases everything (no cycle keeps the module alive).
@@ -88,7 +89,7 @@ final class LuaScriptTests: XCTestCase {
         vm.run(code: "t = tensor.ones{2}", chunkName: "=test")
         XCTAssertEqual(vm.completions(for: "t:resh"), ["t:reshape"])
         XCTAssertTrue(vm.completions(for: "t:").contains("t:backward"))
-        XCTAssertEqual(vm.completions(for: "mer.se"), ["mer.seed"])
+        XCTAssertEqual(vm.completions(for: "mer.se"), ["mer.seed", "mer.set_rng_state"])
         XCTAssertEqual(vm.completions(for: "nosuch.x"), [])
         XCTAssertEqual(vm.completions(for: "nn.Con"), ["nn.Concat", "nn.ConcatFusion", "nn.Conv2d"])
         XCTAssertTrue(vm.completions(for: "nn.F.").contains("nn.F.conv2d"))
