@@ -30,6 +30,7 @@ local metrics = experiment.loso{
 }
 if metrics then
   experiment.report(metrics, ds:classes())
-  local n = #ds * o.epochs * (#ds:subjects() - 1) / #ds:subjects()
+  -- Each sample is trained on in every fold but its own: #ds × (subjects − 1) × epochs in all.
+  local n = #ds * (#ds:subjects() - 1) * o.epochs
   print(string.format("chance is %.2f; wall time %.1f s (%.0f training samples/s)", 1 / #ds:classes(), mer.time() - t0, n / (mer.time() - t0)))
 end

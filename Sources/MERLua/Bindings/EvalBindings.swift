@@ -2,6 +2,7 @@ import CLua
 import CLuaBridge
 import Foundation
 import MERKernels
+import MERNN
 import MEREval
 import MERTensor
 
@@ -32,6 +33,26 @@ extension LuaVM {
                 let box = try call.runBox(1)
                 try box.run.log(try call.logRow(2))
                 return 0
+            }
+            self.setFunction("checkpoint", "eval.run.checkpoint", doc: """
+                run:checkpoint(model [, opt] [, {name="checkpoint"}])
+                Writes the model's state dict and the optimiser's state (moments, steps, lr) to
+                <run dir>/<name>.safetensors, atomically; model:load(path) and opt:load(path) read it back.
+                Returns the path.
+                """, method: true) { call in
+                try call.expectAtMost(4)
+                let box = try call.runBox(1)
+                let model = try call.module(2)
+                var optimizer: Optimizer?
+                var optionsIndex: Int32 = 3
+                if !call.isNil(3) && !call.isTable(3) { optimizer = try call.optimizer(3); optionsIndex = 4 }
+                let o = try call.options(optionsIndex, allowed: ["name"])
+                let name = try o?.string("name") ?? "checkpoint"
+                guard !name.isEmpty, !name.contains("/") else { throw call.error(optionsIndex, "option 'name': expected a file name without '/', got \"\(name)\"") }
+                let path = box.run.path + "/" + name + ".safetensors"
+                try Checkpoint.save(path: path, model: model, optimizer: optimizer)
+                call.push(path)
+                return 1
             }
             self.setFunction("fold_result", "eval.run.fold_result", doc: """
                 run:fold_result{subject, pred, target}
