@@ -75,6 +75,9 @@ final class ModuleTests: XCTestCase {
     }
 
     func testLayerGradients() throws {
+        // Initial weights come from the global generator: fix it, so the probes do not
+        // depend on which tests ran before (a kink of LeakyReLU inside ±eps would).
+        Generator.seed(20261126)
         let conv = try Conv2d(3, 4, kernel: (3, 2), stride: (2, 1), padding: (1, 1), dilation: (1, 2), groups: 1)
         let x = GradCheck.input([2, 3, 7, 6], seed: 3)
         try GradCheck.check([x] + conv.parameters()) { t in try conv(t[0]) }
@@ -84,7 +87,8 @@ final class ModuleTests: XCTestCase {
         let bn = try BatchNorm2d(3)
         try GradCheck.check([x] + bn.parameters()) { t in try bn(t[0]) }
         let seq = Sequential([try Conv2d(3, 2, kernel: (1, 1)), LeakyReLU(0.1), AvgPool2d(kernel: (2, 2)), Flatten(), try Linear(2 * 3 * 3, 2), Sigmoid()])
-        try GradCheck.check([x] + seq.parameters()) { t in try seq(t[0]) }
+        // LeakyReLU has a kink at 0: probes that straddle it are retried with smaller steps.
+        try KinkAwareGradCheck.check([x] + seq.parameters()) { t in try seq(t[0]) }
         let cat = Concat(dim: 1, [try Conv2d(3, 2, kernel: (1, 1)), Identity()])
         try GradCheck.check([x] + cat.parameters()) { t in try cat(t[0]) }
     }
