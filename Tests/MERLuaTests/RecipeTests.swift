@@ -87,6 +87,15 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(try metrics(resumed), try metrics(reference))
     }
 
+    func testThePapersRecipeRunsOnTheCASME2LayoutFixture() throws {
+        let recipe = LuaScriptTests.packageRoot.appendingPathComponent("Scripts/casme2_dbfem.lua").path
+        let fixture = LuaScriptTests.packageRoot.appendingPathComponent("Datasets/fixtures/casme2").path
+        let dir = try run([recipe, "--data", fixture, "--epochs", "1", "--size", "32", "--config", "quick", "--batch", "4"])
+        let json = try metrics(dir)
+        for name in ["happiness", "disgust", "repression", "surprise", "others"] { XCTAssertTrue(json.contains(name), json) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/report.html"))
+    }
+
     func testFoldsRunSeparatelyMergeToTheSameMetrics() throws {
         let reference = try run([quickstart] + tiny)
         let shared = work.appendingPathComponent("runs/shared").path
