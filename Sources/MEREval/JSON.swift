@@ -1,4 +1,5 @@
 import Foundation
+import MERTensor
 
 /// A JSON value written deterministically: object keys sorted, two-space indentation,
 /// arrays of scalars on one line, numbers that are not integers with six decimals
@@ -66,21 +67,7 @@ public indirect enum JSONValue: Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { SafeTensors.jsonString(s) }
 }
 
 /// Writes files so that a reader never sees half of one: a temporary file beside the

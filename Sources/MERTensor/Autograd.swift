@@ -93,7 +93,7 @@ extension Tensor {
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.gradFn else {
-                    if t.requiresGrad { t.grad = try t.grad.map { try $0.adding(g) } ?? g.contiguousCopyIfShared() }
+                    if t.requiresGrad { t.grad = try t.grad.map { try $0.adding(g) } ?? g.privateCopy() }
                     continue
                 }
                 try node.checkVersions()
@@ -109,9 +109,9 @@ extension Tensor {
         }
     }
 
-    /// A private contiguous copy unless this tensor already owns a fresh buffer; keeps a
-    /// leaf's `grad` from aliasing a gradient that another op still holds.
-    func contiguousCopyIfShared() -> Tensor {
+    /// A contiguous copy in a buffer of its own, so a leaf's `grad` never aliases a
+    /// gradient (or a view of one) that another op still holds.
+    func privateCopy() -> Tensor {
         let out = Tensor(uninitialized: shape)
         Strided.copy(from: self, to: out.pointer)
         return out

@@ -360,7 +360,8 @@ public enum SafeTensors {
         return bytes
     }
 
-    static func jsonString(_ s: String) -> String {
+    /// A JSON string literal for `s` (quotes, backslashes and control characters escaped).
+    public static func jsonString(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
