@@ -7,11 +7,17 @@ import Glibc
 /// Ctrl-C and `--timeout` for running scripts. As in lua.c, the signal handler does only
 /// async-signal-safe work: it asks Lua (through a debug hook set in C) to raise an error
 /// at the next instruction, so a runaway loop stops with a traceback and the REPL survives.
+///
+/// Outside a call into Lua a script run takes SIGINT's default action (Ctrl-C ends it). The
+/// REPL instead keeps the handler installed for its whole life (`enterREPL`): a Ctrl-C that
+/// lands while nothing runs in Lua — printing, writing history, between two calls — is only
+/// remembered (`takeStrayInterrupt`), so no moment exists at which Ctrl-C ends the session.
 final class Interrupts {
     static let shared = Interrupts()
     private var armedState: OpaquePointer?
     private var depth = 0
     private var timer: DispatchSourceTimer?
+    private var replActive = false
     /// Wall-clock deadline for the whole run (`--timeout`), if any.
     var deadline: Date?
     var timeoutSeconds: Double = 0
@@ -22,7 +28,7 @@ final class Interrupts {
         if depth > 1 { return }
         armedState = vm.L
         currentInterruptTarget = vm.L
-        signal(SIGINT, interruptHandler)
+        installHandler(restartingSystemCalls: true)
         // A parent may have started us with SIGINT blocked; Ctrl-C must still work.
         var unblock = sigset_t()
         sigemptyset(&unblock)
@@ -47,19 +53,54 @@ final class Interrupts {
         if depth > 0 { return }
         timer?.cancel()
         timer = nil
-        signal(SIGINT, SIG_DFL)
-        if let L = armedState { mer_clear_interrupt(L) }
+        // Order matters: stop targeting Lua first, so a signal from here on is a stray one.
         currentInterruptTarget = nil
+        if !replActive { signal(SIGINT, SIG_DFL) }
+        if let L = armedState {
+            // A Ctrl-C that arrived after the last Lua instruction ran was never delivered.
+            if mer_interrupt_pending() != 0 { strayInterrupt = 1 }
+            mer_clear_interrupt(L)
+        }
         armedState = nil
+    }
+
+    /// From now on SIGINT never takes its default action (until `leaveREPL`).
+    func enterREPL() {
+        replActive = true
+        installHandler(restartingSystemCalls: true)
+    }
+
+    func leaveREPL() {
+        replActive = false
+        if depth == 0 { signal(SIGINT, SIG_DFL) }
+    }
+
+    /// Whether a Ctrl-C arrived while no Lua code ran since the last call; clears it.
+    func takeStrayInterrupt() -> Bool {
+        let seen = strayInterrupt != 0
+        strayInterrupt = 0
+        return seen
+    }
+
+    /// The one SIGINT handler. Without SA_RESTART a blocked terminal read fails with EINTR,
+    /// which is how the REPL's prompt learns of a Ctrl-C; everywhere else system calls
+    /// restart, so a Ctrl-C while output is written does not cut the output short.
+    func installHandler(restartingSystemCalls: Bool) {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = interruptHandler
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = restartingSystemCalls ? Int32(SA_RESTART) : 0
+        sigaction(SIGINT, &action, nil)
     }
 }
 
 private func formatSeconds(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(s) }
 
 nonisolated(unsafe) private var currentInterruptTarget: OpaquePointer?
+nonisolated(unsafe) private var strayInterrupt: sig_atomic_t = 0
 nonisolated(unsafe) private var timeoutMessage: UnsafeMutablePointer<CChar>?
 private let interruptText = strdup("interrupted!")
 
 private func interruptHandler(_ signal: Int32) {
-    if let L = currentInterruptTarget { mer_request_interrupt(L, interruptText) }
+    if let L = currentInterruptTarget { mer_request_interrupt(L, interruptText) } else { strayInterrupt = 1 }
 }

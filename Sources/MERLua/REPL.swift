@@ -27,14 +27,35 @@ public final class REPL {
             print("mer-script \(LuaVM.version) (Lua 5.4) — help() for help, Ctrl-D to quit")
             setUpLineEditor()
         }
+        // While the REPL runs, Ctrl-C never ends the process: at the prompt it cancels the
+        // line, inside Lua it raises "interrupted!", anywhere else it is reported.
+        let interrupts = Interrupts.shared
+        interrupts.enterREPL()
+        defer { interrupts.leaveREPL() }
         var buffer = ""
-        while true {
+        loop: while true {
             fflush(stdout)
-            promptInterrupted = 0
-            guard let line = readLine(prompt: buffer.isEmpty ? "> " : ">> ") else {
+            if interrupts.takeStrayInterrupt() {
+                report("Ctrl-C: nothing was running to interrupt")
+            }
+            let line: String
+            switch readLine(prompt: buffer.isEmpty ? "> " : ">> ") {
+            case .endOfInput:
+                break loop
+            case .interrupted:
                 // Ctrl-C at the prompt abandons the line (and any unfinished chunk), like a shell.
-                if promptInterrupted != 0 { print(); buffer = ""; continue }
-                break
+                _ = interrupts.takeStrayInterrupt()
+                print(); buffer = ""
+                continue
+            case .line(let text):
+                line = text
+            }
+            // A Ctrl-C while the line was typed that the line editor did not act on (it
+            // landed between two of its reads): the line is cancelled all the same.
+            if interrupts.takeStrayInterrupt() {
+                report("Ctrl-C: line discarded")
+                buffer = ""
+                continue
             }
             if buffer.isEmpty && line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             buffer += buffer.isEmpty ? line : "\n" + line
@@ -80,9 +101,10 @@ public final class REPL {
         case .ok:
             let n = lua_gettop(L) - top
             if n > 0 {
+                // Printing runs Lua (`__tostring`), so it is interruptible like the chunk.
                 lua_getglobal(L, "print")
                 mer_insert(L, top + 1)
-                if mer_pcall(L, n, 0, 0) != LUA_OK { report(vm.popMessage()) }
+                if case .failed(let message) = vm.call(arguments: n, results: 0) { report(message) }
             }
         }
         lua_settop(L, top)
@@ -96,19 +118,19 @@ public final class REPL {
 
     // MARK: Input
 
-    func readLine(prompt: String) -> String? {
-        if !interactive { return Swift.readLine(strippingNewline: true) }
-        // SIGINT without SA_RESTART: the terminal read fails with EINTR and readline returns.
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in promptInterrupted = 1 }
-        sigemptyset(&action.sa_mask)
-        action.sa_flags = 0
-        var previous = sigaction()
-        sigaction(SIGINT, &action, &previous)
-        defer { sigaction(SIGINT, &previous, nil) }
-        guard let p = CEdit.readline(prompt) else { return nil }
+    enum Input { case line(String), interrupted, endOfInput }
+
+    func readLine(prompt: String) -> Input {
+        if !interactive { return Swift.readLine(strippingNewline: true).map(Input.line) ?? .endOfInput }
+        // The same handler without SA_RESTART: the terminal read fails with EINTR and
+        // readline returns. Swapping flags keeps a handler installed at every instant.
+        Interrupts.shared.installHandler(restartingSystemCalls: false)
+        defer { Interrupts.shared.installHandler(restartingSystemCalls: true) }
+        // readline gives NULL both at end of input and when its read failed with EINTR.
+        errno = 0
+        guard let p = CEdit.readline(prompt) else { return errno == EINTR ? .interrupted : .endOfInput }
         defer { free(p) }
-        return String(cString: p)
+        return .line(String(cString: p))
     }
 
     func addHistory(_ entry: String) {
@@ -117,6 +139,12 @@ public final class REPL {
     }
 
     func setUpLineEditor() {
+        // libedit's own SIGINT handler puts the terminal in cooked mode and re-raises; when
+        // the signal lands between two of its reads it then goes on editing, and the modes
+        // it saves get mixed up (ISIG ends up off: Ctrl-C stops working). The REPL has its
+        // handler installed at every instant, so libedit must leave signals alone. Must be
+        // set before anything initialises libedit (read_history does).
+        rl_catch_signals = 0
         replForCompletion = vm
         if let path = historyPath { _ = read_history(path) }
         rl_attempted_completion_function = attemptCompletion
@@ -126,7 +154,6 @@ public final class REPL {
 }
 
 nonisolated(unsafe) private var replForCompletion: LuaVM?
-nonisolated(unsafe) private var promptInterrupted: sig_atomic_t = 0
 nonisolated(unsafe) private var pendingCompletions: [String] = []
 
 private func attemptCompletion(_ text: UnsafePointer<CChar>?, _ start: Int32, _ end: Int32) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {

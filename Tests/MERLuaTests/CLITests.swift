@@ -93,11 +93,10 @@ final class CLITests: XCTestCase {
     }
 
     func testTimeoutStopsARunawayScript() throws {
-        let start = Date()
+        // The stop reason proves the timeout fired (nothing else ends this loop).
         let r = try run(["--timeout", "1", "-e", "while true do end"])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.err.contains("timeout: the script ran longer than --timeout 1 s"), r.err)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertTrue(r.err.contains("timeout: the script ran longer than --timeout 1 s and was stopped"), r.err)
     }
 
     func testRequireFindsModulesBesideTheScript() throws {
@@ -122,80 +121,68 @@ final class CLITests: XCTestCase {
     // MARK: REPL on a pseudo-terminal
 
     func testREPLOnATerminal() throws {
-        // posix_openpt/ptsname are not exported to Swift; the Linux ioctls do the same.
-        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
-        XCTAssertGreaterThanOrEqual(master, 0)
-        defer { close(master) }
-        var unlock: Int32 = 0, number: UInt32 = 0
-        XCTAssertEqual(ioctl(master, UInt(0x4004_5431) /* TIOCSPTLCK */, &unlock), 0)
-        XCTAssertEqual(ioctl(master, UInt(0x8004_5430) /* TIOCGPTN */, &number), 0)
-        let slavePath = "/dev/pts/\(number)"
-
-        // The child becomes a session leader and opens the terminal, which makes it its
-        // controlling terminal: Ctrl-C typed there then really sends SIGINT.
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // POSIX_SPAWN_SETSID | SETSIGMASK | SETSIGDEF: a new session, nothing blocked or
-        // ignored from the test runner's own signal state.
-        posix_spawnattr_setflags(&attr, Int16(0x80 | 0x08 | 0x04))
-        var noSignals = sigset_t(), defaults = sigset_t()
-        sigemptyset(&noSignals)
-        sigemptyset(&defaults); sigaddset(&defaults, SIGINT)
-        posix_spawnattr_setsigmask(&attr, &noSignals)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, slavePath, O_RDWR, 0)
-        posix_spawn_file_actions_adddup2(&actions, 0, 1)
-        posix_spawn_file_actions_adddup2(&actions, 0, 2)
         let history = tmp.appendingPathComponent("history").path
-        let env = ["MER_HISTORY=\(history)", "TERM=xterm", "HOME=\(tmp.path)"]
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(Self.executable), nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        XCTAssertEqual(posix_spawn(&pid, Self.executable, &actions, &attr, argv, envp), 0)
-
-        var screen = ""
-        func expect(_ text: String, timeout: Double = 10) {
-            let deadline = Date().addingTimeInterval(timeout)
-            var buf = [UInt8](repeating: 0, count: 4096)
-            while !screen.contains(text) && Date() < deadline {
-                var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-                if poll(&pfd, 1, 100) > 0 {
-                    let n = read(master, &buf, buf.count)
-                    if n > 0 { screen += String(decoding: buf[0..<n], as: UTF8.self) } else { break }
-                }
-            }
-            XCTAssertTrue(screen.contains(text), "expected \(text.debugDescription) on the terminal, got:\n\(screen)")
-            // Consume through the match, so the next expectation looks at newer output only.
-            if let r = screen.range(of: text) { screen = String(screen[r.upperBound...]) }
-        }
-        func type(_ s: String) { _ = s.withCString { Glibc.write(master, $0, strlen($0)) } }
-
-        expect("> ")
-        type("1 + 1\r"); expect("\n2")
+        let term = try TerminalSession(executable: Self.executable,
+                                       environment: ["MER_HISTORY=\(history)", "TERM=xterm", "HOME=\(tmp.path)"])
+        term.expect("> ")
+        term.type("1 + 1\r"); term.expect("\n2")
         // libedit redraws the completed word with cursor moves, so check the result.
-        type("tensor.ze\t{2}\r"); expect("[0 0]")
-        type("x = 41\r"); type("= x + 1\r"); expect("42")
-        type("for i = 1, 2 do\r"); expect(">> ")
-        type("print('loop' .. i)\r"); type("end\r"); expect("loop2")
-        type("while true do end\r")
-        Thread.sleep(forTimeInterval: 0.5)
-        type("\u{3}"); expect("interrupted!")
-        type("print('alive')\r"); expect("alive")
-        type("help(tensor.zeros)\r"); expect("A tensor of zeros"); expect("> ")
-        type("\u{4}") // Ctrl-D on an empty line exits
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(10)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline { kill(pid, SIGKILL); XCTFail("REPL did not exit on Ctrl-D"); waitpid(pid, &status, 0); break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        term.type("tensor.ze\t{2}\r"); term.expect("[0 0]")
+        term.type("x = 41\r"); term.type("= x + 1\r"); term.expect("42")
+        term.type("for i = 1, 2 do\r"); term.expect(">> ")
+        term.type("print('loop' .. i)\r"); term.type("end\r"); term.expect("loop2")
+        // The loop is running (or about to) once its first line has printed: Ctrl-C then.
+        term.type("print('spin' .. 'ning'); while true do end\r"); term.expect("spinning")
+        term.type("\u{3}"); term.expect("interrupted!")
+        term.type("print('alive')\r"); term.expect("alive")
+        term.type("help(tensor.zeros)\r"); term.expect("A tensor of zeros"); term.expect("> ")
+        term.type("\u{4}") // Ctrl-D on an empty line exits
+        let status = term.exitStatus()
         XCTAssertEqual(status, 0, "exit status after Ctrl-D")
         let saved = (try? String(contentsOfFile: history, encoding: .utf8)) ?? ""
         XCTAssertTrue(saved.contains("print('alive')") || saved.contains("print(\\047alive\\047)"), "history file: \(saved)")
+    }
+
+    /// Ctrl-C at 200 moments chosen at random — inside a computation, while a long result
+    /// prints, while history is written, at the prompt, between them — never ends the REPL
+    /// or loses its state.
+    func testREPLSurvivesCtrlCAtAnyMoment() throws {
+        let history = tmp.appendingPathComponent("history").path
+        let term = try TerminalSession(executable: Self.executable,
+                                       environment: ["MER_HISTORY=\(history)", "TERM=xterm", "HOME=\(tmp.path)"])
+        term.expect("> ")
+        term.type("kept = tensor.arange(5) * 2; n = 0\r")
+        term.type("print('ready')\r"); term.expect("ready")
+        var rng = SystemRandomNumberGenerator()
+        let work = [
+            "n = n + 1",                                               // almost nothing
+            "for i = 1, 20000 do n = n + 0 end",                       // a short Lua loop
+            "string.rep('abcdefgh', 4000)",                            // a long value to print
+            "tensor.randn{64, 64}:matmul(tensor.randn{64, 64}):sum()", // native work
+            "print(kept)",                                             // __tostring
+        ]
+        for k in 0..<200 {
+            term.type(work[k % work.count] + "\r")
+            usleep(UInt32.random(in: 0...4000, using: &rng))
+            term.type("\u{3}")
+            // Resynchronise: the REPL answers a marker once it is back at its prompt. A
+            // Ctrl-C that lands while the line editor is between two reads cancels the line
+            // only when it returns: the lone Enter ends that line (an empty line is ignored
+            // otherwise), and should the marker still be discarded, it is typed again.
+            term.type("\r")
+            var answered = false
+            for _ in 0..<5 where !answered {
+                term.type("print('sync' .. \(k))\r")
+                answered = term.waitFor("sync\(k)\r\n", timeout: 1.5)
+            }
+            if !answered {
+                XCTFail("no answer after Ctrl-C number \(k) (\(work[k % work.count])); alive: \(term.isAlive)\n\(term.screen)")
+                return
+            }
+        }
+        XCTAssertTrue(term.isAlive)
+        term.type("print(kept:sum():item(), n >= 0)\r"); term.expect("20.0\ttrue"); term.expect("> ")
+        term.type("\u{4}") // at the prompt: a Ctrl-D typed before it may be lost in libedit's mode switch
+        XCTAssertEqual(term.exitStatus(), 0, "exit status after Ctrl-D")
     }
 }
