@@ -108,22 +108,15 @@ extension Gemm {
         return (k + blocks - 1) / blocks
     }
 
-    /// `bPackIsCheap`: packing B costs less per element than packing A, so a split that
-    /// repeats the B packing on every thread (split M) beats one repeating A's (split N).
-    private static func driver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                               a: UnsafePointer<Float>, lda: Int,
-                               packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
-                               bPackIsCheap: Bool,
-                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
-                               blocking blk: Blocking = Gemm.blocking) {
-        let mr = GemmKernel.mr, nr = GemmKernel.nr
-        let kcMax = max(1, blk.kc)
-        let mcMax = max(mr, blk.mc / mr * mr)
-        let ncMax = max(nr, blk.nc / nr * nr)
+    /// Multiply-adds a thread must get before a product is split: below ~2·96³ per thread
+    /// the fork/join costs more than it saves. Tests lower it so small shapes split too.
+    nonisolated(unsafe) public static var minimumWorkPerThread = 2 * 96 * 96 * 96
 
-        // Below ~2·96³ multiply-adds per thread the fork/join costs more than it saves.
-        let work = m * n * k
-        var t = max(1, min(threads, work / (2 * 96 * 96 * 96)))
+    /// How `sgemm` divides an m×n×k product: the thread count it really uses (at most
+    /// `threads`) and whether the threads split N (columns) or M (rows).
+    public static func plan(m: Int, n: Int, k: Int, threads: Int, bPackIsCheap: Bool) -> (threads: Int, splitN: Bool) {
+        let mr = GemmKernel.mr, nr = GemmKernel.nr
+        var t = max(1, min(threads, m * n * k / max(1, minimumWorkPerThread)))
         // Each thread packs only its own rows of A (split M) or columns of B (split N) and
         // repeats the packing of the other operand: repeat whichever packs cheaper, as long
         // as every thread still gets at least two micro-panels of the split dimension.
@@ -142,6 +135,23 @@ extension Gemm {
         }
         else if canSplitN || canSplitM { splitN = canSplitN }
         else { splitN = n >= 2 * nr; t = max(1, min(t, splitN ? n / nr : m / mr)) }
+        return (t, splitN)
+    }
+
+    /// `bPackIsCheap`: packing B costs less per element than packing A, so a split that
+    /// repeats the B packing on every thread (split M) beats one repeating A's (split N).
+    private static func driver(transA: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                               a: UnsafePointer<Float>, lda: Int,
+                               packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
+                               bPackIsCheap: Bool,
+                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
+                               blocking blk: Blocking = Gemm.blocking) {
+        let mr = GemmKernel.mr, nr = GemmKernel.nr
+        let kcMax = max(1, blk.kc)
+        let mcMax = max(mr, blk.mc / mr * mr)
+        let ncMax = max(nr, blk.nc / nr * nr)
+
+        let (t, splitN) = plan(m: m, n: n, k: k, threads: threads, bPackIsCheap: bPackIsCheap)
 
         let aBox = UncheckedSendable(a), cBox = UncheckedSendable(c)
         withoutActuallyEscaping(packB) { packB in

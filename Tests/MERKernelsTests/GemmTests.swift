@@ -11,8 +11,10 @@ final class GemmTests: XCTestCase {
     }
 
     /// Runs `sgemm` on 1, 2 and 3 threads, checks each against the reference and checks the
-    /// three results are bit-identical. Returns nothing; failures carry the case description.
-    private func check(_ t: Case, rng: inout SplitMix64, file: StaticString = #filePath, line: UInt = #line) {
+    /// three results are bit-identical. Returns the thread counts `sgemm` really used for
+    /// the 2- and 3-thread runs (a case that stays on one thread proves no determinism).
+    @discardableResult
+    private func check(_ t: Case, rng: inout SplitMix64, file: StaticString = #filePath, line: UInt = #line) -> (Int, Int) {
         let aRows = t.transA ? t.k : t.m, aCols = t.transA ? t.m : t.k
         let bRows = t.transB ? t.n : t.k, bCols = t.transB ? t.k : t.n
         precondition(t.lda >= aCols && t.ldb >= bCols && t.ldc >= t.n)
@@ -58,11 +60,19 @@ final class GemmTests: XCTestCase {
             let same = results[r].withUnsafeBytes { x in results[0].withUnsafeBytes { y in x.elementsEqual(y) } }
             XCTAssertTrue(same, "threads \(r + 1) differs bitwise from threads 1: \(desc)", file: file, line: line)
         }
+        let used = { (threads: Int) in Gemm.plan(m: t.m, n: t.n, k: t.k, threads: threads, bPackIsCheap: !t.transB).threads }
+        return (used(2), used(3))
     }
 
     func testOddShapesAllTransposes() {
+        // These shapes are far below the work at which sgemm starts a second thread; lower
+        // that bar so that the thread-count comparison really compares split products.
+        let savedThreshold = Gemm.minimumWorkPerThread
+        Gemm.minimumWorkPerThread = 1
+        defer { Gemm.minimumWorkPerThread = savedThreshold }
         var rng = SplitMix64(seed: 42)
         let sizes = [1, 3, 13, 17, 31, 33, 65, 100]
+        var cases = 0, splitTwo = 0, splitThree = 0
         for transA in [false, true] {
             for transB in [false, true] {
                 for m in sizes {
@@ -72,18 +82,29 @@ final class GemmTests: XCTestCase {
                         let pad = rng.int(0...3)
                         let alphaBeta: [(Float, Float)] = [(1, 0), (-0.5, 1), (2, 0.25), (1, 1)]
                         let (alpha, beta) = alphaBeta[rng.int(0...3)]
-                        check(Case(transA: transA, transB: transB, m: m, n: n, k: k,
-                                   lda: aCols + pad, ldb: bCols + pad * 2, ldc: n + pad,
-                                   alpha: alpha, beta: beta), rng: &rng)
+                        let (two, three) = check(Case(transA: transA, transB: transB, m: m, n: n, k: k,
+                                                      lda: aCols + pad, ldb: bCols + pad * 2, ldc: n + pad,
+                                                      alpha: alpha, beta: beta), rng: &rng)
+                        cases += 1
+                        if two == 2 { splitTwo += 1 }
+                        if three == 3 { splitThree += 1 }
                     }
                 }
             }
         }
+        // Only shapes narrower than two micro-panels per thread in both M and N stay whole:
+        // m < 24 and n < 64 for two threads (sizes 1…17 × 1…33: 4 × 6 of the 8 × 8 pairs).
+        XCTAssertEqual(splitTwo, 4 * (64 - 4 * 6), "cases split over 2 threads (of \(cases))")
+        XCTAssertGreaterThan(splitThree, cases / 4, "cases split over 3 threads (of \(cases))")
     }
 
     func testLargerShapesCrossBlockBoundaries() {
         // Sizes past the K block (256), the M block and the 32-column panels, so several
         // K blocks accumulate (beta = 1 path inside the driver) and edge tiles occur everywhere.
+        // (13, 1000, 64) is under the default splitting threshold; every shape must split.
+        let savedThreshold = Gemm.minimumWorkPerThread
+        Gemm.minimumWorkPerThread = 1
+        defer { Gemm.minimumWorkPerThread = savedThreshold }
         var rng = SplitMix64(seed: 7)
         let shapes: [(Int, Int, Int)] = [(257, 65, 300), (100, 257, 513), (33, 300, 257),
                                          (250, 250, 250), (13, 1000, 64), (400, 17, 600)]
@@ -91,8 +112,9 @@ final class GemmTests: XCTestCase {
             let transA = i % 2 == 1, transB = i % 3 == 1
             let aCols = transA ? m : k, bCols = transB ? k : n
             for (alpha, beta) in [(Float(1), Float(0)), (Float(0.75), Float(1)), (Float(-1), Float(-0.5))] {
-                check(Case(transA: transA, transB: transB, m: m, n: n, k: k,
+                let (two, _) = check(Case(transA: transA, transB: transB, m: m, n: n, k: k,
                            lda: aCols + 5, ldb: bCols + 3, ldc: n + 7, alpha: alpha, beta: beta), rng: &rng)
+                XCTAssertEqual(two, 2, "(\(m), \(n), \(k)) runs on 2 threads")
             }
         }
     }
