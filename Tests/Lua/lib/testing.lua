@@ -38,6 +38,38 @@ function T.values(t, expected, tol)
   end
 end
 
+-- A battery of wrong arguments: calls f(args) with each of `wrong` (a list of {label,
+-- value}) in each position 1..#args in turn, the others from `args` (valid values), and
+-- with `extra` also as one argument more than the binding takes.
+-- Every call must raise an error naming `name`, except the substitutions listed in
+-- `accepted` ("position=label" separated by spaces), which are legal on purpose: the set
+-- of calls that succeeded must equal `accepted` exactly, so a binding that starts taking
+-- a wrong value, or one that stops taking a right one, fails the test. Returns the
+-- number of calls made.
+function T.battery(name, f, args, wrong, accepted, extra)
+  local ran, succeeded = 0, {}
+  local last = extra and #args + 1 or #args
+  for pos = 1, last do
+    for _, w in ipairs(wrong) do
+      local call = {table.unpack(args)}
+      call[pos] = w[2]
+      local ok, err = pcall(f, table.unpack(call, 1, math.max(#args, pos)))
+      ran = ran + 1
+      if ok then
+        succeeded[#succeeded + 1] = pos .. "=" .. w[1]
+      elseif type(err) ~= "string" or not err:find(name, 1, true) then
+        error(string.format("%s with %s as argument %d gave an error not naming it: %s",
+                            name, w[1], pos, tostring(err)), 2)
+      end
+    end
+  end
+  local got = table.concat(succeeded, " ")
+  if got ~= (accepted or "") then
+    error(string.format("%s: the calls that did not raise were [%s], expected [%s]", name, got, accepted or ""), 2)
+  end
+  return ran
+end
+
 function T.done()
   if #T.failures > 0 then
     error(string.format("%d of %d tests failed:\n%s", #T.failures, T.count, table.concat(T.failures, "\n\n")), 0)
