@@ -23,6 +23,12 @@ final class ImageFuzzTests: XCTestCase {
             XCTAssertTrue((1...4).contains(t.shape[0]) && t.shape[1] >= 1 && t.shape[2] >= 1, "\(label): shape \(t.shape)")
             let v = t.toArray()
             XCTAssertTrue(v.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(label): values outside [0, 1]")
+            // Decoding is a function of the bytes: a second decode that differs read memory
+            // the file does not define (an uninitialised row of a damaged image, say).
+            let again = try ImageIO.decode(data: data, source: label)
+            XCTAssertEqual(again.shape, t.shape, label)
+            XCTAssertTrue(again.toArray().withUnsafeBytes { p in v.withUnsafeBytes { q in p.elementsEqual(q) } },
+                          "\(label): two decodes of the same bytes differ")
             return true
         } catch let e as TensorError {
             XCTAssertTrue(e.message.hasPrefix("image.decode: \(label): "), e.message)
@@ -54,7 +60,6 @@ final class ImageFuzzTests: XCTestCase {
         let seeds = try Self.seeds.map { ($0, [UInt8](try Fixtures.data($0))) }
         var decoded = 0, rejected = 0
         var reasons: [String: Int] = [:]
-        let start = Date()
         for i in 0..<count {
             let (name, original) = seeds[Int(rng.next() % UInt64(seeds.count))]
             var bytes = original
@@ -84,8 +89,11 @@ final class ImageFuzzTests: XCTestCase {
             }
         }
         let top = reasons.sorted { $0.value > $1.value }.prefix(8).map { "\($0.value)× \($0.key)" }.joined(separator: "; ")
-        print("image fuzz: \(count) mutations in \(String(format: "%.2f", Date().timeIntervalSince(start))) s: \(decoded) decoded, \(rejected) rejected (\(top))")
-        XCTAssertEqual(decoded + rejected, count)
+        print("image fuzz: \(count) mutations: \(decoded) decoded, \(rejected) rejected (\(top))")
+        // The mutations must reach both outcomes (a decoder that refuses everything, or a
+        // fuzzer that breaks nothing, would otherwise pass).
+        XCTAssertGreaterThan(decoded, 0)
+        XCTAssertGreaterThan(rejected, count / 10)
     }
 }
 
