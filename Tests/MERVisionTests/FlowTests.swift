@@ -71,13 +71,15 @@ final class FlowTests: XCTestCase {
     func testIntegerTranslation() throws {
         let e = try translationEPE(2, -1)
         print("FlowTests: EPE integer translation (2, -1): \(String(format: "%.4f", e)) px")
-        XCTAssertLessThan(e, 0.1)
+        // Achieved 0.0031 px (2026-11-29); the bound is 2.5× that, so a regression shows.
+        XCTAssertLessThan(e, 0.008)
     }
 
     func testSubpixelTranslation() throws {
         let e = try translationEPE(0.5, 0.25)
         print("FlowTests: EPE sub-pixel translation (0.5, 0.25): \(String(format: "%.4f", e)) px")
-        XCTAssertLessThan(e, 0.1)
+        // Achieved 0.0045 px; bound 2.5×.
+        XCTAssertLessThan(e, 0.012)
     }
 
     func testConventionSign() throws {
@@ -113,7 +115,8 @@ final class FlowTests: XCTestCase {
             return (c + cos(th) * dx - sin(th) * dy - x, c + sin(th) * dx + cos(th) * dy - y)
         }
         print("FlowTests: EPE rotation 2° (max displacement ~\(String(format: "%.2f", th * c * 1.414)) px): \(String(format: "%.4f", e)) px")
-        XCTAssertLessThan(e, 0.3)
+        // Achieved 0.0051 px; bound 2.5×.
+        XCTAssertLessThan(e, 0.013)
     }
 
     func testSmoothWarp() throws {
@@ -133,7 +136,8 @@ final class FlowTests: XCTestCase {
         let (u, v) = try OpticalFlow.tvl1(a, b)
         let e = epe(u, v, flow)
         print("FlowTests: EPE sinusoidal warp (amplitude 1 px, period 56 px): \(String(format: "%.4f", e)) px")
-        XCTAssertLessThan(e, 0.3)
+        // Achieved 0.130 px (TV regularisation rounds the warp's crests); bound 1.5×.
+        XCTAssertLessThan(e, 0.2)
     }
 
     func testZeroFlowForIdenticalImages() throws {
@@ -295,36 +299,5 @@ final class FlowTests: XCTestCase {
         let auto = try OpticalFlow.colorize(u: Tensor.from([0, 3], shape: [1, 2]), v: Tensor.from([0, 0], shape: [1, 2]))
         XCTAssertEqual(auto.shape, [3, 1, 2])
         XCTAssertEqual(auto.toArray()[1], 1, accuracy: 1e-6)
-    }
-
-    // MARK: Timing (printed, not asserted)
-
-    /// CPU time of the whole process (all threads), in seconds.
-    private func cpuSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    func testTimingPer112Pair() throws {
-        let saved = Parallel.threads
-        defer { Parallel.threads = saved }
-        let tex = Texture(seed: 23)
-        let a = tex.render(112, 112), b = tex.render(112, 112) { ($0 - 0.6, $1 + 0.4) }
-        for threads in [1, 2] {
-            Parallel.threads = threads
-            _ = try OpticalFlow.tvl1(a, b)
-            let reps = 20
-            var best = Double.infinity, total = 0.0
-            let cpu0 = cpuSeconds()
-            for _ in 0..<reps {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try OpticalFlow.tvl1(a, b)
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-                best = min(best, ms); total += ms
-            }
-            let cpu = (cpuSeconds() - cpu0) * 1000 / Double(reps)
-            print("FlowTests: TV-L1 112×112, default options, Parallel.threads = \(threads): mean \(String(format: "%.2f", total / Double(reps))) ms, best \(String(format: "%.2f", best)) ms wall per pair; \(String(format: "%.2f", cpu)) ms CPU (all threads) per pair")
-        }
     }
 }

@@ -150,8 +150,10 @@ final class SyntheticTests: XCTestCase {
         } }
         XCTAssertGreaterThan(total, noiseTotal * 1.2, "apex − onset should exceed pure noise")
         print("class-region energy / noise energy:", zip(inRegion, noiseInRegion).map { $0 / $1 })
+        // Achieved 3.67, 15.6, 2.71, 10.1 (2026-11-29); each class must keep at least half.
+        let achieved: [Float] = [3.67, 15.6, 2.71, 10.1]
         for l in 0..<4 {
-            XCTAssertGreaterThan(inRegion[l], 1.5 * noiseInRegion[l],
+            XCTAssertGreaterThan(inRegion[l], 0.5 * achieved[l] * noiseInRegion[l],
                                  "\(SyntheticMicroExpressions.classNames[l]): expression lost in the noise")
         }
         // The expression alone is small but clearly non-zero.
@@ -161,8 +163,9 @@ final class SyntheticTests: XCTestCase {
         expr /= 60
         print("mean |apex − onset| of the expression alone:", expr, "total with motion/noise:", total / 40,
               "noise only:", noiseTotal / 40)
-        XCTAssertGreaterThan(expr, 0.0005)
-        XCTAssertLessThan(expr, 0.02)
+        // Achieved 0.00199 (expression alone), 0.0199 with motion and noise, 0.0113 noise only.
+        XCTAssertGreaterThan(expr, 0.001)
+        XCTAssertLessThan(expr, 0.004)
     }
 
     func testExpressionsAreLocalToTheirFacialRegion() throws {
@@ -175,10 +178,13 @@ final class SyntheticTests: XCTestCase {
             lower[r.label] += rowEnergy(r, 0.58, 1.0)
         } }
         print("region energy upper/lower:", zip(upper, lower).map { ($0 / max($1, 1e-9)) })
-        XCTAssertGreaterThan(lower[0], 3 * upper[0], "happiness should act mostly on the lower face")
-        XCTAssertGreaterThan(upper[3], 3 * lower[3], "surprise should act mostly on the upper face")
-        XCTAssertGreaterThan(lower[2], 5 * upper[2], "repression should act on the mouth and chin")
-        XCTAssertGreaterThan(upper[1], 0.2 * lower[1], "disgust lowers the brows")
+        // Achieved upper/lower: happiness 0.039, disgust 1.21, repression 0, surprise 21.8.
+        XCTAssertGreaterThan(lower[0], 12 * upper[0], "happiness should act mostly on the lower face")
+        XCTAssertGreaterThan(upper[3], 10 * lower[3], "surprise should act mostly on the upper face")
+        XCTAssertGreaterThan(lower[2], 0, "repression should act on the mouth and chin")
+        XCTAssertEqual(upper[2], 0, "repression should leave the upper face alone")
+        XCTAssertGreaterThan(upper[1], 0.6 * lower[1], "disgust lowers the brows")
+        XCTAssertLessThan(upper[1], 2.4 * lower[1], "disgust wrinkles the nose too")
     }
 
     // MARK: Errors
@@ -207,11 +213,10 @@ struct SynthUncheckedBox<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// Learnability report (not an assertion): nearest-centroid accuracy on |apex − onset|
-/// pooled to 16 × 16, 4 folds of held-out subjects. Run with MER_SYNTH_REPORT=1.
-final class SyntheticLearnabilityReport: XCTestCase {
-    func testReportNearestCentroidAccuracy() throws {
-        guard ProcessInfo.processInfo.environment["MER_SYNTH_REPORT"] != nil else { return }
+/// The synthetic set is learnable across subjects by the simplest classifier there is:
+/// nearest centroid on |apex − onset| pooled to 16 × 16, 4 folds of held-out subjects.
+final class SyntheticLearnabilityTests: XCTestCase {
+    func testNearestCentroidBeatsChanceOnHeldOutSubjects() throws {
         let o = SyntheticOptions(subjects: 20, perClass: 8, size: 112, seed: 7)
         let pool = 16, n = o.size, b = n / pool
         var x: [[Float]] = [], y: [Int] = [], subj: [Int] = []
@@ -240,6 +245,11 @@ final class SyntheticLearnabilityReport: XCTestCase {
             }
             accs.append(Float(ok) / Float(total))
         }
-        print("synthetic learnability: nearest-centroid held-out-subject accuracy \(accs.reduce(0, +) / 4) (folds \(accs); chance 0.2)")
+        let mean = accs.reduce(0, +) / 4
+        print("synthetic learnability: nearest-centroid held-out-subject accuracy \(mean) (folds \(accs); chance 0.2)")
+        // Achieved 0.478 (folds 0.475, 0.485, 0.5, 0.45; seed 7). Every fold well above
+        // chance, the mean near what it achieves: the renderer must keep its signal.
+        for a in accs { XCTAssertGreaterThan(a, 0.35, "a fold fell towards chance (0.2): \(accs)") }
+        XCTAssertEqual(mean, 0.478, accuracy: 0.08)
     }
 }
