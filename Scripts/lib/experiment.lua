@@ -16,7 +16,12 @@
 -- test subject — a fixed schedule, or the epoch with the best accuracy on a validation split
 -- carved from the training subjects. Each fold is seeded from (seed, fold) alone, so a fold
 -- run on its own (--fold k, in parallel) gives the same numbers as in a full run.
+--
+-- MER_CRASH_AFTER=k:e (environment) ends the process abruptly, exit status 137 as after
+-- SIGKILL, right after fold k has checkpointed epoch e: tests and drills of --resume kill
+-- a run at a known point this way instead of racing a timer.
 local experiment = {}
+local crash_after = os.getenv("MER_CRASH_AFTER")
 
 local function write_atomic(path, text)
   local tmp = path .. ".tmp"
@@ -160,6 +165,7 @@ local function run_fold(spec, run, k, fold)
     opt:save(dir .. "/optimizer.safetensors")
     write_atomic(meta_path, "return " .. serialize({epoch = epoch, rng = mer.rng_state(),
                                                      best_epoch = best.epoch, best_acc = best.epoch and best.acc or nil}))
+    if crash_after == k .. ":" .. epoch then os.exit(137, false) end
   end
   progress:done()
 

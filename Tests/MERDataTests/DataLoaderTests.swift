@@ -49,23 +49,52 @@ final class DataLoaderTests: XCTestCase {
         }
     }
 
-    func testPrefetchOverlapsLoadingWithConsumerWork() throws {
-        let ds = ToyDataset(subjects: 1, perSubject: 24)
-        ds.delay = 0.01                       // 4 samples per batch → 40 ms to load a batch
-        let work = 0.04                        // 40 ms of "training" per batch, 6 batches
-        func epochTime(prefetch: Int) throws -> TimeInterval {
-            let loader = try DataLoader(dataset: ds, batchSize: 4, prefetch: prefetch)
-            let start = Date()
-            let it = loader.epoch()
-            var n = 0
-            while try it.next() != nil { Thread.sleep(forTimeInterval: work); n += 1 }
-            XCTAssertEqual(n, 6)
-            return Date().timeIntervalSince(start)
+    /// Which samples have been loaded, shared between the loading thread and the test.
+    final class LoadLog: @unchecked Sendable {
+        private let cond = NSCondition()
+        private var loaded = Set<Int>()
+        func record(_ i: Int) { cond.lock(); loaded.insert(i); cond.broadcast(); cond.unlock() }
+        var snapshot: Set<Int> { cond.lock(); defer { cond.unlock() }; return loaded }
+        /// Waits until sample `i` has been loaded; false if it never is (a liveness bound,
+        /// not a timing assertion: with working prefetch it happens at once).
+        func waitFor(_ i: Int, seconds: Double = 30) -> Bool {
+            cond.lock(); defer { cond.unlock() }
+            let deadline = Date().addingTimeInterval(seconds)
+            while !loaded.contains(i) { if !cond.wait(until: deadline) { return loaded.contains(i) } }
+            return true
         }
-        let serial = try epochTime(prefetch: 0)    // ≈ sum: 6 × (40 + 40) ms
-        let overlapped = try epochTime(prefetch: 2) // ≈ max: 40 + 6 × 40 ms
-        XCTAssertGreaterThan(serial, 0.45)
-        XCTAssertLessThan(overlapped, serial * 0.8, "serial \(serial) s, prefetch \(overlapped) s")
+    }
+
+    /// Overlap proved by order, not by time: while the consumer holds batch b and does not
+    /// call `next`, the worker loads batches b+1 and b+2 (depth 2) — and nothing beyond.
+    func testPrefetchLoadsAheadWhileTheConsumerHoldsABatchAndNoFurther() throws {
+        let ds = ToyDataset(subjects: 1, perSubject: 24)     // 6 batches of 4, in order
+        let log = LoadLog()
+        ds.onLoad = { log.record($0) }
+        let it = try DataLoader(dataset: ds, batchSize: 4, prefetch: 2).epoch()
+        var b = 0
+        while let batch = try it.next() {
+            XCTAssertEqual(batch.indices, Array((4 * b)..<(4 * b + 4)))
+            let ahead = min(b + 2, 5)
+            XCTAssertTrue(log.waitFor(4 * ahead + 3), "batch \(ahead) was not loaded while the consumer held batch \(b)")
+            // The queue is full now (b+1, b+2): the worker waits instead of loading b+3.
+            XCTAssertEqual(log.snapshot, Set(0..<(4 * ahead + 4)), "holding batch \(b)")
+            b += 1
+        }
+        XCTAssertEqual(b, 6)
+    }
+
+    func testWithoutPrefetchNothingIsLoadedAhead() throws {
+        let ds = ToyDataset(subjects: 1, perSubject: 24)
+        let log = LoadLog()
+        ds.onLoad = { log.record($0) }
+        let it = try DataLoader(dataset: ds, batchSize: 4, prefetch: 0).epoch()
+        var b = 0
+        while try it.next() != nil {
+            XCTAssertEqual(log.snapshot, Set(0..<(4 * b + 4)), "holding batch \(b)")
+            b += 1
+        }
+        XCTAssertEqual(b, 6)
     }
 
     func testBadSampleErrorNamesTheSampleAndSkipBadCountsIt() throws {

@@ -56,8 +56,9 @@ func casme2(_ root: String = Fixtures.casme2, classes: Int = 5, input: [String] 
 /// A tiny in-memory dataset: `perSubject` samples for each of `subjects` subjects.
 final class ToyDataset: Dataset {
     let n: Int, subjects_: Int
-    var delay: TimeInterval = 0
     var failing: Set<Int> = []
+    /// Called with the index of every sample as it is loaded (on the loading thread).
+    var onLoad: ((Int) -> Void)?
     init(subjects: Int, perSubject: Int) { n = subjects * perSubject; subjects_ = subjects }
     var count: Int { n }
     var classNames: [String] { ["a", "b", "c"] }
@@ -65,7 +66,7 @@ final class ToyDataset: Dataset {
     func label(at i: Int) -> Int { i % 3 }
     func id(at i: Int) -> String { "toy\(i)" }
     func sample(at i: Int) throws -> Sample {
-        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        onLoad?(i)
         if failing.contains(i) { throw DataError("/data/toy/frame\(i).jpg: cannot decode") }
         return Sample(x: try Tensor.full([1, 2, 2], Float(i)), label: label(at: i), subject: subject(at: i), id: id(at: i))
     }

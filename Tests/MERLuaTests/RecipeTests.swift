@@ -19,11 +19,12 @@ final class RecipeTests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
 
-    func start(_ args: [String]) throws -> (Process, Pipe) {
+    func start(_ args: [String], environment: [String: String] = [:]) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLITests.executable)
         p.arguments = ["--threads", "2"] + args
         p.currentDirectoryURL = work
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
@@ -60,28 +61,23 @@ final class RecipeTests: XCTestCase {
 
     func testAKilledRunResumesToTheSameMetrics() throws {
         let reference = try run([quickstart] + tiny)
-        let (p, out) = try start([quickstart] + tiny)
-        // Kill it as soon as the second fold has checkpointed its first epoch.
-        var dir: String?
-        let deadline = Date().addingTimeInterval(120)
-        var killedMidFold = false
-        while p.isRunning && Date() < deadline {
-            if dir == nil, let runs = try? FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("runs").path) {
-                dir = runs.filter { $0.hasPrefix("quickstart-") }.sorted().last
-                    .flatMap { $0 == (reference as NSString).lastPathComponent ? nil : work.appendingPathComponent("runs/" + $0).path }
-            }
-            if let d = dir, FileManager.default.fileExists(atPath: d + "/fold-02/checkpoint.lua") {
-                kill(p.processIdentifier, SIGKILL)
-                killedMidFold = !FileManager.default.fileExists(atPath: d + "/fold-02/result.lua")
-                break
-            }
-            usleep(2000)
-        }
+        // The run kills itself right after fold 2 checkpoints epoch 1 of 3 (a fixed point,
+        // not a race against a timer).
+        let (p, out) = try start([quickstart] + tiny, environment: ["MER_CRASH_AFTER": "2:1"])
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        _ = out.fileHandleForReading.readDataToEndOfFile()
-        guard let killed = dir else { return XCTFail("the run never made its directory") }
-        XCTAssertTrue(killedMidFold, "the run finished fold 2 before it could be killed; the test did not interrupt it")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: killed + "/metrics.json"))
+        XCTAssertEqual(p.terminationStatus, 137, text)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("run directory: ") }) else {
+            return XCTFail("no run directory in:\n\(text)")
+        }
+        let printed = String(line.dropFirst("run directory: ".count))
+        let killed = printed.hasPrefix("/") ? printed : work.appendingPathComponent(printed).path
+        XCTAssertNotEqual(killed, reference)
+        let fm = FileManager.default
+        XCTAssertTrue(fm.fileExists(atPath: killed + "/fold-01/result.lua"), "fold 1 finished before the kill")
+        XCTAssertTrue(fm.fileExists(atPath: killed + "/fold-02/checkpoint.lua"))
+        XCTAssertFalse(fm.fileExists(atPath: killed + "/fold-02/result.lua"), "killed mid-fold")
+        XCTAssertFalse(fm.fileExists(atPath: killed + "/metrics.json"))
         let resumed = try run([quickstart] + tiny + ["--resume", killed])
         XCTAssertEqual(resumed, killed)
         XCTAssertEqual(try metrics(resumed), try metrics(reference))
