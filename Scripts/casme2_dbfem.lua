@@ -7,7 +7,7 @@
 --
 -- Time here: the paper configuration trains at ~280 ms/sample on 2 cores, so 26 folds ×
 -- ~235 samples × 30 epochs is about 14 hours; run folds in parallel (--fold K, see
--- Scripts/slurm_loso.sbatch) or use --config quick --size 64 for a ~10× cheaper run.
+-- Scripts/slurm/submit.sh) or use --config quick --size 64 for a ~10× cheaper run.
 -- Prints pooled accuracy, UF1, UAR and the confusion matrix; writes runs/casme2_dbfem-<time>/.
 --
 -- Usage: mer-script Scripts/casme2_dbfem.lua --data /path/to/CASME2 [--classes 5|3] [--dataset casme2|samm]

@@ -17,14 +17,18 @@
 -- carved from the training subjects. Each fold is seeded from (seed, fold) alone, so a fold
 -- run on its own (--fold k, in parallel) gives the same numbers as in a full run.
 --
--- MER_CRASH_AFTER=k:e (environment) ends the process abruptly, exit status 137 as after
--- SIGKILL, right after fold k has checkpointed epoch e: tests and drills of --resume kill
--- a run at a known point this way instead of racing a timer.
+-- Fault drills (environment variables), so that tests kill or preempt a run at a known
+-- point instead of racing a timer; both act right after fold k has checkpointed epoch e:
+--   MER_CRASH_AFTER=k:e  ends the process abruptly (exit status 137, as after SIGKILL);
+--   MER_HOLD_AFTER=k:e   keeps the process busy until something kills it (a scheduler's
+--                        preemption or requeue); a restarted run resumes past epoch e.
 local experiment = {}
-local crash_after = os.getenv("MER_CRASH_AFTER")
+local crash_after, hold_after = os.getenv("MER_CRASH_AFTER"), os.getenv("MER_HOLD_AFTER")
 
-local function write_atomic(path, text)
-  local tmp = path .. ".tmp"
+-- `writer` makes the temporary name unique when several processes (array tasks) may
+-- write the same file at once.
+local function write_atomic(path, text, writer)
+  local tmp = path .. ".tmp" .. (writer and ("-" .. writer) or "")
   local f = assert(io.open(tmp, "w"))
   f:write(text)
   f:close()
@@ -165,7 +169,13 @@ local function run_fold(spec, run, k, fold)
     opt:save(dir .. "/optimizer.safetensors")
     write_atomic(meta_path, "return " .. serialize({epoch = epoch, rng = mer.rng_state(),
                                                      best_epoch = best.epoch, best_acc = best.epoch and best.acc or nil}))
-    if crash_after == k .. ":" .. epoch then os.exit(137, false) end
+    local here = k .. ":" .. epoch
+    if crash_after == here then os.exit(137, false) end
+    if hold_after == here then
+      print(string.format("MER_HOLD_AFTER: fold %d holds after epoch %d until it is killed", k, epoch))
+      io.stdout:flush()
+      while true do end
+    end
   end
   progress:done()
 
@@ -194,6 +204,12 @@ function experiment.loso(spec)
   local run = eval.run{name = spec.name or "experiment", dir = spec.dir or "runs", seed = spec.seed,
                        config = config, resume = spec.resume}
   print("run directory: " .. run.dir)
+  -- The fold list, so that `merge` knows which folds a complete run has. Every fold task
+  -- of a split run writes the same content (the split depends on the data set alone).
+  local subjects = {}
+  for k, fold in ipairs(folds) do subjects[k] = fold.subject end
+  write_atomic(run.dir .. "/folds.lua", "return " .. serialize({count = #folds, subjects = subjects}),
+               tostring(spec.fold or 0))
   local results = {}
   for k, fold in ipairs(folds) do
     if spec.fold == nil or spec.fold == k then
@@ -220,19 +236,30 @@ function experiment.loso(spec)
   return metrics, run
 end
 
--- Pools the folds found in a run directory (each written by a `--fold k` run, possibly on
--- different machines) into the final metrics: `mer-script merge runs/<dir>`.
+-- Pools the folds of a run directory (each written by a `--fold k` run, possibly on
+-- different machines) into the final metrics: `mer-script merge runs/<dir>`. Every fold of
+-- the run must have finished: a missing one is named and nothing is pooled (an error, so
+-- the command exits non-zero and a scheduler's dependent jobs see the failure).
 function experiment.merge(dir)
   assert(dir, "usage: mer-script merge runs/<dir>")
-  local results = {}
-  local list = io.popen("ls -d '" .. dir .. "'/fold-* 2>/dev/null")
-  for fold_dir in list:lines() do
-    local path = fold_dir .. "/result.lua"
-    if exists(path) then results[#results + 1] = load_table(path)
-    else print("warning: " .. fold_dir .. " has no result yet (fold not finished); it is left out") end
+  local manifest = load_table(dir .. "/folds.lua")
+  if type(manifest) ~= "table" or math.type(manifest.count) ~= "integer" or manifest.count < 1
+     or type(manifest.subjects) ~= "table" then
+    error("merge: " .. dir .. "/folds.lua is missing or malformed (is this a run directory made by experiment.loso?)", 0)
   end
-  list:close()
-  if #results == 0 then error("merge: no finished folds (fold-*/result.lua) in " .. dir, 0) end
+  local results, missing = {}, {}
+  for k = 1, manifest.count do
+    local r = load_table(string.format("%s/fold-%02d/result.lua", dir, k))
+    if type(r) == "table" and type(r.pred) == "table" and type(r.target) == "table" then
+      results[#results + 1] = r
+    else
+      missing[#missing + 1] = string.format("%d (%s)", k, tostring(manifest.subjects[k]))
+    end
+  end
+  if #missing > 0 then
+    error(string.format("merge: %d of %d folds have not finished: %s; no pooled metrics written to %s",
+                        #missing, manifest.count, table.concat(missing, ", "), dir), 0)
+  end
   local run = eval.run{resume = dir}
   for _, r in ipairs(results) do run:fold_result{subject = r.subject, pred = r.pred, target = r.target} end
   local metrics = run:finish{classes = results[1].classes}

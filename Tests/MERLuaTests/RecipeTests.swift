@@ -103,4 +103,15 @@ final class RecipeTests: XCTestCase {
         XCTAssertTrue(text.contains("merged 2 folds"), text)
         XCTAssertEqual(try metrics(shared), try metrics(reference))
     }
+
+    func testMergeOfARunWithAnUnfinishedFoldNamesItAndWritesNothing() throws {
+        let shared = work.appendingPathComponent("runs/partial").path
+        _ = try run([quickstart] + tiny + ["--fold", "2", "--resume", shared])
+        let (p, out) = try start(["merge", shared])
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("merge: 1 of 2 folds have not finished: 1 (s01); no pooled metrics written"), text)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: shared + "/metrics.json"))
+    }
 }
