@@ -32,17 +32,54 @@ public enum LogValue: Equatable {
 /// `epoch` (else the row's position within its fold), one thin line per fold (`fold` or
 /// `subject` column) and their mean in bold. Rows with the same fold and epoch (per-batch
 /// logging) are averaged.
+///
+/// Each panel says what it shows: `acc` is the training accuracy, `val_acc` the accuracy on
+/// the validation subjects (drawn beside its training panel), `test_*` a held-out
+/// test-subject curve, labelled as never used to choose anything. The learning rate gets a
+/// panel only when it changes.
 public enum Curves {
     static let axisKeys: Set<String> = ["fold", "subject", "epoch", "step", "batch", "iteration"]
     /// Folds beyond this get one legend note instead of one entry each.
     static let legendLimit = 6
+    static let quantities = ["acc": "accuracy", "loss": "loss", "uf1": "UF1", "uar": "UAR", "lr": "learning rate"]
+
+    /// What a logged column is, in words: "training accuracy", "validation loss", …
+    public static func describe(_ key: String) -> String {
+        if key.hasPrefix("val_") { return "validation " + (quantities[String(key.dropFirst(4))] ?? String(key.dropFirst(4))) }
+        if key.hasPrefix("test_") {
+            return "held-out test-subject " + (quantities[String(key.dropFirst(5))] ?? String(key.dropFirst(5)))
+                + " (shown, never used to choose)"
+        }
+        if key == "lr" { return "learning rate" }
+        if let q = quantities[key] { return "training " + q }
+        return key
+    }
+
+    /// Panel order: each training quantity, then its validation and test curves (so with two
+    /// columns validation sits beside training), then the rest as logged, the rate last.
+    static func ordered(_ keys: [String]) -> [String] {
+        func base(_ k: String) -> String {
+            k.hasPrefix("val_") ? String(k.dropFirst(4)) : k.hasPrefix("test_") ? String(k.dropFirst(5)) : k
+        }
+        func rank(_ k: String) -> Int { k.hasPrefix("val_") ? 1 : k.hasPrefix("test_") ? 2 : 0 }
+        let groups = keys.map(base).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let groupIndex = { (k: String) in base(k) == "lr" ? groups.count : groups.firstIndex(of: base(k))! }
+        return keys.enumerated().sorted { a, b in
+            (groupIndex(a.element), rank(a.element), a.offset) < (groupIndex(b.element), rank(b.element), b.offset)
+        }.map(\.element)
+    }
 
     public static func charts(rows: [[String: LogValue]], columns: [String], maxCharts: Int = 8) -> [LineChart] {
         let xKey = columns.contains("epoch") ? "epoch" : nil
         let foldKey = columns.contains("fold") ? "fold" : columns.contains("subject") ? "subject" : nil
-        let metrics = columns.filter { key in
-            !axisKeys.contains(key) && rows.contains { $0[key]?.number != nil }
-        }.prefix(maxCharts)
+        let metrics = ordered(columns.filter { key in
+            guard !axisKeys.contains(key) else { return false }
+            let values = rows.compactMap { $0[key]?.number }
+            guard !values.isEmpty else { return false }
+            // A constant learning rate says nothing a panel should show.
+            if key == "lr" { return values.contains { $0 != values[0] } }
+            return true
+        }).prefix(maxCharts)
 
         // Folds in order of first appearance.
         var foldOrder: [String] = []
@@ -84,7 +121,7 @@ public enum Curves {
                 let mean = sums.keys.sorted().map { Point($0, sums[$0]!.0 / Double(sums[$0]!.1)) }
                 series.append(Series(name: "mean of \(perFold.count) folds", points: mean, color: .text, width: 2.5))
             }
-            var chart = LineChart(title: key, xLabel: xKey ?? "row", yLabel: key, series: series)
+            var chart = LineChart(title: describe(key), xLabel: xKey ?? "row", yLabel: describe(key), series: series)
             chart.legendNotes = notes
             return chart
         }

@@ -46,26 +46,40 @@ public enum Plot {
     // MARK: Ticks
 
     /// "Nice" tick values covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about `target` of them.
+    /// Any input gives a few finite ticks: a range wider than doubles can subtract (±1e308)
+    /// is clamped, and one narrower than the values' own precision (1e17 and 1e17 + 16) is
+    /// widened, so the steps never vanish against the values (the loop once ran forever).
     public static func ticks(_ lo: Double, _ hi: Double, target: Int = 5, integer: Bool = false) -> (lo: Double, hi: Double, values: [Double], decimals: Int) {
         var lo = lo, hi = hi
         if !lo.isFinite || !hi.isFinite { lo = 0; hi = 1 }
-        if hi - lo < 1e-12 {
+        if lo > hi { swap(&lo, &hi) }
+        let limit = 1e300
+        lo = min(max(lo, -limit), limit); hi = min(max(hi, -limit), limit)
+        if hi - lo < max(1e-12, 1e-9 * max(abs(lo), abs(hi))) {
             let pad = abs(lo) > 1e-12 ? abs(lo) * 0.1 : 1
             lo -= pad; hi += pad
         }
-        let raw = (hi - lo) / Double(max(target, 1))
+        let raw = (hi - lo) / Double(min(max(target, 1), 50))
         let mag = pow(10, floor(log10(raw)))
         var step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
         if integer { step = max(1, step.rounded()) }
         let first = floor(lo / step + 1e-9) * step, last = ceil(hi / step - 1e-9) * step
-        var values: [Double] = []
-        var v = first
-        while v <= last + step * 1e-6 { values.append(abs(v) < step * 1e-9 ? 0 : v); v += step }
-        let decimals = max(0, Int(-floor(log10(step) + 1e-9)))
+        // Ticks by index, not by repeated addition: k·step stays exact where v += step stalls.
+        let count = min(Int(((last - first) / step).rounded()), 200)
+        let values = (0...max(0, count)).map { k -> Double in
+            let v = first + Double(k) * step
+            return abs(v) < step * 1e-9 ? 0 : v
+        }
+        let decimals = min(15, max(0, Int(-floor(log10(step) + 1e-9))))
         return (first, last, values, decimals)
     }
 
-    static func format(_ v: Double, decimals: Int) -> String { String(format: "%.\(decimals)f", v) }
+    /// Tick labels: fixed decimals, or 3 significant digits with an exponent for values too
+    /// large or steps too fine to print that way.
+    static func format(_ v: Double, decimals: Int) -> String {
+        if abs(v) >= 1e7 || decimals > 6 { return String(format: "%.3g", v) }
+        return String(format: "%.\(decimals)f", v)
+    }
 
     // MARK: Line charts
 
@@ -118,8 +132,10 @@ public enum Plot {
         fig.text(chart.xLabel, (left + right) / 2, bottom + 38, size: labelSize, anchor: .middle)
         fig.text(chart.yLabel, ox + 18, (top + bottom) / 2, size: labelSize, anchor: .middle, rotated: true)
 
+        // Points beyond the axes (a value past ±1e300) are held at the plot's border.
+        let clip = { (p: Point) in Point(min(max(px(p.x), left), right), min(max(py(p.y), top), bottom)) }
         for s in chart.series {
-            let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite }.map { Point(px($0.x), py($0.y)) }
+            let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite }.map(clip)
             if pts.count == 1 { fig.add(.circle(x: pts[0].x, y: pts[0].y, radius: s.width + 1.5, fill: s.color)) }
             else if !pts.isEmpty { fig.line(pts, color: s.color, width: s.width, opacity: s.opacity) }
         }

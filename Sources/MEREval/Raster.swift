@@ -70,11 +70,18 @@ public final class Raster {
         pixels[i + 2] += (Float(c.b) - pixels[i + 2]) * k
     }
 
+    /// A coordinate as a pixel index, clamped to a little outside the picture: shapes far off
+    /// the canvas (a huge value in a plotted series) or NaN must not trap `Int(_:)`.
+    func pixel(_ v: Double) -> Int {
+        let margin = Double(max(width, height) + 2)
+        return v.isNaN ? -1 : Int(min(max(v, -margin), margin))
+    }
+
     /// A rectangle whose edge pixels are blended by the fraction they cover.
     public func fillRect(_ x: Double, _ y: Double, _ w: Double, _ h: Double, _ c: RGBColor) {
         guard w > 0, h > 0 else { return }
-        let x0 = max(0, Int(floor(x))), x1 = min(width - 1, Int(ceil(x + w)) - 1)
-        let y0 = max(0, Int(floor(y))), y1 = min(height - 1, Int(ceil(y + h)) - 1)
+        let x0 = max(0, pixel(floor(x))), x1 = min(width - 1, pixel(ceil(x + w)) - 1)
+        let y0 = max(0, pixel(floor(y))), y1 = min(height - 1, pixel(ceil(y + h)) - 1)
         guard x0 <= x1, y0 <= y1 else { return }
         for py in y0...y1 {
             let cy = min(Double(py + 1), y + h) - max(Double(py), y)
@@ -87,8 +94,8 @@ public final class Raster {
 
     /// A filled circle, anti-aliased on its rim.
     public func disc(_ x: Double, _ y: Double, _ r: Double, _ c: RGBColor) {
-        let x0 = max(0, Int(floor(x - r - 1))), x1 = min(width - 1, Int(ceil(x + r + 1)))
-        let y0 = max(0, Int(floor(y - r - 1))), y1 = min(height - 1, Int(ceil(y + r + 1)))
+        let x0 = max(0, pixel(floor(x - r - 1))), x1 = min(width - 1, pixel(ceil(x + r + 1)))
+        let y0 = max(0, pixel(floor(y - r - 1))), y1 = min(height - 1, pixel(ceil(y + r + 1)))
         guard x0 <= x1, y0 <= y1 else { return }
         for py in y0...y1 {
             for px in x0...x1 {
@@ -107,8 +114,8 @@ public final class Raster {
         let segments = points.count == 1 ? [(points[0], points[0])] : (1..<points.count).map { (points[$0 - 1], points[$0]) }
         for (a, b) in segments {
             guard a.x.isFinite, a.y.isFinite, b.x.isFinite, b.y.isFinite else { continue }
-            let x0 = max(0, Int(floor(min(a.x, b.x) - half - 1))), x1 = min(width - 1, Int(ceil(max(a.x, b.x) + half + 1)))
-            let y0 = max(0, Int(floor(min(a.y, b.y) - half - 1))), y1 = min(height - 1, Int(ceil(max(a.y, b.y) + half + 1)))
+            let x0 = max(0, pixel(floor(min(a.x, b.x) - half - 1))), x1 = min(width - 1, pixel(ceil(max(a.x, b.x) + half + 1)))
+            let y0 = max(0, pixel(floor(min(a.y, b.y) - half - 1))), y1 = min(height - 1, pixel(ceil(max(a.y, b.y) + half + 1)))
             guard x0 <= x1, y0 <= y1 else { continue }
             let dx = b.x - a.x, dy = b.y - a.y, len2 = dx * dx + dy * dy
             for py in y0...y1 {
@@ -138,7 +145,7 @@ public final class Raster {
         let advance = font.width(s, size: size, bold: bold)
         let shift: Double = anchor == .start ? 0 : anchor == .middle ? -advance / 2 : -advance
         if !rotated {
-            let ox = Int((x + shift).rounded()), oy = Int(y.rounded()) - bm.ascent
+            let ox = pixel((x + shift).rounded()), oy = pixel(y.rounded()) - bm.ascent
             for row in 0..<bm.height {
                 for col in 0..<bm.width {
                     let a = bm.alpha[row * bm.width + col]
@@ -148,7 +155,7 @@ public final class Raster {
         } else {
             // Rotating 90° counter-clockwise about (x, y): a bitmap pixel (col, row) relative
             // to the pen lands at (x + row − ascent, y − col).
-            let ox = Int(x.rounded()), oy = Int((y - shift).rounded())
+            let ox = pixel(x.rounded()), oy = pixel((y - shift).rounded())
             for row in 0..<bm.height {
                 for col in 0..<bm.width {
                     let a = bm.alpha[row * bm.width + col]

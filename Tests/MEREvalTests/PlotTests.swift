@@ -27,6 +27,58 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(Plot.ticks(3, 3).values.count > 1, true, "a flat range is padded")
     }
 
+    /// Ranges a log.csv can hold: each gives a few finite, increasing ticks (once ±1e308
+    /// trapped and 1e17 + 16 looped forever).
+    func testTicksOfExtremeRangesAreFewAndFinite() {
+        let ranges: [(Double, Double)] = [(-1e308, 1e308), (0, 1e308), (1e17, 1e17 + 16), (-1e300, -1e300),
+                                          (.nan, 1), (-.infinity, .infinity), (1e-300, 2e-300), (5e-324, 1e-323),
+                                          (.greatestFiniteMagnitude, .greatestFiniteMagnitude), (3, -3)]
+        for (lo, hi) in ranges {
+            let t = Plot.ticks(lo, hi)
+            XCTAssertTrue((2...60).contains(t.values.count), "\(lo)...\(hi): \(t.values.count) ticks")
+            XCTAssertTrue(t.values.allSatisfy(\.isFinite) && t.lo.isFinite && t.hi.isFinite && t.lo < t.hi, "\(lo)...\(hi): \(t)")
+            XCTAssertEqual(t.values, t.values.sorted(), "\(lo)...\(hi)")
+            XCTAssertTrue(Set(t.values).count == t.values.count, "\(lo)...\(hi): repeated ticks \(t.values)")
+        }
+    }
+
+    func rows(_ text: String) -> (rows: [[String: LogValue]], columns: [String]) {
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        let columns = lines[0]
+        let rows = lines.dropFirst().map { cells in
+            Dictionary(uniqueKeysWithValues: zip(columns, cells).map { ($0, Double($1).map(LogValue.number) ?? .text($1)) })
+        }
+        return (rows, columns)
+    }
+
+    func testCurvePanelsSayWhatTheyShow() {
+        let log = rows("fold,epoch,loss,acc,lr,val_loss,val_acc\n1,1,1.6,0.2,0.001,1.7,0.1\n1,2,1.2,0.5,0.0005,1.5,0.3\n2,1,1.5,0.3,0.001,1.6,0.2\n2,2,1.1,0.6,0.0005,1.4,0.4")
+        let titles = Curves.charts(rows: log.rows, columns: log.columns).map(\.title)
+        // Validation beside training (two columns: training left, validation right); the rate last.
+        XCTAssertEqual(titles, ["training loss", "validation loss", "training accuracy", "validation accuracy", "learning rate"])
+        let constant = rows("fold,epoch,acc,lr,test_acc\n1,1,0.2,0.001,0.1\n1,2,0.4,0.001,0.3")
+        XCTAssertEqual(Curves.charts(rows: constant.rows, columns: constant.columns).map(\.title),
+                       ["training accuracy", "held-out test-subject accuracy (shown, never used to choose)"],
+                       "a constant learning rate gets no panel")
+    }
+
+    /// Whatever the logged values, drawing the curves ends and gives a picture.
+    func testChartsOfExtremeValuesRender() throws {
+        let values: [Double] = [1e308, -1e308, 1e17, 1e17 + 16, .nan, .infinity, -.infinity, 5e-324, 0]
+        var points: [Point] = []
+        for (k, v) in values.enumerated() { points.append(Point(Double(k + 1), v)) }
+        let chart = LineChart(title: "loss", xLabel: "epoch", yLabel: "loss", series: [
+            Series(name: "all", points: points, color: Plot.palette[0]),
+            Series(name: "huge", points: [Point(1, 1e17), Point(2, 1e17 + 16)], color: Plot.palette[1]),
+            Series(name: "x extreme", points: [Point(-1e308, 1), Point(1e308, 2)], color: Plot.palette[2]),
+        ])
+        let fig = Plot.charts([chart], columns: 1, panelWidth: 560, panelHeight: 340)
+        let r = Raster.render(fig, font: nil)
+        XCTAssertEqual(r.width, 560)
+        XCTAssertGreaterThan(inked(r, x: 0, y: 0, w: 560, h: 340), 100)
+        _ = SVG.render(fig)
+    }
+
     /// Any non-white pixel inside the box?
     func inked(_ r: Raster, x: Int, y: Int, w: Int, h: Int) -> Int {
         var n = 0
