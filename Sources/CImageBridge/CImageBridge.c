@@ -10,7 +10,27 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+
+static _Atomic size_t max_decoded_bytes = (size_t)512 << 20;
+void cib_set_max_decoded_bytes(size_t bytes) { max_decoded_bytes = bytes; }
+size_t cib_max_decoded_bytes(void) { return max_decoded_bytes; }
+
+/// Bytes a decode of width x height needs: `raw` bytes per pixel in the decoder's buffer
+/// and `channels` float32 samples per pixel in the tensor; SIZE_MAX on overflow.
+static size_t decoded_bytes(size_t width, size_t height, size_t raw, size_t channels) {
+    size_t pixels = width * height;
+    if (height && pixels / height != width) return SIZE_MAX;
+    size_t per = raw + channels * sizeof(float);
+    if (pixels && per > SIZE_MAX / pixels) return SIZE_MAX;
+    return pixels * per;
+}
+
+static void describe_limit(char *m, size_t cap, size_t width, size_t height, size_t need) {
+    snprintf(m, cap, "decoding %zux%zu pixels needs %zu MB, more than the image memory limit of %zu MB",
+             width, height, need >> 20, max_decoded_bytes >> 20);
+}
 
 void cib_free(void *p) { free(p); }
 
@@ -122,6 +142,12 @@ int cib_png_decode(const uint8_t *data, size_t size, cib_image *out, char *msg, 
     if (channels < 1 || channels > 4 || (out_depth != 8 && out_depth != 16) ||
         rowbytes != (size_t)width * (size_t)channels * (size_t)(out_depth / 8)) {
         png_fail(png, &ctx, CIB_ERR_CORRUPT, "unsupported PNG layout");
+    }
+    size_t need = decoded_bytes(width, height, (size_t)channels * (size_t)(out_depth / 8), (size_t)channels);
+    if (need > max_decoded_bytes) {
+        char m[160];
+        describe_limit(m, sizeof m, width, height, need);
+        png_fail(png, &ctx, CIB_ERR_TOO_LARGE, m);
     }
     ctx.pixels = (uint8_t *)malloc(rowbytes * height);
     ctx.rows = (png_bytep *)malloc(sizeof(png_bytep) * height);
@@ -381,6 +407,15 @@ int cib_jpeg_decode(const uint8_t *data, size_t size, int cmyk_to_rgb, int grays
         break;
     }
     if (cmyk && grayscale) channels = 1;
+    size_t need = decoded_bytes(width, height, (size_t)(cmyk ? 4 : channels) + (size_t)cinfo.num_components * 2,
+                                (size_t)channels);
+    if (need > max_decoded_bytes) {
+        char m[160];
+        describe_limit(m, sizeof m, width, height, need);
+        jpeg_fail((j_common_ptr)&cinfo, CIB_ERR_TOO_LARGE, m);
+    }
+    // libjpeg's own buffers (a progressive file keeps every coefficient) share the limit.
+    cinfo.mem->max_memory_to_use = (long)(max_decoded_bytes > (size_t)LONG_MAX ? LONG_MAX : max_decoded_bytes);
     jpeg_start_decompress(&cinfo);
     if ((int)cinfo.output_components != (cmyk ? 4 : channels) ||
         cinfo.output_width != width || cinfo.output_height != height) {

@@ -1,3 +1,4 @@
+import CImageBridge
 import Foundation
 import MERTensor
 #if canImport(Glibc)
@@ -6,6 +7,15 @@ import Glibc
 
 /// Reading and writing image files as (C, H, W) float32 tensors in [0, 1].
 public enum ImageIO {
+    /// Most memory one decode may take (decoder buffer plus the float32 tensor), checked
+    /// from the header before anything is allocated: a small file declaring a huge image
+    /// is refused with a clear error instead of costing gigabytes. Default 512 MiB; raise
+    /// it for very large photographs.
+    public static var maxDecodedBytes: Int {
+        get { Int(clamping: UInt(cib_max_decoded_bytes())) }
+        set { cib_set_max_decoded_bytes(Int(max(0, newValue)) == 0 ? 0 : size_t(max(0, newValue))) }
+    }
+
     /// (C, H, W) float32 in [0, 1]; C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. Format from the
     /// file's magic bytes, not its name. Errors name the file: `image.load: a.jpg: truncated JPEG data`.
     public static func load(path: String) throws -> Tensor {

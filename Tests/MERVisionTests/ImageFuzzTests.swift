@@ -137,3 +137,41 @@ enum PNGChunks {
         }
     }
 }
+
+/// A few hundred bytes that declare an enormous image are refused from the header, before
+/// anything is allocated; the limit can be raised.
+final class ImageMemoryLimitTests: XCTestCase {
+    /// A PNG with only IHDR (the declared size), a token IDAT and IEND.
+    func pngHeader(width: UInt32, height: UInt32, bitDepth: UInt8, colorType: UInt8) -> Data {
+        func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+            let typed = Array(type.utf8) + body
+            let n = UInt32(body.count), c = PNGChunks.crc(typed[...])
+            return [UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)] + typed
+                + [UInt8(c >> 24), UInt8((c >> 16) & 0xFF), UInt8((c >> 8) & 0xFF), UInt8(c & 0xFF)]
+        }
+        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+        let ihdr = be(width) + be(height) + [bitDepth, colorType, 0, 0, 0]
+        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr)
+                    + chunk("IDAT", [0x78, 0x9C, 0x03, 0x00]) + chunk("IEND", []))
+    }
+
+    func testAHugeDeclaredPNGIsRefusedBeforeAllocating() {
+        // 8192 × 8192 RGBA, 16 bits: 512 MB of samples and 1 GB of float32 for 80 bytes.
+        let bomb = pngHeader(width: 8192, height: 8192, bitDepth: 16, colorType: 6)
+        XCTAssertLessThan(bomb.count, 100)
+        XCTAssertThrowsError(try ImageIO.decode(data: bomb, source: "bomb.png")) { error in
+            XCTAssertTrue("\(error)".contains("image.decode: bomb.png: decoding 8192x8192 pixels needs 1536 MB, more than the image memory limit of 512 MB"), "\(error)")
+        }
+    }
+
+    func testTheLimitCanBeRaised() {
+        let saved = ImageIO.maxDecodedBytes
+        defer { ImageIO.maxDecodedBytes = saved }
+        let png = pngHeader(width: 2048, height: 2048, bitDepth: 8, colorType: 2) // 12 MB + 48 MB
+        ImageIO.maxDecodedBytes = 32 << 20
+        XCTAssertThrowsError(try ImageIO.decode(data: png, source: "p")) { XCTAssertTrue("\($0)".contains("memory limit of 32 MB"), "\($0)") }
+        ImageIO.maxDecodedBytes = 128 << 20
+        // Past the limit check the token IDAT is what fails now.
+        XCTAssertThrowsError(try ImageIO.decode(data: png, source: "p")) { XCTAssertFalse("\($0)".contains("memory limit"), "\($0)") }
+    }
+}

@@ -34,6 +34,12 @@ typedef struct {
 /// Largest number of pixels a decoder accepts (guards against absurd headers).
 #define CIB_MAX_PIXELS ((size_t)1 << 28)
 
+/// Most memory one decode may take (the decoder's pixel buffer plus the float32 tensor the
+/// caller makes of it): checked from the header, before anything is allocated, so a small
+/// file that declares a huge image is refused. Default 512 MiB; any thread may read it.
+void cib_set_max_decoded_bytes(size_t bytes);
+size_t cib_max_decoded_bytes(void);
+
 /// Frees a buffer returned by any cib_ function (NULL is fine).
 void cib_free(void *p);
 
