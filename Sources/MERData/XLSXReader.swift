@@ -13,6 +13,13 @@ import ZIPFoundation
 /// (formula string), `b` (boolean → TRUE/FALSE), `e` (error text), `n`/absent (number, kept
 /// as written). Cells without an `r` reference follow the previous one.
 public enum XLSXReader {
+    /// Largest uncompressed part (a worksheet, the string table) read from a workbook. A
+    /// coding sheet is kilobytes and a 100 000-row sheet tens of megabytes; a zip bomb (half
+    /// a megabyte inflating to gigabytes) stops here, declared size or not.
+    nonisolated(unsafe) public static var maxPartBytes = 256 << 20
+    /// Excel's own limits: columns A…XFD, rows 1…1 048 576.
+    public static let maxColumns = 16_384, maxRows = 1_048_576
+
     /// Rows of (1-based row number, cells by 0-based column index).
     public static func readFirstSheet(path: String) throws -> [(row: Int, cells: [Int: String])] {
         let name = (path as NSString).lastPathComponent
@@ -22,10 +29,20 @@ public enum XLSXReader {
         } catch {
             throw DataError("\(name): not a readable .xlsx file (zip): \(error)")
         }
+        struct TooLarge: Error {}
         func part(_ p: String) throws -> Data? {
             guard let entry = archive[p] else { return nil }
+            let limit = maxPartBytes
+            let tooLarge = DataError("\(name): \(p) inflates to more than \(limit >> 20) MB; not a coding sheet (a zip bomb?)")
+            guard entry.uncompressedSize <= UInt64(limit) else { throw tooLarge }
             var out = Data()
-            do { _ = try archive.extract(entry, skipCRC32: false) { out.append($0) } }
+            do {
+                // The declared size may lie: count what really comes out.
+                _ = try archive.extract(entry, skipCRC32: false) { chunk in
+                    guard out.count + chunk.count <= limit else { throw TooLarge() }
+                    out.append(chunk)
+                }
+            } catch is TooLarge { throw tooLarge }
             catch { throw DataError("\(name): cannot extract \(p): \(error)") }
             return out
         }
@@ -57,10 +74,11 @@ public enum XLSXReader {
         let sp = SheetParser(shared: shared)
         let parser = XMLParser(data: sheet)
         parser.delegate = sp
-        if !parser.parse() {
+        let parsed = parser.parse()
+        if let e = sp.error { throw DataError("\(file): \(e)") }
+        if !parsed {
             throw DataError("\(file): malformed worksheet XML (\(parser.parserError.map { "\($0)" } ?? "unknown error"))")
         }
-        if let e = sp.error { throw DataError("\(file): \(e)") }
         return sp.rows
     }
 
@@ -70,7 +88,8 @@ public enum XLSXReader {
         _ = p.parse()
     }
 
-    /// "B12" → (column 1, row 12); column letters are base-26 (A=1 … Z=26, AA=27).
+    /// "B12" → (column 1, row 12); column letters are base-26 (A=1 … Z=26, AA=27). Nil for
+    /// anything else, including references past Excel's last column or row.
     public static func cellReference(_ ref: String) -> (column: Int, row: Int)? {
         var col = 0, row = 0, sawLetter = false, sawDigit = false
         for s in ref.unicodeScalars {
@@ -81,8 +100,10 @@ public enum XLSXReader {
             case 36: continue  // "$"
             default: return nil
             }
+            // Checked at every step, so the arithmetic cannot overflow.
+            if col > maxColumns || row > maxRows { return nil }
         }
-        return sawLetter && sawDigit ? (col - 1, row) : nil
+        return sawLetter && sawDigit && row >= 1 ? (col - 1, row) : nil
     }
 }
 
@@ -139,13 +160,26 @@ private final class SheetParser: NSObject, XMLParserDelegate {
                 qualifiedName qName: String?, attributes a: [String: String] = [:]) {
         switch localName(elementName) {
         case "row":
-            let r = a["r"].flatMap { Int($0) } ?? (rowNumber + 1)
+            var r = rowNumber + 1
+            if let given = a["r"] {
+                if let n = Int(given), (1...XLSXReader.maxRows).contains(n) { r = n }
+                else { error = error ?? "row \(rowNumber + 1): row number '\(given.prefix(40))' is not in 1...\(XLSXReader.maxRows)" }
+            }
             rowNumber = r; cells = [:]; inRow = true; col = -1
         case "c":
-            if let ref = a["r"], let cr = XLSXReader.cellReference(ref) {
-                col = cr.column
-                if !inRow { rowNumber = cr.row }
+            if let ref = a["r"] {
+                if let cr = XLSXReader.cellReference(ref) {
+                    col = cr.column
+                    if !inRow { rowNumber = cr.row }
+                } else {
+                    error = error ?? "row \(rowNumber): cell reference '\(ref.prefix(40))' is not a cell of a sheet (A1…XFD\(XLSXReader.maxRows))"
+                    col += 1
+                }
             } else { col += 1 }
+            if col >= XLSXReader.maxColumns {
+                error = error ?? "row \(rowNumber): more than \(XLSXReader.maxColumns) cells"
+                parser.abortParsing()
+            }
             type = a["t"] ?? "n"; value = ""
         case "v": inV = true
         case "is": inIs = true

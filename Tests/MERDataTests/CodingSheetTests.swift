@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import MERData
+import ZIPFoundation
 
 final class CodingSheetTests: XCTestCase {
     func testXLSXFixtureReadsSharedInlineNumericAndRichTextCells() throws {
@@ -45,6 +46,45 @@ final class CodingSheetTests: XCTestCase {
                                                  shared: ss, file: "t.xlsx")) {
             XCTAssertTrue("\($0)".contains("t.xlsx: row 1: shared string index '9' out of range"), "\($0)")
         }
+    }
+
+    func testCellReferencesBeyondASheetAreRefusedWithoutOverflow() throws {
+        XCTAssertEqual(XLSXReader.cellReference("XFD1048576")?.column, 16_383)
+        XCTAssertNil(XLSXReader.cellReference("XFE1"))
+        XCTAssertNil(XLSXReader.cellReference("A1048577"))
+        XCTAssertNil(XLSXReader.cellReference("A0"))
+        XCTAssertNil(XLSXReader.cellReference("AAAAAAAAAAAAAAAAAAAA2"))
+        XCTAssertNil(XLSXReader.cellReference("A" + String(repeating: "9", count: 40)))
+        func sheet(_ xml: String) -> Data { Data("<worksheet><sheetData>\(xml)</sheetData></worksheet>".utf8) }
+        XCTAssertThrowsError(try XLSXReader.rows(sheet("<row r=\"2\"><c r=\"AAAAAAAAAAAAAAAAAAAA2\"><v>1</v></c></row>"), shared: [], file: "t.xlsx")) {
+            XCTAssertTrue("\($0)".contains("t.xlsx: row 2: cell reference 'AAAAAAAAAAAAAAAAAAAA2' is not a cell of a sheet"), "\($0)")
+        }
+        XCTAssertThrowsError(try XLSXReader.rows(sheet("<row r=\"4611686018427387904\"><c><v>1</v></c></row>"), shared: [], file: "t.xlsx")) {
+            XCTAssertTrue("\($0)".contains("row number '4611686018427387904' is not in 1...1048576"), "\($0)")
+        }
+    }
+
+    /// An .xlsx whose worksheet inflates past the part limit (a zip bomb, scaled down here by
+    /// lowering the limit) is refused before it is held in memory.
+    func testAWorksheetThatInflatesPastTheLimitIsRefused() throws {
+        let dir = NSTemporaryDirectory() + "mer-xlsx-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/bomb.xlsx"
+        // 4 MB of one repeated row: deflates to a few kilobytes.
+        let row = "<row><c t=\"inlineStr\"><is><t>x</t></is></c></row>"
+        let xml = "<worksheet><sheetData>" + String(repeating: row, count: 4_000_000 / row.count) + "</sheetData></worksheet>"
+        try XLSXTestFile.write(path, sheet: Data(xml.utf8))
+        XCTAssertLessThan(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int, 200_000)
+        let saved = XLSXReader.maxPartBytes
+        defer { XLSXReader.maxPartBytes = saved }
+        XLSXReader.maxPartBytes = 1 << 20
+        XCTAssertThrowsError(try XLSXReader.readFirstSheet(path: path)) {
+            XCTAssertTrue("\($0)".contains("bomb.xlsx: xl/worksheets/sheet1.xml inflates to more than 1 MB"), "\($0)")
+        }
+        // The same file under the default limit reads.
+        XLSXReader.maxPartBytes = saved
+        XCTAssertEqual(try XLSXReader.readFirstSheet(path: path).count, 4_000_000 / row.count)
     }
 
     func testCSVQuotesCommasNewlinesCRLFAndBOM() {
@@ -101,5 +141,17 @@ final class CodingSheetTests: XCTestCase {
         XCTAssertEqual(ds.id(at: 1), "sub01/EP05_03")
         XCTAssertEqual(ds.label(at: 1), 4)
         XCTAssertTrue(ds.warnings.isEmpty, "\(ds.warnings)")
+    }
+}
+
+/// A one-sheet .xlsx made with ZIPFoundation (no workbook.xml: the reader falls back to
+/// xl/worksheets/sheet1.xml).
+enum XLSXTestFile {
+    static func write(_ path: String, sheet: Data) throws {
+        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+        try archive.addEntry(with: "xl/worksheets/sheet1.xml", type: .file, uncompressedSize: Int64(sheet.count),
+                             compressionMethod: .deflate) { position, size in
+            sheet.subdata(in: Int(position)..<(Int(position) + size))
+        }
     }
 }
