@@ -15,8 +15,9 @@ import ZIPFoundation
 public enum XLSXReader {
     /// Largest uncompressed part (a worksheet, the string table) read from a workbook. A
     /// coding sheet is kilobytes and a 100 000-row sheet tens of megabytes; a zip bomb (half
-    /// a megabyte inflating to gigabytes) stops here, declared size or not.
-    nonisolated(unsafe) public static var maxPartBytes = 256 << 20
+    /// a megabyte inflating to gigabytes) stops here, declared size or not (a 100 000-row,
+    /// 7-column sheet is about 30 MB of XML).
+    nonisolated(unsafe) public static var maxPartBytes = 64 << 20
     /// Excel's own limits: columns A…XFD, rows 1…1 048 576.
     public static let maxColumns = 16_384, maxRows = 1_048_576
 
