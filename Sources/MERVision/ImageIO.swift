@@ -90,7 +90,9 @@ public enum ImageIO {
 
     /// The whole file, or an error naming it (`no such file`, `is a directory`, ...).
     static func readFile(_ path: String, op: String) throws -> Data {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO (or a device) named as a frame must not wait for a
+        // writer; such files are refused below, and a regular file reads the same either way.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw TensorError("\(op): \(path): \(errnoText(errno))") }
         defer { close(fd) }
         var st = stat()

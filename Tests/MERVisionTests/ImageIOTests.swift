@@ -120,4 +120,11 @@ final class ImageIOTests: XCTestCase {
         bad[20] ^= 0xFF // inside IHDR: CRC mismatch
         XCTAssertTrue(errorMessage { try ImageIO.decode(data: bad, source: "b.png") }.hasPrefix("image.decode: b.png: corrupt PNG data ("))
     }
+
+    /// A FIFO named as a frame is refused at once (it used to block forever waiting for a writer).
+    func testAFIFOIsRefusedWithoutBlocking() throws {
+        let fifo = path("img1.jpg")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertEqual(errorMessage { try ImageIO.load(path: fifo) }, "image.load: \(fifo): not a regular file")
+    }
 }
