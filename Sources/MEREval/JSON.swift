@@ -20,6 +20,22 @@ public indirect enum JSONValue: Equatable {
         return out
     }
 
+    /// A scalar as plain text (strings unquoted), for tables such as a report's settings.
+    public var text: String {
+        if case .string(let s) = self { return s }
+        var out = ""
+        write(into: &out, indent: 0)
+        return out
+    }
+
+    /// Six decimals keep files stable and diffable; a value too small for them (a learning
+    /// rate of 1e-5, an eps of 1e-8) keeps its shortest exact form instead of becoming 0.
+    static func format(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        if v != 0 && abs(v) < 1e-3 { return "\(v)" }
+        return String(format: "%.6f", v)
+    }
+
     private var isScalar: Bool {
         switch self {
         case .array, .object: return false
@@ -32,7 +48,7 @@ public indirect enum JSONValue: Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
-        case .number(let v): out += v.isFinite ? String(format: "%.6f", v) : "null"
+        case .number(let v): out += JSONValue.format(v)
         case .string(let s): out += JSONValue.quote(s)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
@@ -88,4 +104,11 @@ public enum AtomicFile {
             throw EvalError("cannot write \(path): \(why)")
         }
     }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral s: String) { self = .string(s) }
+    public init(integerLiteral n: Int) { self = .int(n) }
+    public init(floatLiteral x: Double) { self = .number(x) }
+    public init(booleanLiteral b: Bool) { self = .bool(b) }
 }

@@ -92,10 +92,10 @@ final class LuaModule: Module {
             defer { mer_pop(L, 1) }
             switch lua_type(L, -1) {
             case LUA_TUSERDATA:
-                if let x = call.object(-1, typeName: "tensor", as: Tensor.self) {
+                if let x = call.object(-1, as: Tensor.self) {
                     if vm.nn.isParameter(x) { fields.parameters.append((name, x)) }
                     else if bufferNames.contains(name) { fields.buffers.append((name, x)) }
-                } else if let m = call.object(-1, typeName: "module", as: Module.self), m !== self {
+                } else if let m = call.object(-1, as: Module.self), m !== self {
                     fields.children.append((name, m))
                 }
             case LUA_TTABLE:
@@ -128,7 +128,7 @@ final class LuaModule: Module {
             throw LuaError(located: message)
         }
         let call = LuaCall(L: L, vm: vm, name: className, isMethod: false)
-        guard let y = call.object(-1, typeName: "tensor", as: Tensor.self) else {
+        guard let y = call.object(-1, as: Tensor.self) else {
             throw LuaError("\(className):forward returned \(call.typeName(-1)), expected a tensor")
         }
         return y
@@ -235,7 +235,7 @@ extension LuaVM {
         let status = LuaVM.modulePrelude.withCString { p in mer_loadbuffer(L, p, strlen(p), "=[nn.Module]") }
         precondition(status == LUA_OK, "nn prelude: \(popMessage())")
         pushMethods(of: "module")
-        pushFunction("nn.Module.new") { call in
+        pushBinding(.meta("new") { call in
             guard call.isTable(1), call.isTable(2) else { throw call.error("expected an instance table and its class") }
             lua_pushstring(call.L, "__name")
             lua_rawget(call.L, 2)
@@ -256,8 +256,8 @@ extension LuaVM {
             lua_pushboolean(call.L, 1)
             lua_rawset(call.L, 1)
             return 0
-        }
-        pushFunction("nn.Module.__newindex") { call in
+        }, name: "nn.Module.new")
+        pushBinding(.meta("__newindex") { call in
             guard let m = call.luaModule(1) else { throw call.error("expected a Lua module instance") }
             switch lua_type(call.L, 2) {
             case LUA_TNIL: throw call.error("\(m.typeName): a field name cannot be nil")
@@ -265,7 +265,7 @@ extension LuaVM {
             case LUA_TSTRING:
                 let key = String(cString: mer_tostring(call.L, 2, nil))
                 if !call.isNil(3) {
-                    if let child = call.object(3, typeName: "module", as: Module.self) ?? call.luaModule(3) {
+                    if let child = call.object(3, as: Module.self) ?? call.luaModule(3) {
                         if child.namedModules().contains(where: { $0.module === m }) {
                             throw call.error("\(m.typeName): field '\(key)': a module cannot contain itself (modules must form a tree)")
                         }
@@ -277,7 +277,7 @@ extension LuaVM {
             lua_settop(call.L, 3)
             lua_rawset(call.L, 1)
             return 0
-        }
+        }, name: "nn.Module.__newindex")
         lua_getfield(L, mer_registryindex(), "mer.module")
         lua_getfield(L, -1, "__tostring")
         mer_remove(L, -2)
@@ -292,18 +292,18 @@ extension LuaVM {
         ] {
             lua_pushstring(L, key)
             lua_rawget(L, -2)
-            registerDoc(at: -1, name: "nn.Module.\(key)", doc: doc)
+            registerDoc(at: -1, doc: doc)
+            reference.append(ReferenceEntry(name: "nn.Module.\(key)", kind: .function, doc: doc))
             mer_pop(L, 1)
         }
-        setFunction("register_buffer", "nn.Module.register_buffer", doc: """
+        register([Method<Module>("register_buffer", arity: 2, """
             m:register_buffer(name, t)
             Stores tensor t as field name and as a buffer of a Lua module: saved in the state dict
             (as batch-norm statistics are) but not a parameter. Plain tensor fields are not saved.
-            """, method: true) { call in
+            """) { call, _ in
             guard let m = call.luaModule(1) else {
                 throw call.error(1, "expected a Lua-defined module, got \(call.typeName(1))")
             }
-            try call.expectAtMost(3)
             let name = try call.string(2)
             if !call.isNil(3) { _ = try call.tensor(3) }
             m.bufferNames.insert(name)
@@ -311,6 +311,6 @@ extension LuaVM {
             lua_settop(call.L, 3)
             lua_rawset(call.L, 1)
             return 0
-        }
+        }.binding], prefix: "nn.Module", into: -1)
     }
 }
