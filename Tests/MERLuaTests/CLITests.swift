@@ -32,6 +32,15 @@ final class CLITests: XCTestCase {
         return url.path
     }
 
+    /// `mer-script doc` prints the Lua API reference (Markdown) and exits 0.
+    func testDocPrintsTheAPIReference() throws {
+        let r = try run(["doc"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.hasPrefix("# mer-script "), String(r.out.prefix(200)))
+        XCTAssertTrue(r.out.contains("### `tensor.save(t, path [, name]) | tensor.save({name = t, ...}, path)`"))
+        XCTAssertTrue(r.out.contains("### `m:load(path [, {strict=true}])`"))
+    }
+
     /// Runs mer-script with `args` (and optional stdin text); returns status, stdout, stderr.
     func run(_ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
