@@ -13,7 +13,7 @@ open class Module: CustomStringConvertible {
     private var bufferSlots: [(name: String, tensor: Tensor)] = []
     private var childSlots: [(name: String, module: Module)] = []
 
-    public init() { _ = HeapPolicy.applied }
+    public init() {}
 
     /// The name shown by `description` (and Lua's `tostring`).
     open var typeName: String { String(describing: type(of: self)) }
