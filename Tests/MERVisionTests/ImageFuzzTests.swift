@@ -1,6 +1,7 @@
 import Foundation
 import MERTensor
 import MERVision
+import MERTestSupport
 import XCTest
 
 /// Hostile input through `ImageIO.decode`: every result must be a well-formed tensor or a
@@ -86,19 +87,6 @@ final class ImageFuzzTests: XCTestCase {
         let top = reasons.sorted { $0.value > $1.value }.prefix(8).map { "\($0.value)× \($0.key)" }.joined(separator: "; ")
         print("image fuzz: \(count) mutations in \(String(format: "%.2f", Date().timeIntervalSince(start))) s: \(decoded) decoded, \(rejected) rejected (\(top))")
         XCTAssertEqual(decoded + rejected, count)
-    }
-}
-
-/// Deterministic 64-bit generator (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import MERKernels
 import MERTensor
 import MERVision
+import MERTestSupport
 import XCTest
 
 /// The video-frame path, timed (printed, not asserted): JPEG decode + gray + resize to
