@@ -1,5 +1,4 @@
 import Foundation
-import MERTensor
 
 /// A JSON value written deterministically: object keys sorted, two-space indentation,
 /// arrays of scalars on one line, numbers that are not integers with six decimals
@@ -83,7 +82,23 @@ public indirect enum JSONValue: Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String { SafeTensors.jsonString(s) }
+    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+    /// MEREval writes its own JSON rather than borrowing the tensor file format's writer.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
 }
 
 /// Writes files so that a reader never sees half of one: a temporary file beside the
