@@ -42,10 +42,6 @@ enum Read {
     static func choice<T: RawRepresentable & CaseIterable>(_ type: T.Type) -> Reader<T> where T.RawValue == String {
         Reader { try $0.choice($1, type) }
     }
-    /// A name checked against an enum's cases, kept as the name (for engine structs that store strings).
-    static func name<T: RawRepresentable & CaseIterable>(of type: T.Type) -> Reader<String> where T.RawValue == String {
-        Reader { try $0.choice($1, type).rawValue }
-    }
 }
 
 /// One named option (the key written once, with its reader, which carries the type and

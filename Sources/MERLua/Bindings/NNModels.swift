@@ -3,11 +3,8 @@ import CLuaBridge
 import MERNN
 import MERTensor
 
-/// The names `nn.DBFEM`'s choices accept.
+/// `nn.DBFEM{config = ...}`: the presets.
 enum DBFEMConfig: String, CaseIterable { case paper, quick }
-enum DBFEMGlobal: String, CaseIterable { case resnet12, resnet18, resnet34 }
-enum DBFEMFusion: String, CaseIterable { case caffm, concat }
-enum DBFEMBranches: String, CaseIterable { case both, global, local }
 
 /// Reduction and kernel of CBAM-style attention (Woo et al.'s defaults).
 struct AttentionOptions {
@@ -20,10 +17,10 @@ extension DBFEMOptions {
     static let declared: [Option<DBFEMOptions>] = [
         Option("config") { call, i, o in o = try call.choice(i, DBFEMConfig.self) == .quick ? .quick : .paper },
         Option("in_channels", \.inChannels, Read.positive), Option("classes", \.classes, Read.positive),
-        Option("global", \.global, Read.name(of: DBFEMGlobal.self)),
+        Option("global", \.global, Read.choice(DBFEMOptions.Global.self)),
         Option("widths", \.widths, Read.integers("a table of positive widths", minimum: 1)),
-        Option("fusion", \.fusion, Read.name(of: DBFEMFusion.self)), Option("attention", \.attention, Read.boolean),
-        Option("branches", \.branches, Read.name(of: DBFEMBranches.self)),
+        Option("fusion", \.fusion, Read.choice(DBFEMOptions.Fusion.self)), Option("attention", \.attention, Read.boolean),
+        Option("branches", \.branches, Read.choice(DBFEMOptions.Branches.self)),
         Option("fused_channels", \.fusedChannels, Read.positive), Option("reduction", \.reduction, Read.positive),
         Option("dropout", \.dropout, Read.float), Option("inception_width", \.inceptionWidth, Read.float),
     ]
