@@ -281,58 +281,40 @@ extension LuaCall {
         return (recipe, arguments)
     }
 
+    /// {accuracy, uf1, uar, n, confusion (rows = true class), per_class = {{precision, recall, f1, support [, class]}, ...}}
     @discardableResult func pushMetrics(_ m: Metrics, classes: [String]?) -> Int32 {
-        lua_createtable(L, 0, 8)
-        push(m.accuracy); lua_setfield(L, -2, "accuracy")
-        push(m.uf1); lua_setfield(L, -2, "uf1")
-        push(m.uar); lua_setfield(L, -2, "uar")
-        push(m.count); lua_setfield(L, -2, "n")
-        lua_createtable(L, Int32(m.classes), 0)
-        for (r, row) in m.confusion.enumerated() {
-            pushIntegers(row)
-            lua_rawseti(L, -2, lua_Integer(r + 1))
-        }
-        lua_setfield(L, -2, "confusion")
-        lua_createtable(L, Int32(m.classes), 0)
-        for (k, c) in m.perClass.enumerated() {
-            lua_createtable(L, 0, 5)
-            push(c.precision); lua_setfield(L, -2, "precision")
-            push(c.recall); lua_setfield(L, -2, "recall")
-            push(c.f1); lua_setfield(L, -2, "f1")
-            push(c.support); lua_setfield(L, -2, "support")
-            if let names = classes, k < names.count { push(names[k]); lua_setfield(L, -2, "class") }
-            lua_rawseti(L, -2, lua_Integer(k + 1))
-        }
-        lua_setfield(L, -2, "per_class")
-        return 1
+        pushRecord([
+            ("accuracy", { push(m.accuracy) }), ("uf1", { push(m.uf1) }), ("uar", { push(m.uar) }), ("n", { push(m.count) }),
+            ("confusion", { pushList(m.confusion) { pushIntegers($0) } }),
+            ("per_class", { pushList(Array(m.perClass.enumerated())) { e in
+                let name = classes.flatMap { e.offset < $0.count ? $0[e.offset] : nil }
+                pushRecord([("precision", { push(e.element.precision) }), ("recall", { push(e.element.recall) }),
+                            ("f1", { push(e.element.f1) }), ("support", { push(e.element.support) })]
+                           + (name.map { n in [("class", { push(n) })] } ?? []))
+            } }),
+        ])
     }
 
-    func pushFoldMean(_ f: FoldMean, subjects: [String]?) {
-        lua_createtable(L, 0, 4)
-        push(f.accuracy); lua_setfield(L, -2, "accuracy")
-        push(f.uf1); lua_setfield(L, -2, "uf1")
-        push(f.uar); lua_setfield(L, -2, "uar")
-        lua_createtable(L, Int32(f.folds.count), 0)
-        for (k, m) in f.folds.enumerated() {
-            lua_createtable(L, 0, 5)
-            if let s = subjects, k < s.count { push(s[k]); lua_setfield(L, -2, "subject") }
-            push(m.count); lua_setfield(L, -2, "n")
-            push(m.accuracy); lua_setfield(L, -2, "accuracy")
-            push(m.uf1); lua_setfield(L, -2, "uf1")
-            push(m.uar); lua_setfield(L, -2, "uar")
-            lua_rawseti(L, -2, lua_Integer(k + 1))
-        }
-        lua_setfield(L, -2, "folds")
+    /// {accuracy, uf1, uar, folds = {{[subject,] n, accuracy, uf1, uar}, ...}}: the unweighted mean over folds.
+    @discardableResult func pushFoldMean(_ f: FoldMean, subjects: [String]?) -> Int32 {
+        pushRecord([
+            ("accuracy", { push(f.accuracy) }), ("uf1", { push(f.uf1) }), ("uar", { push(f.uar) }),
+            ("folds", { pushList(Array(f.folds.enumerated())) { e in
+                let subject = subjects.flatMap { e.offset < $0.count ? $0[e.offset] : nil }
+                pushRecord([("n", { push(e.element.count) }), ("accuracy", { push(e.element.accuracy) }),
+                            ("uf1", { push(e.element.uf1) }), ("uar", { push(e.element.uar) })]
+                           + (subject.map { s in [("subject", { push(s) })] } ?? []))
+            } }),
+        ])
     }
 
     func pushRunResult(_ r: RunResult, dir: String) -> Int32 {
         if let p = r.pooled { pushMetrics(p, classes: r.classes) } else { lua_createtable(L, 0, 4) }
-        pushFoldMean(r.perFold, subjects: r.folds.map(\.subject))
-        lua_setfield(L, -2, "per_fold")
-        lua_createtable(L, Int32(r.classes.count), 0)
-        for (k, c) in r.classes.enumerated() { push(c); lua_rawseti(L, -2, lua_Integer(k + 1)) }
-        lua_setfield(L, -2, "classes")
-        push(dir); lua_setfield(L, -2, "dir")
+        for (key, value) in [("per_fold", { self.pushFoldMean(r.perFold, subjects: r.folds.map(\.subject)) }),
+                             ("classes", { self.pushStrings(r.classes) }), ("dir", { self.push(dir) })] as [(String, () -> Int32)] {
+            _ = value()
+            lua_setfield(L, -2, key)
+        }
         return 1
     }
 }
