@@ -97,7 +97,10 @@ extension LuaVM {
         if let typeName = call.userdataTypeName(i) {
             pushMethods(of: typeName)
             defer { mer_pop(L, 1) }
-            var header = "a \(typeName)"
+            let fields = reference.filter { $0.kind == .field && $0.name.hasPrefix((typePrefixes[typeName] ?? typeName) + ".") }
+                .map { String($0.name.split(separator: ".").last!) }
+            let article = "aeiou".contains(typeName.first ?? "x") ? "an" : "a"
+            var header = "\(article) \(typeName)" + (fields.isEmpty ? "" : "; fields: \(fields.joined(separator: ", "))") + ". Methods:"
             if typeName == "module", let m = try? call.module(i) {
                 header = "a module:\n\(m.description)\nFields: own parameters, buffers and children by name, m[i] the i-th child, m.training. Methods:"
             }

@@ -11,6 +11,7 @@ extension LuaVM {
                                        index: ((LuaCall, Object) throws -> Int32?)? = nil,
                                        newIndex: ((LuaCall, Object) throws -> Bool)? = nil) {
         let typeName = Object.luaTypeName
+        typePrefixes[typeName] = prefix
         luaL_newmetatable(L, "mer." + typeName)
         metatables[typeName] = lua_topointer(L, -1)
         lua_pushstring(L, typeName)

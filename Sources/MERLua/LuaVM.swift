@@ -15,6 +15,8 @@ public final class LuaVM {
     var bindings: [RegisteredBinding] = []
     /// Every documented function, method and field, in registration order.
     var reference: [ReferenceEntry] = []
+    /// The name prefix of each userdata type's methods and fields ("optimizer" → "optim.optimizer").
+    var typePrefixes: [String: String] = [:]
     /// Metatables of the userdata types, by type name, and their identities for fast checks.
     var metatables: [String: UnsafeRawPointer] = [:]
     /// Bytes of native memory allocated for objects handed to Lua since the last GC step.

@@ -86,7 +86,7 @@ T.test("every function and method has its own help text", function()
   local printed
   local realprint = print
   print = function(s) printed = s end
-  local seen, missing, count = {}, {}, 0
+  local seen, missing, count, optHelp = {}, {}, 0, nil
   local function check(name, f)
     if type(f) ~= "function" or seen[f] then return end
     seen[f] = true
@@ -115,6 +115,9 @@ T.test("every function and method has its own help text", function()
       end
     end
     printed = nil
+    help(optim.SGD({tensor.ones{1}:requires_grad(true)}))
+    optHelp = printed
+    printed = nil
     help(tensor.save)
   end)
   print = realprint
@@ -122,6 +125,7 @@ T.test("every function and method has its own help text", function()
   assert(#missing == 0, "no help text: " .. table.concat(missing, ", "))
   assert(count > 150, "walked only " .. count .. " functions")
   assert(printed:find("^tensor%.save%(t, path"), printed)
+  assert(optHelp:find("an optimizer; fields: lr, steps, name. Methods:", 1, true), optHelp)
 end)
 
 return T.done()

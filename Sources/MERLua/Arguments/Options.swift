@@ -26,9 +26,6 @@ enum Read {
         let (a, b) = try call.floatPair(i, ordered: true)
         return a...b
     }
-    static func integer(in range: ClosedRange<Int>, _ what: String? = nil) -> Reader<Int> {
-        Reader { try $0.integer($1, in: range, what: what) }
-    }
     static func number(in range: ClosedRange<Double>, _ what: String? = nil) -> Reader<Double> {
         Reader { try $0.number($1, in: range, what: what) }
     }

@@ -16,15 +16,6 @@ extension LuaCall {
     /// Returns argument `i` itself (methods that answer `self` for chaining).
     @discardableResult func pushArgument(_ i: Int32) -> Int32 { lua_pushvalue(L, i); return 1 }
 
-    @discardableResult func push(_ v: Scalar) -> Int32 {
-        switch v {
-        case .integer(let n): return push(n)
-        case .number(let x): return push(x)
-        case .string(let s): return push(s)
-        case .boolean(let b): return push(b)
-        }
-    }
-
     /// An array `{v1, v2, ...}` of values pushed by `element`.
     @discardableResult func pushList<T>(_ list: [T], _ element: (T) -> Void) -> Int32 {
         lua_createtable(L, Int32(list.count), 0)
