@@ -72,6 +72,36 @@ T.test("shape errors number dimensions from 1", function()
   T.raises("outside dimension 2", tensor.cat, {tensor.ones{2, 2}, tensor.ones{3, 3}}, 2)
 end)
 
+T.test("declared fields: reads, checked assignments, read-only ones refused by name", function()
+  local t = tensor.ones{2}:requires_grad(true)
+  t:sum():backward()
+  T.values(t.grad, {1, 1})
+  T.raises("tensor.__newindex: field 'grad': expected the tensor's shape [2], got [3]", function() t.grad = tensor.ones{3} end)
+  t.grad = nil
+  assert(t.grad == nil)
+  local opt = optim.SGD({t}, {lr = 0.1})
+  assert(opt.lr == 0.1 and opt.steps == 0 and opt.name == "SGD")
+  opt.lr = 0.05
+  assert(opt.lr == 0.05)
+  T.raises("optim.optimizer.__newindex: field 'lr': expected a non-negative number, got -1", function() opt.lr = -1 end)
+  T.raises("cannot set field 'steps' of an optimiser (only lr can be set)", function() opt.steps = 3 end)
+  local s = optim.StepLR(opt, {step = 2})
+  s.epoch = 4
+  assert(s.epoch == 4 and math.abs(s.lr - 0.05 * 0.01) < 1e-12, s.lr) -- base lr 0.05, two decays
+  T.raises("optim.schedule.__newindex: field 'epoch': expected a non-negative integer, got -1", function() s.epoch = -1 end)
+end)
+
+T.test("huge and non-finite numbers are refused where they cannot be meant", function()
+  local t = tensor.ones{4}
+  T.raises("tensor.narrow: argument 3: length " .. math.maxinteger, t.narrow, t, 1, 2, math.maxinteger)
+  T.raises("tensor.fill_: argument 1: 1e+300 is out of range for a 32-bit float", t.fill_, t, 1e300)
+  T.raises("tensor.full: argument 2: expected a number, got nan", tensor.full, {2}, 0/0)
+  T.raises("tensor.from: argument 1: element [2] is 1e+300, out of range for a 32-bit float", tensor.from, {1, 1e300})
+  T.raises("nn.Linear: argument 1: expected a positive integer, got -9223372036854775808", nn.Linear, math.mininteger, 2)
+  T.raises("nn.BatchNorm2d: argument 2: option 'eps': expected a non-negative number, got inf", nn.BatchNorm2d, 2, {eps = math.huge})
+  T.values(t, {1, 1, 1, 1})
+end)
+
 T.test("config.json keeps numbers, booleans and strings typed", function()
   local d = os.tmpname(); os.remove(d)
   local run = eval.run{name = "typed", dir = d, config = {epochs = 8, lr = 0.001, eps = 1e-8, augment = true, model = "dbfem"}}

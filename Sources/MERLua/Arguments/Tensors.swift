@@ -47,7 +47,12 @@ extension LuaCall {
         func walk(_ index: Int32, _ level: Int, _ path: String) throws {
             if level == shape.count {
                 guard isNumber(index) else { throw error(i, "element \(path) is \(typeName(index)), expected a number") }
-                values.append(Float(lua_tonumberx(L, index, nil)))
+                // Data may hold NaN and infinities; a finite value beyond Float's range is a mistake.
+                let v = lua_tonumberx(L, index, nil)
+                if v.isFinite && abs(v) > Double(Float.greatestFiniteMagnitude) {
+                    throw error(i, "element \(path) is \(formatNumber(v)), out of range for a 32-bit float")
+                }
+                values.append(Float(v))
                 return
             }
             guard isTable(index) else {

@@ -128,7 +128,7 @@ extension LuaVM {
                 let d = try call.dimension(2, rank: t.rank)
                 let i = try call.index(3, size: t.shape[d], what: "start index")
                 let n = try call.integer(4)
-                guard n >= 0 && i + n <= t.shape[d] else {
+                guard n >= 0 && n <= t.shape[d] - i else { // not i + n: n may be math.maxinteger
                     throw call.error(4, "length \(n) from index \(i + 1) runs past the end of dimension \(d + 1) (size \(t.shape[d]))")
                 }
                 return call.push(try t.narrow(d, i, n))
