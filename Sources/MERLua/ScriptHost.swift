@@ -33,7 +33,8 @@ public enum ScriptHost {
             Interrupts.shared.deadline = Date().addingTimeInterval(timeout)
         }
         let vm = LuaVM()
-        let scriptDir = options.script.map { ($0 as NSString).deletingLastPathComponent }.map { $0.isEmpty ? "." : $0 }
+        // Not NSString.deletingLastPathComponent: it traps on one-character names in swift-corelibs-foundation.
+        let scriptDir = options.script.map { s in s.lastIndex(of: "/").map { $0 == s.startIndex ? "/" : String(s[..<$0]) } ?? "." }
         vm.setModuleSearchPath(scriptDirectory: scriptDir, libraries: libraryDirectories())
         setArgTable(vm, options)
 

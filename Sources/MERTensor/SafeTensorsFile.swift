@@ -96,12 +96,19 @@ extension SafeTensors {
             throw error
         }
         // Make the rename itself durable (best effort: some file systems refuse fsync on directories).
-        let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dfd = open(directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 
     // MARK: POSIX helpers
+
+    /// The folder holding `path` ("." for a bare file name). Not NSString's
+    /// deletingLastPathComponent, which traps on one-character names ("a") in
+    /// swift-corelibs-foundation 6.3.
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
 
     static func errnoString() -> String { String(cString: strerror(errno)) }
 

@@ -32,6 +32,15 @@ final class CLITests: XCTestCase {
         return url.path
     }
 
+    /// One-character file names (a script "s", a tensor file "a") in the working directory
+    /// work: Foundation's deletingLastPathComponent traps on them, so it is not used.
+    func testOneCharacterFileNames() throws {
+        _ = try write("s", "tensor.ones{2}:save('a'); print(tensor.load('a'):sum():item())")
+        let r = try run(["s"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.out, "2.0\n")
+    }
+
     /// `mer-script doc` prints the Lua API reference (Markdown) and exits 0.
     func testDocPrintsTheAPIReference() throws {
         let r = try run(["doc"])
