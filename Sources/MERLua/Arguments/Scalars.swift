@@ -92,7 +92,7 @@ extension LuaCall {
         let d = try integer(i)
         let r = allowInsert ? rank + 1 : rank
         if d >= 1 && d <= r { return d - 1 }
-        if d < 0 && -d <= r { return r + d }
+        if d < 0 && d >= -r { return r + d } // not -d <= r: -math.mininteger overflows
         throw error(i, "dimension \(d) out of range for a tensor with \(rank) dimension\(rank == 1 ? "" : "s") (dimensions are numbered 1..\(r), or -1 for the last)")
     }
 
@@ -100,7 +100,7 @@ extension LuaCall {
     func index(_ i: Int32, size: Int, what: String) throws -> Int {
         let k = try integer(i)
         if k >= 1 && k <= size { return k - 1 }
-        if k < 0 && -k <= size { return size + k }
+        if k < 0 && k >= -size { return size + k }
         throw error(i, "\(what) \(k) out of range for a dimension of size \(size) (indices are 1..\(size))")
     }
 }

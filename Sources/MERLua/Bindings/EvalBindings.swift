@@ -116,7 +116,8 @@ extension LuaVM {
                 p:update(k [, {epoch=..., loss=..., ...}])
                 Step k of n reached; the fields are shown after the bar (fold, epoch, batch, loss, acc first).
                 """) { call, box in
-                box.progress.update(try call.integer(2), fields: try call.progressFields(3))
+                // Bounded so the bar's arithmetic (k * 4, k * 100) cannot overflow.
+                box.progress.update(try call.integer(2, in: 0...(1 << 40), what: "a step number >= 0"), fields: try call.progressFields(3))
                 return 0
             },
             Method("done", arity: 0, "p:done()\nPrints the final line (elapsed time, rate).") { _, box in
@@ -193,7 +194,7 @@ extension LuaVM {
                 (at most 10 times a second); otherwise (or with file=path, appended to) plain lines are printed at
                 the first step, at each quarter and every `interval` seconds, and a final line on p:done().
                 """) { call in
-                let n = try call.integer(1, in: 0...Int.max, what: "a non-negative number of steps")
+                let n = try call.integer(1, in: 0...(1 << 40), what: "a non-negative number of steps")
                 let label = call.isNil(2) ? "progress" : try call.string(2)
                 let o = try call.options(3, ProgressOptions.declared, ProgressOptions())
                 let box = ProgressBox()

@@ -115,7 +115,7 @@ extension LuaVM {
                 let order = try call.integerList(2, what: "a table of dimensions")
                 guard order.count == t.rank else { throw call.error(2, "expected \(t.rank) dimensions, got \(order.count)") }
                 return call.push(try t.permute(try order.map { d in
-                    guard (1...max(t.rank, 1)).contains(d) || (d < 0 && -d <= t.rank) else {
+                    guard (1...max(t.rank, 1)).contains(d) || (d < 0 && d >= -t.rank) else {
                         throw call.error(2, "dimension \(d) out of range 1..\(t.rank)")
                     }
                     return d > 0 ? d - 1 : t.rank + d
