@@ -18,14 +18,7 @@ extension LuaVM {
         lua_setfield(L, -2, "__name")
         let settable = properties.filter { $0.set != nil }.map(\.key)
         register(meta + [
-            .meta("__gc") { call in
-                if let box = lua_touserdata(call.L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
-                   let p = box.pointee {
-                    Unmanaged<AnyObject>.fromOpaque(p).release()
-                    box.pointee = nil
-                }
-                return 0
-            },
+            .release,
             .meta("__newindex") { call in
                 let object = try Object.check(call, 1)
                 let key = call.isString(2) ? try call.string(2) : nil
@@ -59,10 +52,11 @@ extension LuaVM {
         mer_pop(L, 1)
     }
 
-    /// Pushes `object` as a userdata of `typeName`.
-    func pushObject(_ object: AnyObject, typeName: String) {
+    /// Pushes `object` as a userdata of `typeName` (with `userValues` Lua values attached:
+    /// modules keep their script fields and keep-alive list there).
+    func pushObject(_ object: AnyObject, typeName: String, userValues: Int32 = 0) {
         let L = activeState
-        let box = lua_newuserdatauv(L, MemoryLayout<UnsafeMutableRawPointer?>.size, 0)!
+        let box = lua_newuserdatauv(L, MemoryLayout<UnsafeMutableRawPointer?>.size, userValues)!
             .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         box.pointee = Unmanaged.passRetained(object).toOpaque()
         luaL_setmetatable(L, "mer." + typeName)
@@ -79,5 +73,17 @@ extension LuaVM {
         lua_getfield(L, mer_registryindex(), "mer." + typeName)
         lua_getfield(L, -1, "methods")
         mer_remove(L, -2)
+    }
+}
+
+extension Binding {
+    /// `__gc` of every userdata type: drops the retained Swift object once.
+    static let release = Binding.meta("__gc") { call in
+        if let box = lua_touserdata(call.L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
+           let p = box.pointee {
+            Unmanaged<AnyObject>.fromOpaque(p).release()
+            box.pointee = nil
+        }
+        return 0
     }
 }

@@ -144,18 +144,6 @@ extension LuaVM {
     }
 }
 
-extension Binding {
-    /// `__gc` of every userdata type: drops the retained Swift object once.
-    static let release = Binding.meta("__gc") { call in
-        if let box = lua_touserdata(call.L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
-           let p = box.pointee {
-            Unmanaged<AnyObject>.fromOpaque(p).release()
-            box.pointee = nil
-        }
-        return 0
-    }
-}
-
 extension LuaCall {
     /// Pushes the one Lua value of `m` (its userdata, made on first use, or its Lua table).
     @discardableResult func pushModule(_ m: Module) -> Int32 {
@@ -174,10 +162,7 @@ extension LuaCall {
             return 1
         }
         mer_pop(L, 1)
-        let box = lua_newuserdatauv(L, MemoryLayout<UnsafeMutableRawPointer?>.size, 2)!
-            .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-        box.pointee = Unmanaged.passRetained(m).toOpaque()
-        luaL_setmetatable(L, "mer.module")
+        vm.pushObject(m, typeName: Module.luaTypeName, userValues: 2)
         lua_pushlightuserdata(L, key)
         lua_pushvalue(L, -2)
         lua_rawset(L, -4)
