@@ -6,7 +6,8 @@
 local T = require("testing")
 
 local t = tensor.ones{1, 2, 4, 4}
-local wrong = {"/nonexistent/x", {}, true, 1e12, -1, 0, 0/0, math.huge, math.maxinteger, math.mininteger, t, 2.5}
+local wrong = {"/nonexistent/x", {}, true, 1e12, -1, 0, 0/0, math.huge, math.maxinteger, math.mininteger, t, 2.5,
+               {math.mininteger}, {math.maxinteger, 2}, {1e300}, {0/0}, {-1, -1}}
 
 local function battery(name, f, before, fill)
   local failures = 0

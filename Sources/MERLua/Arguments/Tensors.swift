@@ -97,12 +97,31 @@ extension LuaCall {
         return try integerList(i, what: "a table of class labels 1..C", allowVarargs: false, minimum: 1).map { $0 - 1 }
     }
 
+    /// The class count at `i`, or the largest label seen.
+    func classCount(_ i: Int32, labels: [Int]) throws -> Int {
+        if isNil(i) { return max(1, (labels.max() ?? 0) + 1) }
+        let c = try integer(i)
+        guard c >= 1 else { throw error(i, "expected a positive number of classes, got \(c)") }
+        if let top = labels.max(), top >= c { throw error(i, "a label is \(top + 1) but nclasses is \(c)") }
+        return c
+    }
+
     /// Class labels 1..C (a tensor or a table) as the 0-based float tensor the losses take.
     func labelTensor(_ i: Int32) throws -> Tensor {
         if let u = object(i, as: Tensor.self) { return u.adding(scalar: -1) }
         guard isTable(i) else { throw error(i, "expected class labels (a tensor or a table of integers 1..C), got \(typeName(i))") }
         let list = try integerList(i, what: "a table of class labels")
-        return try Tensor.from(list.map { Float($0 - 1) }, shape: [list.count])
+        return try Tensor.from(list.map { Float($0) - 1 }, shape: [list.count]) // in Float: $0 - 1 could overflow
+    }
+
+    /// Refuses parameter shapes too large to allocate (a typo such as 1e9 channels).
+    func checkParameterSize(_ shape: [Int]) throws {
+        var n = 1
+        for s in shape {
+            let (p, overflow) = n.multipliedReportingOverflow(by: max(s, 1))
+            guard !overflow, p <= 1 << 31 else { throw error("a parameter of shape \(shape) is too large") }
+            n = p
+        }
     }
 
     /// A tensor (single) or a table of tensors that must be transformed together.

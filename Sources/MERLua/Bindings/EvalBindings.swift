@@ -216,15 +216,6 @@ extension LuaVM {
 }
 
 extension LuaCall {
-    /// The class count at `i`, or the largest label seen.
-    func classCount(_ i: Int32, labels: [Int]) throws -> Int {
-        if isNil(i) { return max(1, (labels.max() ?? 0) + 1) }
-        let c = try integer(i)
-        guard c >= 1 else { throw error(i, "expected a positive number of classes, got \(c)") }
-        if let top = labels.max(), top >= c { throw error(i, "a label is \(top + 1) but nclasses is \(c)") }
-        return c
-    }
-
     func logRow(_ i: Int32) throws -> [String: LogValue] {
         let pairs = try namedScalars(i, what: "a table of values {epoch=1, loss=0.5}")
         guard !pairs.isEmpty else { throw error(i, "the row is empty") }

@@ -160,16 +160,6 @@ extension LuaCall {
         return (kernel, o)
     }
 
-    /// Refuses parameter shapes too large to allocate (a typo such as 1e9 channels).
-    func checkParameterSize(_ shape: [Int]) throws {
-        var n = 1
-        for s in shape {
-            let (p, overflow) = n.multipliedReportingOverflow(by: max(s, 1))
-            guard !overflow, p <= 1 << 31 else { throw error("a parameter of shape \(shape) is too large") }
-            n = p
-        }
-    }
-
     func keepAliveElements(container: Int32, list: Int32, count: Int) {
         let c = lua_absindex(L, container)
         for k in 0..<count {
