@@ -1,6 +1,17 @@
 /// A Lua-callable function as a value (lauxlib's `luaL_Reg`, plus what `help` and the
 /// dispatcher need): modules and types are declared as lists of these and registered by
 /// `LuaVM.defineModule` / `defineType`.
+///
+/// Adding one is adding an entry to such a list, e.g. in `installMerModule`:
+///
+///     .function("conv_algorithm", arity: 1, "mer.conv_algorithm([name])\nWhat it does.") { call in
+///         if !call.isNil(1) { Conv.algorithm = try call.choice(1, Conv.Algorithm.self) }
+///         return call.push(Conv.algorithm.rawValue)
+///     },
+///
+/// Arguments are read with the `LuaCall` readers in `Arguments/` (which check types and
+/// ranges and throw `ArgumentError`s naming the argument), options are decoded into a struct
+/// declared with `Option`s, and results are pushed with `call.push`, which returns the count.
 struct Binding {
     /// The field it is stored under (`zeros`, `__add`).
     let key: String
