@@ -6,7 +6,10 @@ import MERVision
 struct GridOptions {
     var columns: Int?, padding = 2, padValue: Float = 1
     static let declared: [Option<GridOptions>] = [
-        Option("columns", \.columns, Read.positive), Option("padding", \.padding, Read.nonNegative), Option("pad_value", \.padValue, Read.float),
+        // Bounded so the grid's size arithmetic cannot overflow (the image-size check comes after it).
+        Option("columns", \.columns, Reader { try $0.integer($1, in: 1...(1 << 16), what: "a column count in 1..65536") }),
+        Option("padding", \.padding, Reader { try $0.integer($1, in: 0...(1 << 16), what: "a padding in 0..65536") }),
+        Option("pad_value", \.padValue, Read.float),
     ]
 }
 

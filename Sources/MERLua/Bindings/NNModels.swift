@@ -22,7 +22,7 @@ extension DBFEMOptions {
         Option("fusion", \.fusion, Read.choice(DBFEMOptions.Fusion.self)), Option("attention", \.attention, Read.boolean),
         Option("branches", \.branches, Read.choice(DBFEMOptions.Branches.self)),
         Option("fused_channels", \.fusedChannels, Read.positive), Option("reduction", \.reduction, Read.positive),
-        Option("dropout", \.dropout, Read.float), Option("inception_width", \.inceptionWidth, Read.float),
+        Option("dropout", \.dropout, Read.float), Option("inception_width", \.inceptionWidth, Read.float(in: 1e-6...4, "a number in (0, 4]")),
     ]
 }
 
