@@ -100,6 +100,7 @@ T.test("huge and non-finite numbers are refused where they cannot be meant", fun
   T.raises("nn.Linear: argument 1: expected a positive integer, got -9223372036854775808", nn.Linear, math.mininteger, 2)
   T.raises("nn.BatchNorm2d: argument 2: option 'eps': expected a non-negative number, got inf", nn.BatchNorm2d, 2, {eps = math.huge})
   T.values(t, {1, 1, 1, 1})
+  assert(tostring(tensor.ones{2}:expand{1e12, 2}) == "tensor of shape [1000000000000, 2], 2000000000000 elements")
   T.raises("data.synthetic: synthetic.sample: subjects × perClass must stay within 2^28", data.synthetic, {subjects = 1e12})
   -- an engine message that already names the binding is not prefixed twice
   local err = T.raises("image.resize: output size 1000000000x1000000000 is too large", image.resize, tensor.ones{1, 4, 4}, 1e9, 1e9)
