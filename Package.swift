@@ -55,10 +55,10 @@ let package = Package(
 
         .target(name: "MERVision", dependencies: ["CImageBridge", "MERKernels", "MERTensor"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
-        .target(name: "MERData", dependencies: ["MERVision", "MERTensor", "MERKernels",
+        .target(name: "MERData", dependencies: ["MERVision", "MERTensor",
                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
-        .target(name: "MEREval", dependencies: ["CFreeType", "CPNG", "MERVision", "MERTensor"]),
+        .target(name: "MEREval", dependencies: ["CFreeType", "MERVision", "MERTensor"]),
 
         // MARK: Host
         .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor", "MERNN",
@@ -71,17 +71,17 @@ let package = Package(
         .executableTarget(name: "mer-bench", dependencies: ["MERKernels", "MERTensor", "MERNN"],
                           swiftSettings: kernelFlags),
 
-        // MARK: Tests
+        // MARK: Tests (each lists exactly what its files import)
         .target(name: "MERTestSupport", dependencies: ["MERTensor"], path: "Tests/MERTestSupport"),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CLua", "CPNG", "CJPEG"]),
-        .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels"]),
+        .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels", "MERTestSupport"]),
         .testTarget(name: "MERTensorTests", dependencies: ["MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERNNTests", dependencies: ["MERNN", "MERTensor", "MERTestSupport"]),
-        .testTarget(name: "MERVisionTests", dependencies: ["MERVision", "MERTensor", "MERTestSupport"]),
-        .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERVision", "MERTensor",
+        .testTarget(name: "MERVisionTests", dependencies: ["MERVision", "MERTensor", "MERKernels", "MERTestSupport"]),
+        .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERTensor",
                                                        .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "MEREvalTests", dependencies: ["MEREval", "MERTensor", "MERVision"]),
-        .testTarget(name: "MERLuaTests", dependencies: ["MERLua", "MERTensor", "CLua"]),
+        .testTarget(name: "MERLuaTests", dependencies: ["MERLua"]),
     ],
     swiftLanguageVersions: [.v5]
 )

@@ -11,7 +11,7 @@ import Foundation
 /// Onset Frame, Apex Frame, Offset Frame, Estimated Emotion. Frames are found by number
 /// whatever their zero padding.
 public final class SAMMDataset: MicroExpressionDataset {
-    public static let columns = ["Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Estimated Emotion"]
+    public static var columns: [String] { description.columns.all }
 
     /// `6`, `06`, `006` → `006`.
     public static func normaliseSubject(_ s: String) -> String {
@@ -28,45 +28,36 @@ public final class SAMMDataset: MicroExpressionDataset {
     }
 
     public init(root: String, options: MEOptions) throws {
-        let name = "samm"
-        guard DirectoryLookup.isDirectory(root) else { throw DataError("\(name): root '\(root)' is not a directory") }
-        let labels = try LabelMap.samm(classes: options.classes)
-        let sheetPath: String
-        if let s = options.sheet { sheetPath = s } else {
+        let d = SAMMDataset.description
+        let r = try d.read(root: root, options: options)
+        try super.init(name: d.name, root: root, sheetPath: r.sheetPath, options: options, classNames: r.classNames,
+                       entries: r.builder.entries, warnings: r.builder.warnings, skipped: r.builder.skipped, excluded: r.builder.excluded)
+    }
+
+    static let description = MEDescription(
+        name: "samm",
+        columns: .init(subject: "Subject", clip: "Filename", onset: "Onset Frame", apex: "Apex Frame", offset: "Offset Frame",
+                       emotion: "Estimated Emotion"),
+        labels: { try LabelMap.samm(classes: $0) },
+        normaliseSubject: normaliseSubject,
+        findSheet: { root in
             let all = DirectoryLookup.findFiles(under: root) { n in
                 let l = n.lowercased()
                 return (l.hasSuffix(".xlsx") || l.hasSuffix(".csv")) && !l.hasPrefix("~$") && !l.hasPrefix(".")
             }
             let named = all.filter { let l = ($0 as NSString).lastPathComponent.lowercased(); return l.contains("samm") || l.contains("facs") }
-            guard let s = named.first ?? all.first else {
-                throw DataError("\(name): no coding sheet (SAMM_Micro_FACS_Codes_v2.xlsx or .csv) under \(root)")
-            }
-            sheetPath = s
-        }
-        let sheet = try CodingSheet(path: sheetPath, required: SAMMDataset.columns)
-        let framesRoot = DirectoryLookup.entry(in: root, matching: "samm", normalise: { $0.lowercased() }) ?? root
-        var b = EntryBuilder(dataset: name, sheet: sheet, labels: labels, skipBad: options.skipBad)
-        for r in sheet.records {
-            let subject = SAMMDataset.normaliseSubject(sheet.text(r, "Subject"))
-            let clip = sheet.text(r, "Filename")
-            if subject.isEmpty && clip.isEmpty { continue }
-            let id = "\(subject)/\(clip)"
-            guard let (label, emotion) = b.label(r, id: id, column: "Estimated Emotion") else { continue }
-            let f = try b.frames(r, id: id, onsetColumn: "Onset Frame", apexColumn: "Apex Frame", offsetColumn: "Offset Frame")
-            let subjectDir = DirectoryLookup.entry(in: framesRoot, matching: subject, normalise: SAMMDataset.normaliseSubject)
-                ?? (framesRoot as NSString).appendingPathComponent(subject)
-            let dir = DirectoryLookup.entry(in: subjectDir, matching: clip.lowercased(), normalise: {
-                $0.trimmingCharacters(in: .whitespaces).lowercased() }) ?? (subjectDir as NSString).appendingPathComponent(clip)
-            let index = FrameIndex(directory: dir)
-            func expected(_ n: Int) -> String { "\(subject)_\(String(format: "%05d", n)).jpg" }
-            guard let onset = try b.frameFile(index, directory: dir, frame: f.onset, expectedName: expected(f.onset), row: r.row, id: id),
-                  let apex = try b.frameFile(index, directory: dir, frame: f.apex, expectedName: expected(f.apex), row: r.row, id: id)
-            else { continue }
-            b.entries.append(MEEntry(subject: subject, id: id, label: label, emotion: emotion, onsetFrame: f.onset,
-                                     apexFrame: f.apex, offsetFrame: f.offset, onsetPath: onset, apexPath: apex,
-                                     faceCropped: false, sheetRow: r.row))
-        }
-        try super.init(name: name, root: root, sheetPath: sheetPath, options: options, classNames: labels.classNames,
-                       entries: b.entries, warnings: b.warnings, skipped: b.skipped, excluded: b.excluded)
-    }
+            return named.first ?? all.first
+        },
+        sheetHint: "SAMM_Micro_FACS_Codes_v2.xlsx or .csv",
+        frameLayout: { root, _ in
+            let framesRoot = DirectoryLookup.entry(in: root, matching: "samm", normalise: { $0.lowercased() }) ?? root
+            return MEDescription.FrameLayout(locate: { subject, clip in
+                let subjectDir = DirectoryLookup.entry(in: framesRoot, matching: subject, normalise: normaliseSubject)
+                    ?? (framesRoot as NSString).appendingPathComponent(subject)
+                let dir = MEDescription.clipDirectory(in: framesRoot, subject: subject, clip: clip, normalise: normaliseSubject)
+                    ?? (subjectDir as NSString).appendingPathComponent(clip)
+                // Frames are found by number whatever their zero padding; the message shows the usual name.
+                return MEDescription.ClipFrames(directory: dir, fileName: { "\(subject)_\(String(format: "%05d", $0)).jpg" }, faceCropped: false)
+            })
+        })
 }

@@ -1,5 +1,4 @@
 import Foundation
-import MERTensor
 
 /// A JSON value written deterministically: object keys sorted, two-space indentation,
 /// arrays of scalars on one line, numbers that are not integers with six decimals
@@ -20,6 +19,22 @@ public indirect enum JSONValue: Equatable {
         return out
     }
 
+    /// A scalar as plain text (strings unquoted), for tables such as a report's settings.
+    public var text: String {
+        if case .string(let s) = self { return s }
+        var out = ""
+        write(into: &out, indent: 0)
+        return out
+    }
+
+    /// Six decimals keep files stable and diffable; a value too small for them (a learning
+    /// rate of 1e-5, an eps of 1e-8) keeps its shortest exact form instead of becoming 0.
+    static func format(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        if v != 0 && abs(v) < 1e-3 { return "\(v)" }
+        return String(format: "%.6f", v)
+    }
+
     private var isScalar: Bool {
         switch self {
         case .array, .object: return false
@@ -32,7 +47,7 @@ public indirect enum JSONValue: Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
-        case .number(let v): out += v.isFinite ? String(format: "%.6f", v) : "null"
+        case .number(let v): out += JSONValue.format(v)
         case .string(let s): out += JSONValue.quote(s)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
@@ -67,7 +82,23 @@ public indirect enum JSONValue: Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String { SafeTensors.jsonString(s) }
+    /// A JSON string literal (RFC 8259 §7): quotes, backslashes and control characters escaped.
+    /// MEREval writes its own JSON rather than borrowing the tensor file format's writer.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
 }
 
 /// Writes files so that a reader never sees half of one: a temporary file beside the
@@ -88,4 +119,11 @@ public enum AtomicFile {
             throw EvalError("cannot write \(path): \(why)")
         }
     }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral s: String) { self = .string(s) }
+    public init(integerLiteral n: Int) { self = .int(n) }
+    public init(floatLiteral x: Double) { self = .number(x) }
+    public init(booleanLiteral b: Bool) { self = .bool(b) }
 }

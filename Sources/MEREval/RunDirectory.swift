@@ -76,7 +76,7 @@ public final class RunDirectory {
 
     /// Makes the directory and writes recipe.lua (when `recipe` names a readable file) and config.json.
     public static func create(name: String, parent: String = "runs", recipe: String?, arguments: [String],
-                              seed: UInt64?, threads: Int, config: [String: String], version: String,
+                              seed: UInt64?, threads: Int, config: [String: JSONValue], version: String,
                               now: Date = Date(), exactPath: String? = nil) throws -> RunDirectory {
         let clean = String(name.map { $0 == "/" || $0 == "\\" || $0.isWhitespace ? "-" : $0 })
         guard !clean.isEmpty, clean != ".", clean != ".." else { throw EvalError("run: the name must not be empty") }
@@ -120,7 +120,7 @@ public final class RunDirectory {
             "arguments": .array(arguments.map { .string($0) }),
             "seed": seed.map { .int(Int(truncatingIfNeeded: $0)) } ?? .null,
             "threads": .int(threads),
-            "config": .object(config.mapValues { .string($0) }),
+            "config": .object(config),
             "versions": .object(versions),
         ])
         try AtomicFile.write(json.serialized(), to: path + "/config.json")
@@ -129,7 +129,7 @@ public final class RunDirectory {
                                             ("recipe", recipeCopied ?? "(none)"),
                                             ("arguments", arguments.isEmpty ? "(none)" : arguments.joined(separator: " ")),
                                             ("seed", seed.map { String($0) } ?? "(not set)"), ("threads", String(threads))]
-        settings += config.keys.sorted().map { ("config.\($0)", config[$0]!) }
+        settings += config.keys.sorted().map { ("config.\($0)", config[$0]!.text) }
         settings += [("mer-script", version), ("Swift", SystemInfo.swiftVersion), ("OS", SystemInfo.operatingSystem), ("CPU", SystemInfo.cpu)]
         return RunDirectory(path: path, name: name, settings: settings)
     }

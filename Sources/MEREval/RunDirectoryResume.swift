@@ -19,8 +19,8 @@ extension RunDirectory {
             if let v = json[key], !(v is NSNull) { settings.append((key, "\(v)")) }
         }
         if let args = json["arguments"] as? [String] { settings.append(("arguments", args.isEmpty ? "(none)" : args.joined(separator: " "))) }
-        if let config = json["config"] as? [String: String] {
-            settings += config.keys.sorted().map { ("config.\($0)", config[$0]!) }
+        if let config = json["config"] as? [String: Any] {
+            settings += config.keys.sorted().map { ("config.\($0)", "\(config[$0]!)") }
         }
         if let versions = json["versions"] as? [String: String] {
             settings += versions.keys.sorted().map { ($0, versions[$0]!) }

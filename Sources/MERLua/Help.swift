@@ -5,7 +5,7 @@ import Foundation
 /// `help(x)`: a one-screen description of any binding, module or object.
 extension LuaVM {
     func installHelp() {
-        pushFunction("help", doc: """
+        pushBinding(.function("help", arity: 1, """
             help([x])
             Describes x: a function (its signature and what it does), a module table (its
             functions), a tensor or other object (its methods), or a name such as "tensor.zeros".
@@ -15,7 +15,7 @@ extension LuaVM {
             mer_insert(call.L, -2)
             if mer_pcall(call.L, 1, 0, 0) != LUA_OK { throw LuaError(propagatingValueOnStack: "help") }
             return 0
-        }
+        }, name: "help")
         lua_setglobal(L, "help")
     }
 
@@ -63,7 +63,8 @@ extension LuaVM {
         if call.isNil(i) {
             return """
             mer-script \(LuaVM.version): Lua 5.4 with native tensors for micro-expression research.
-            Modules: tensor (tensors and autograd), nn (layers, nn.Module, nn.F), mer (seed, threads, time).
+            Modules: tensor (tensors and autograd), nn (layers, nn.Module, nn.F), optim, image, data, eval,
+            mer (seed, threads, time). `mer-script doc` prints the whole API reference as Markdown.
             Try help(tensor), help(tensor.zeros), help(nn.Conv2d), help(t) for a tensor t, or help("t:reshape").
             Lua's own libraries (string, table, math, io, os) are there as usual.
             """
@@ -96,7 +97,10 @@ extension LuaVM {
         if let typeName = call.userdataTypeName(i) {
             pushMethods(of: typeName)
             defer { mer_pop(L, 1) }
-            var header = "a \(typeName)"
+            let fields = reference.filter { $0.kind == .field && $0.name.hasPrefix((typePrefixes[typeName] ?? typeName) + ".") }
+                .map { String($0.name.split(separator: ".").last!) }
+            let article = "aeiou".contains(typeName.first ?? "x") ? "an" : "a"
+            var header = "\(article) \(typeName)" + (fields.isEmpty ? "" : "; fields: \(fields.joined(separator: ", "))") + ". Methods:"
             if typeName == "module", let m = try? call.module(i) {
                 header = "a module:\n\(m.description)\nFields: own parameters, buffers and children by name, m[i] the i-th child, m.training. Methods:"
             }

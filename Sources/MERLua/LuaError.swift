@@ -14,3 +14,19 @@ public struct LuaError: Error, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+/// The message a Swift error shows in Lua. Argument errors and `LuaError`s are complete;
+/// an engine error names its operation first (`reshape: …` or `image.resize: …`, from
+/// `TensorError` and its siblings), and that operation is the binding, so the binding's
+/// full name replaces it (`tensor.reshape: …`) rather than repeating it.
+func luaMessage(for error: Error, in name: String) -> String {
+    if let e = error as? ArgumentError { return e.description }
+    if let e = error as? LuaError { return e.message }
+    var text = "\(error)"
+    let short = name.split(separator: ".").last.map(String.init) ?? name
+    for prefix in [name, short] where text.hasPrefix(prefix + ": ") {
+        text.removeFirst(prefix.count + 2)
+        break
+    }
+    return "\(name): \(text)"
+}

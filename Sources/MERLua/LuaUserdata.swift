@@ -3,38 +3,60 @@ import CLuaBridge
 import MERTensor
 
 /// Swift objects in Lua: a full userdata holding one retained reference, with a metatable
-/// per type (`__name`, `__gc`, `__index` = methods table then a field fallback).
+/// per type: `__name`, `__gc`, `__index` = the methods table, then the declared properties
+/// and the type's own lookup (`t[i]`), `__newindex` = property setters, then the type's own.
 extension LuaVM {
-    /// Creates the metatable for `typeName` (e.g. "tensor") and leaves it on the stack.
-    /// `methods` fills the methods table (on top of the stack when called); `field` answers
-    /// `obj.key` for keys that are not methods.
-    func defineType(_ typeName: String, methods: () -> Void,
-                    field: @escaping (LuaCall) throws -> Int32) {
+    func defineType<Object: LuaObject>(_ type: Object.Type, prefix: String, methods: [Method<Object>],
+                                       properties: [Property<Object>] = [], meta: [Binding] = [],
+                                       index: ((LuaCall, Object) throws -> Int32?)? = nil,
+                                       newIndex: ((LuaCall, Object) throws -> Bool)? = nil) {
+        let typeName = Object.luaTypeName
+        typePrefixes[typeName] = prefix
         luaL_newmetatable(L, "mer." + typeName)
         metatables[typeName] = lua_topointer(L, -1)
         lua_pushstring(L, typeName)
         lua_setfield(L, -2, "__name")
-        setFunction("__gc", "\(typeName).__gc") { call in
-            if let box = lua_touserdata(call.L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
-               let p = box.pointee {
-                Unmanaged<AnyObject>.fromOpaque(p).release()
-                box.pointee = nil
-            }
-            return 0
+        let settable = properties.filter { $0.set != nil }.map(\.key)
+        register(meta + [
+            .release,
+            .meta("__newindex") { call in
+                let object = try Object.check(call, 1)
+                let key = call.isString(2) ? try call.string(2) : nil
+                if let key = key, let p = properties.first(where: { $0.key == key }), let set = p.set {
+                    do { try set(call, object) } catch let e as ArgumentError where e.argument == 3 {
+                        throw e.within(nil, "field '\(key)'")
+                    }
+                    return 0
+                }
+                if try newIndex?(call, object) == true { return 0 }
+                let only = settable.isEmpty ? "" : " (only \(settable.joined(separator: ", ")) can be set)"
+                throw call.error("cannot set field '\(key ?? call.typeName(2))' of \(Object.expected)\(only)")
+            },
+        ], prefix: prefix, into: -1)
+        for p in properties {
+            reference.append(ReferenceEntry(name: "\(prefix).\(p.key)", kind: .field, doc: p.doc))
         }
-        lua_createtable(L, 0, 64)
-        methods()
-        pushFunction("\(typeName).__index", field)
+        lua_createtable(L, 0, Int32(methods.count))
+        register(methods.map(\.binding), prefix: prefix, into: -1)
+        pushBinding(.meta("__index") { call in
+            let object = try Object.check(call, 1)
+            if call.isString(2), let p = properties.first(where: { $0.key == (try? call.string(2)) }) {
+                return try p.get(call, object)
+            }
+            return try index?(call, object) ?? call.pushNil()
+        }, name: "\(prefix).__index")
         mer_push_indexer(L, -2, -1)
         lua_setfield(L, -4, "__index")
         mer_pop(L, 1)              // the fallback
         lua_setfield(L, -2, "methods") // keep the table reachable for help and completion
+        mer_pop(L, 1)
     }
 
-    /// Pushes `object` as a userdata of `typeName`.
-    func pushObject(_ object: AnyObject, typeName: String) {
+    /// Pushes `object` as a userdata of `typeName` (with `userValues` Lua values attached:
+    /// modules keep their script fields and keep-alive list there).
+    func pushObject(_ object: AnyObject, typeName: String, userValues: Int32 = 0) {
         let L = activeState
-        let box = lua_newuserdatauv(L, MemoryLayout<UnsafeMutableRawPointer?>.size, 0)!
+        let box = lua_newuserdatauv(L, MemoryLayout<UnsafeMutableRawPointer?>.size, userValues)!
             .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
         box.pointee = Unmanaged.passRetained(object).toOpaque()
         luaL_setmetatable(L, "mer." + typeName)
@@ -54,34 +76,14 @@ extension LuaVM {
     }
 }
 
-extension LuaCall {
-    /// The object of `typeName` at `i`, or nil if the value is something else.
-    func object<T: AnyObject>(_ i: Int32, typeName: String, as: T.Type) -> T? {
-        guard lua_type(L, i) == LUA_TUSERDATA, lua_getmetatable(L, i) != 0 else { return nil }
-        let mt = lua_topointer(L, -1)
-        mer_pop(L, 1)
-        guard mt == vm.metatables[typeName],
-              let box = lua_touserdata(L, i)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
-              let p = box.pointee else { return nil }
-        return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T
+extension Binding {
+    /// `__gc` of every userdata type: drops the retained Swift object once.
+    static let release = Binding.meta("__gc") { call in
+        if let box = lua_touserdata(call.L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
+           let p = box.pointee {
+            Unmanaged<AnyObject>.fromOpaque(p).release()
+            box.pointee = nil
+        }
+        return 0
     }
-
-    /// The `__name` of a userdata's metatable ("tensor"), for error messages.
-    func userdataTypeName(_ i: Int32) -> String? {
-        guard lua_type(L, i) == LUA_TUSERDATA, lua_getmetatable(L, i) != 0 else { return nil }
-        defer { mer_pop(L, 1) }
-        lua_pushstring(L, "__name")
-        lua_rawget(L, -2)
-        defer { mer_pop(L, 1) }
-        return lua_type(L, -1) == LUA_TSTRING ? String(cString: mer_tostring(L, -1, nil)) : nil
-    }
-
-    func tensor(_ i: Int32) throws -> Tensor {
-        if let t = object(i, typeName: "tensor", as: Tensor.self) { return t }
-        throw error(i, "expected a tensor, got \(typeName(i))")
-    }
-
-    func optTensor(_ i: Int32) throws -> Tensor? { isNil(i) ? nil : try tensor(i) }
-
-    func push(_ t: Tensor) { vm.pushTensor(t) }
 }

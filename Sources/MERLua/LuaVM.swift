@@ -5,14 +5,18 @@ import MERTensor
 
 /// One Lua 5.4 state with mer-script's modules installed.
 ///
-/// Bindings are Swift closures kept in `bindings`; Lua sees each as a C closure over the
-/// shared trampoline in CLuaBridge with the binding's index as upvalue. A binding that
-/// fails throws; the dispatcher turns the error into a message on the stack and returns
-/// `MER_ERROR`, and the trampoline — a C frame — raises it. No longjmp crosses Swift.
+/// Bindings (`Binding` records, registered by `Registry.swift`) are kept in `bindings`; Lua
+/// sees each as a C closure over the shared trampoline in CLuaBridge with the binding's
+/// index as upvalue. A binding that fails throws; the dispatcher turns the error into a
+/// message on the stack and returns `MER_ERROR`, and the trampoline — a C frame — raises
+/// it. No longjmp crosses Swift.
 public final class LuaVM {
     public let L: OpaquePointer
-    var bindings: [(LuaCall) throws -> Int32] = []
-    var bindingNames: [String] = []
+    var bindings: [RegisteredBinding] = []
+    /// Every documented function, method and field, in registration order.
+    var reference: [ReferenceEntry] = []
+    /// The name prefix of each userdata type's methods and fields ("optimizer" → "optim.optimizer").
+    var typePrefixes: [String: String] = [:]
     /// Metatables of the userdata types, by type name, and their identities for fast checks.
     var metatables: [String: UnsafeRawPointer] = [:]
     /// Bytes of native memory allocated for objects handed to Lua since the last GC step.
@@ -43,36 +47,6 @@ public final class LuaVM {
     /// The host owning a Lua thread (coroutines share their main state's extra space).
     static func from(_ L: OpaquePointer) -> LuaVM {
         Unmanaged<LuaVM>.fromOpaque(mer_extraspace(L).pointee!).takeUnretainedValue()
-    }
-
-    // MARK: Registering bindings
-
-    /// Pushes a Lua function running `body`. `name` is what error messages and `help` show;
-    /// `doc` is its help text (first line: signature).
-    func pushFunction(_ name: String, doc: String? = nil, method: Bool = false,
-                      _ body: @escaping (LuaCall) throws -> Int32) {
-        let id = bindings.count
-        bindings.append(body)
-        bindingNames.append(name + (method ? "\u{1}" : ""))
-        mer_push_binding(L, Int32(id))
-        if let doc = doc { registerDoc(at: -1, name: name, doc: doc) }
-    }
-
-    /// Sets `table[key] = function` for the table on top of the stack.
-    func setFunction(_ key: String, _ name: String, doc: String? = nil, method: Bool = false,
-                     _ body: @escaping (LuaCall) throws -> Int32) {
-        pushFunction(name, doc: doc, method: method, body)
-        lua_setfield(L, -2, key)
-    }
-
-    /// Records help text for the value at `index` in the registry's docs table.
-    func registerDoc(at index: Int32, name: String, doc: String) {
-        let idx = lua_absindex(L, index)
-        lua_getfield(L, mer_registryindex(), "mer.docs")
-        lua_pushvalue(L, idx)
-        lua_pushstring(L, doc)
-        lua_rawset(L, -3)
-        mer_pop(L, 1)
     }
 
     // MARK: Running code
@@ -151,33 +125,5 @@ public final class LuaVM {
             pendingNativeBytes = 0
             mer_call_gc_step(L, Int32(min(kb, Int(Int32.max))))
         }
-    }
-}
-
-/// The one entry from the trampoline into Swift.
-private let luaDispatch: mer_Dispatcher = { state, id in
-    guard let L = state else { return MER_ERROR }
-    let vm = LuaVM.from(L)
-    let rawName = vm.bindingNames[Int(id)]
-    let isMethod = rawName.hasSuffix("\u{1}")
-    let name = isMethod ? String(rawName.dropLast()) : rawName
-    let call = LuaCall(L: L, vm: vm, name: name, isMethod: isMethod)
-    let outerState = vm.currentState
-    vm.currentState = L
-    defer { vm.currentState = outerState }
-    do {
-        return try vm.bindings[Int(id)](call)
-    } catch let error as LuaError where error.valueOnStack {
-        return MER_ERROR
-    } catch let error as LuaError where error.located {
-        // The message already starts with the Lua file:line where it was raised.
-        lua_pushstring(L, error.message)
-        return MER_ERROR
-    } catch {
-        let message = LuaCall.message(for: error, in: name)
-        luaL_where(L, 1)
-        lua_pushstring(L, message)
-        lua_concat(L, 2)
-        return MER_ERROR
     }
 }

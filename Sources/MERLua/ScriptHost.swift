@@ -2,6 +2,7 @@ import CLua
 import CLuaBridge
 import Foundation
 import MERKernels
+import MERNN
 import MERTensor
 
 /// What the command line asked for; `mer-script` parses it, `ScriptHost` carries it out.
@@ -23,6 +24,8 @@ public enum ScriptHost {
     /// Runs scripts and chunks, then the REPL if asked (or if there was nothing to run).
     /// Returns the process exit status: 0 on success, 1 on a script error.
     public static func run(_ options: ScriptOptions) -> Int32 {
+        // Training frees and reallocates the same large buffers every step; keep them on the heap.
+        _ = HeapPolicy.applied
         if let seed = options.seed { Generator.seed(seed) }
         if let threads = options.threads { Parallel.threads = threads }
         if let timeout = options.timeout {
@@ -30,7 +33,8 @@ public enum ScriptHost {
             Interrupts.shared.deadline = Date().addingTimeInterval(timeout)
         }
         let vm = LuaVM()
-        let scriptDir = options.script.map { ($0 as NSString).deletingLastPathComponent }.map { $0.isEmpty ? "." : $0 }
+        // Not NSString.deletingLastPathComponent: it traps on one-character names in swift-corelibs-foundation.
+        let scriptDir = options.script.map { s in s.lastIndex(of: "/").map { $0 == s.startIndex ? "/" : String(s[..<$0]) } ?? "." }
         vm.setModuleSearchPath(scriptDirectory: scriptDir, libraries: libraryDirectories())
         setArgTable(vm, options)
 

@@ -11,7 +11,7 @@ extension Tensor {
             let x = i < r - a.count ? 1 : a[i - (r - a.count)]
             let y = i < r - b.count ? 1 : b[i - (r - b.count)]
             try check(x == y || x == 1 || y == 1,
-                      "\(op): shapes \(describe(a)) and \(describe(b)) cannot be broadcast (dimension \(i): \(x) vs \(y))")
+                      "\(op): shapes \(describe(a)) and \(describe(b)) cannot be broadcast (dimension \(i + 1): \(x) vs \(y))")
             out[i] = x == 1 ? y : x
         }
         return out

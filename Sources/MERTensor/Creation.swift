@@ -1,7 +1,7 @@
 extension Tensor {
     static func validShape(_ shape: [Int], _ op: String) throws {
         for (i, s) in shape.enumerated() {
-            try check(s >= 0, "\(op): size \(s) at dimension \(i) is negative")
+            try check(s >= 0, "\(op): size \(s) at dimension \(i + 1) is negative")
         }
         // Refuse absurd sizes before trying to allocate them (16 G elements = 64 GiB).
         var total = 1

@@ -9,6 +9,9 @@ public enum TensorFormatter {
     public static func format(_ t: Tensor) -> String {
         let header = "tensor of shape \(describe(t.shape))"
         if t.count == 0 { return "\(header) (empty)" }
+        // Statistics read every element; a broadcast view (`expand`) can describe far more
+        // elements than memory holds, so past 2^26 only the count is shown.
+        if t.count > 1 << 26 { return "\(header), \(t.count) elements" }
         let values = t.toArray()
         if t.count > fullLimit {
             var lo = Float.infinity, hi = -Float.infinity

@@ -8,7 +8,7 @@ extension Tensor {
             try check(t.rank == first.rank, "cat: tensor \(k + 1) has \(t.rank) dimensions, tensor 1 has \(first.rank)")
             for j in 0..<first.rank where j != d {
                 try check(t.shape[j] == first.shape[j],
-                          "cat: tensor \(k + 1) has shape \(describe(t.shape)), incompatible with \(describe(first.shape)) outside dimension \(d)")
+                          "cat: tensor \(k + 1) has shape \(describe(t.shape)), incompatible with \(describe(first.shape)) outside dimension \(d + 1)")
             }
         }
         var shape = first.shape

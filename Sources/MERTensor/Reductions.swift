@@ -37,7 +37,7 @@ extension Tensor {
 
     public func mean(dim: Int, keepDim: Bool = false) throws -> Tensor {
         let d = try axis(dim, "mean")
-        try check(shape[d] > 0, "mean: dimension \(d) is empty")
+        try check(shape[d] > 0, "mean: dimension \(d + 1) is empty")
         return try sum(dim: d, keepDim: keepDim).multiplied(by: 1 / Float(shape[d]))
     }
 
@@ -69,7 +69,7 @@ extension Tensor {
     private func extreme(dim: Int, keepDim: Bool, largest: Bool) throws -> (values: Tensor, indices: Tensor) {
         let name = largest ? "max" : "min"
         let d = try axis(dim, name)
-        try check(shape[d] > 0, "\(name): dimension \(d) is empty")
+        try check(shape[d] > 0, "\(name): dimension \(d + 1) is empty")
         let x = contiguousData()
         let (o, n, i) = splitAround(d)
         let values = Tensor(uninitialized: reducedShape(d, keepDim: keepDim))

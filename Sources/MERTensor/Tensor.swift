@@ -62,7 +62,7 @@ public final class Tensor {
     public func axis(_ d: Int, _ op: String, rankOverride: Int? = nil) throws -> Int {
         let r = rankOverride ?? rank
         let a = d < 0 ? d + r : d
-        try check(a >= 0 && a < r, "\(op): dimension \(d) out of range for a tensor with \(r) dimension\(r == 1 ? "" : "s")")
+        try check(a >= 0 && a < r, "\(op): dimension \(d >= 0 ? d + 1 : d) out of range for a tensor with \(r) dimension\(r == 1 ? "" : "s")")
         return a
     }
 
@@ -85,7 +85,7 @@ public final class Tensor {
         try check(index.count == rank, "value: expected \(rank) indices, got \(index.count)")
         var o = offset
         for d in 0..<rank {
-            try check(index[d] >= 0 && index[d] < shape[d], "value: index \(index[d]) out of range for dimension \(d) of size \(shape[d])")
+            try check(index[d] >= 0 && index[d] < shape[d], "value: index \(index[d]) out of range for dimension \(d + 1) of size \(shape[d])")
             o += index[d] * strides[d]
         }
         return storage.data[o]

@@ -9,7 +9,7 @@ extension Tensor {
         let unknown = shape.indices.filter { shape[$0] == -1 }
         try check(unknown.count <= 1, "\(op): only one dimension can be -1, got shape \(describe(requested))")
         for (i, s) in shape.enumerated() where s != -1 {
-            try check(s >= 0, "\(op): size \(s) at dimension \(i) is negative")
+            try check(s >= 0, "\(op): size \(s) at dimension \(i + 1) is negative")
         }
         let known = shape.filter { $0 != -1 }.reduce(1, *)
         if let u = unknown.first {
@@ -67,7 +67,7 @@ extension Tensor {
     public func narrow(_ dim: Int, _ start: Int, _ length: Int) throws -> Tensor {
         let d = try axis(dim, "narrow")
         try check(start >= 0 && length >= 0 && start + length <= shape[d],
-                  "narrow: range start \(start) length \(length) out of bounds for dimension \(d) of size \(shape[d])")
+                  "narrow: range start \(start) length \(length) out of bounds for dimension \(d + 1) of size \(shape[d])")
         var s = shape
         s[d] = length
         let out = Tensor(storage: storage, shape: s, strides: strides, offset: offset + start * strides[d])
@@ -82,7 +82,7 @@ extension Tensor {
     /// The slice at `index` of dimension `dim`, which is removed.
     public func select(_ dim: Int, _ index: Int) throws -> Tensor {
         let d = try axis(dim, "select")
-        try check(index >= 0 && index < shape[d], "select: index \(index) out of range for dimension \(d) of size \(shape[d])")
+        try check(index >= 0 && index < shape[d], "select: index \(index) out of range for dimension \(d + 1) of size \(shape[d])")
         var s = shape, st = strides
         s.remove(at: d); st.remove(at: d)
         let out = Tensor(storage: storage, shape: s, strides: st, offset: offset + index * strides[d])
@@ -105,7 +105,7 @@ extension Tensor {
     public func squeeze(_ dim: Int? = nil) throws -> Tensor {
         if let dim = dim {
             let d = try axis(dim, "squeeze")
-            try check(shape[d] == 1, "squeeze: dimension \(d) has size \(shape[d]), not 1")
+            try check(shape[d] == 1, "squeeze: dimension \(d + 1) has size \(shape[d]), not 1")
             var s = shape
             s.remove(at: d)
             return try reshape(s)

@@ -63,6 +63,9 @@ public enum SyntheticMicroExpressions {
         func need(_ ok: Bool, _ m: @autoclosure () -> String) throws { if !ok { throw TensorError("\(op): \(m())") } }
         try need(o.subjects >= 1, "subjects must be at least 1, got \(o.subjects)")
         try need(o.perClass >= 1, "perClass must be at least 1, got \(o.perClass)")
+        // Bounded before `count` multiplies them, and so that per-sample tables stay allocatable.
+        try need(o.subjects <= 1 << 20 && o.perClass <= 1 << 20 && o.subjects * o.perClass <= 1 << 28,
+                 "subjects × perClass must stay within 2^28 (subjects, perClass ≤ 2^20), got \(o.subjects) × \(o.perClass)")
         try need(o.size >= 16 && o.size <= 4096, "size must be in 16...4096, got \(o.size)")
         try need(o.intensity.lowerBound.isFinite && o.intensity.upperBound.isFinite && o.intensity.lowerBound >= 0
                  && o.intensity.upperBound <= 20,

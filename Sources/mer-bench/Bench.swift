@@ -1,4 +1,5 @@
 import MERKernels
+import MERNN
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,6 +102,7 @@ struct BenchOptions {
 
 enum Bench {
     static func main(_ args: [String]) {
+        _ = HeapPolicy.applied // as mer-script does: training buffers stay on the heap
         let o = BenchOptions.parse(args)
         if let pass = o.profilePass {
             convProfile(o, pass: pass)

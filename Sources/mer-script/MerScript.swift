@@ -10,7 +10,8 @@ struct MerScript: ParsableCommand {
         discussion: """
         With a script, runs it with `arg` and `...` set as the `lua` program sets them; \
         without one, starts the interactive REPL. Exit status: 0 on success, 1 on a script error. \
-        `mer-script merge runs/<dir>` pools the folds of a run whose folds ran separately (--fold K).
+        `mer-script merge runs/<dir>` pools the folds of a run whose folds ran separately (--fold K). \
+        `mer-script doc` prints the Lua API reference as Markdown (the same texts as help(x)).
         """,
         version: "mer-script \(LuaVM.version) (Lua 5.4)")
 
@@ -48,6 +49,10 @@ struct MerScript: ParsableCommand {
             return
         default:
             break
+        }
+        if scriptAndArguments == ["doc"] {
+            print(LuaVM().apiReference(), terminator: "")
+            return
         }
         var options = ScriptOptions()
         options.chunks = chunks

@@ -1,3 +1,4 @@
+import MERTestSupport
 import XCTest
 import MERKernels
 

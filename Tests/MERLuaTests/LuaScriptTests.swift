@@ -18,7 +18,7 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["bad_arguments.lua", "eval.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "synthetic_augment.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "eval.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
@@ -43,6 +43,26 @@ final class LuaScriptTests: XCTestCase {
     func testNNBadArguments() { runLuaFile("nn_bad_arguments.lua") }
     func testEval() { runLuaFile("eval.lua") }
     func testSyntheticAugmentFlow() { runLuaFile("synthetic_augment.lua") }
+    func testAPIBehaviourUsersExpect() { runLuaFile("api_behaviour.lua") }
+    func testEveryRegisteredBindingSurvivesWrongArguments() { runLuaFile("registry_battery.lua") }
+
+    /// The Markdown reference is made from the registered help texts: every module has a
+    /// section, every binding an entry with its signature, fields are marked.
+    func testAPIReferenceListsEveryBinding() {
+        let vm = LuaVM()
+        let doc = vm.apiReference()
+        for heading in ["## tensor", "## nn", "## nn.F", "## nn.Module", "## optim", "## optim.optimizer", "## image",
+                        "## data", "## data.dataset", "## eval", "## eval.run", "## mer"] {
+            XCTAssertTrue(doc.contains("\n\(heading)\n"), "missing section \(heading)")
+        }
+        for entry in ["### `tensor.zeros{d1, d2, ...} or tensor.zeros(d1, d2, ...)`", "### `t:reshape{d1, ...}`",
+                      "### `nn.Conv2d(cin, cout, k [, {stride=1, padding=0, dilation=1, groups=1, bias=true}])`",
+                      "### `t.grad` (field)", "### `opt.lr` (field)", "### `run.dir` (field)", "### `help([x])`"] {
+            XCTAssertTrue(doc.contains(entry), "missing \(entry)")
+        }
+        XCTAssertEqual(vm.undocumentedEntries, [])
+        XCTAssertGreaterThan(doc.components(separatedBy: "\n### ").count, 150)
+    }
 
     /// A Lua module's Swift side is usable from Swift while its table lives, and the VM
     /// closing releases everything (no cycle keeps the module alive).

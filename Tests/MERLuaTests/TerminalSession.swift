@@ -83,6 +83,28 @@ final class TerminalSession {
         }
     }
 
+    /// Waits until the line editor reads the terminal (libedit's raw mode: ICANON off).
+    /// libedit prints its prompt before it leaves canonical mode, and a Ctrl-D typed in
+    /// between is an end-of-file that Linux hands over as a NUL byte when the mode changes,
+    /// so the prompt alone does not say that Ctrl-D will be seen as Ctrl-D.
+    @discardableResult
+    func waitForLineEditor(timeout: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var t = termios()
+        while Date() < deadline {
+            if tcgetattr(master, &t) == 0 && (t.c_lflag & tcflag_t(ICANON)) == 0 { return true }
+            usleep(2_000)
+        }
+        return false
+    }
+
+    /// Ctrl-D on an empty line, once the line editor reads; the REPL's wait status, or nil.
+    func endWithCtrlD() -> Int32? {
+        guard waitForLineEditor() else { return nil }
+        type("\u{4}")
+        return exitStatus()
+    }
+
     /// Whether the process is still running.
     var isAlive: Bool {
         var status: Int32 = 0

@@ -136,10 +136,10 @@ final class DBFEMTests: XCTestCase {
 
     func testEveryOptionCombination() throws {
         let x = try Tensor.randn([2, 2, 64, 64], generator: Generator(seed: 3))
-        for global in ["resnet12", "resnet18", "resnet34"] {
-            for fusion in ["caffm", "concat"] {
+        for global in DBFEMOptions.Global.allCases {
+            for fusion in DBFEMOptions.Fusion.allCases {
                 for attention in [true, false] {
-                    for branches in ["both", "global", "local"] {
+                    for branches in DBFEMOptions.Branches.allCases {
                         var o = DBFEMOptions()
                         o.global = global; o.fusion = fusion; o.attention = attention; o.branches = branches
                         o.widths = [8, 8, 16, 16]; o.inceptionWidth = 0.1; o.fusedChannels = 16; o.classes = 3
@@ -147,13 +147,13 @@ final class DBFEMTests: XCTestCase {
                         let m = try DBFEM(o, generator: Generator(seed: 4))
                         XCTAssertEqual(try m(x).shape, [2, 3], label)
                         let names = Set(m.children.map { $0.name })
-                        XCTAssertEqual(names.contains("global_branch"), branches != "local", label)
-                        XCTAssertEqual(names.contains("local_branch"), branches != "global", label)
-                        XCTAssertEqual(names.contains("fusion"), branches == "both", label)
+                        XCTAssertEqual(names.contains("global_branch"), branches != .local, label)
+                        XCTAssertEqual(names.contains("local_branch"), branches != .global, label)
+                        XCTAssertEqual(names.contains("fusion"), branches == .both, label)
                         XCTAssertEqual(names.contains("global_cbam") || names.contains("local_cbam"), attention, label)
-                        if branches == "both" {
+                        if branches == .both {
                             let cl = m.localBranch!.outChannels
-                            XCTAssertEqual(m.featureChannels, fusion == "caffm" ? 16 : 16 + cl, label)
+                            XCTAssertEqual(m.featureChannels, fusion == .caffm ? 16 : 16 + cl, label)
                         }
                     }
                 }
@@ -167,12 +167,10 @@ final class DBFEMTests: XCTestCase {
             edit(&o)
             XCTAssertThrowsError(try DBFEM(o), line: line) { XCTAssertTrue("\($0)".contains(text), "\($0)", line: line) }
         }
-        fails({ $0.global = "resnet50" }, "unknown global branch 'resnet50'")
-        fails({ $0.fusion = "sum" }, "unknown fusion 'sum'")
-        fails({ $0.branches = "none" }, "unknown branches 'none'")
+        // Unknown global/fusion/branches names are unrepresentable (enums); nn.DBFEM refuses them by name.
         fails({ $0.widths = [] }, "widths must not be empty")
         fails({ $0.widths = [8, 0] }, "widths must be positive")
-        fails({ $0.global = "resnet18"; $0.widths = [8, 16] }, "resnet18 needs 4 widths")
+        fails({ $0.global = .resnet18; $0.widths = [8, 16] }, "resnet18 needs 4 widths")
         fails({ $0.classes = 0 }, "classes must be positive")
         fails({ $0.dropout = 1 }, "dropout must be in [0, 1)")
         fails({ $0.fusedChannels = 0 }, "fused_channels must be positive")

@@ -86,7 +86,7 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try (Tensor.zeros([1, 3]) + Tensor.zeros([0, 1])).shape, [0, 3])
         // Mismatch is an error naming both shapes and the dimension.
         XCTAssertThrowsError(try t([1, 2, 3], [3]) + t([1, 2], [2])) { error in
-            XCTAssertEqual("\(error)", "add: shapes [3] and [2] cannot be broadcast (dimension 0: 3 vs 2)")
+            XCTAssertEqual("\(error)", "add: shapes [3] and [2] cannot be broadcast (dimension 1: 3 vs 2)")
         }
         // Broadcast operands that are themselves strided views.
         let x = try Tensor.arange(0, 6).reshape([2, 3]).transpose(0, 1) // [[0,3],[1,4],[2,5]]

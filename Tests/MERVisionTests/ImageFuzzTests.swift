@@ -1,6 +1,7 @@
 import Foundation
 import MERTensor
 import MERVision
+import MERTestSupport
 import XCTest
 
 /// Hostile input through `ImageIO.decode`: every result must be a well-formed tensor or a
@@ -94,19 +95,6 @@ final class ImageFuzzTests: XCTestCase {
         // fuzzer that breaks nothing, would otherwise pass).
         XCTAssertGreaterThan(decoded, 0)
         XCTAssertGreaterThan(rejected, count / 10)
-    }
-}
-
-/// Deterministic 64-bit generator (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

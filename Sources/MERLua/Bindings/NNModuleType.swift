@@ -32,186 +32,121 @@ extension LuaVM {
             lua_setmetatable(L, -2)
             lua_setfield(L, mer_registryindex(), key)
         }
+        defineType(Module.self, prefix: "nn.Module", methods: moduleMethods(), meta: [
+            .meta("__call", name: "nn.Module.forward", method: true) { call in try call.pushForward(try call.module(1), from: 2) },
+            .meta("__tostring") { call in call.push(try call.module(1).description) },
+            .meta("__len") { call in call.push(try call.module(1).children.count) },
+        ], index: { call, m in try call.moduleField(m) }, newIndex: { call, m in
+            try call.setModuleField(m)
+            return true
+        })
 
-        defineType("module", methods: { self.installModuleMethods() }, field: { call in try call.moduleField() })
-        setFunction("__newindex", "nn.Module.__newindex") { call in
-            try call.setModuleField()
-            return 0
-        }
-        setFunction("__call", "nn.Module.forward", method: true) { call in
-            try call.pushForward(try call.module(1), from: 2)
-        }
-        setFunction("__tostring", "nn.Module.__tostring") { call in
-            call.push(try call.module(1).description)
-            return 1
-        }
-        setFunction("__len", "nn.Module.__len") { call in
-            call.push(try call.module(1).children.count)
-            return 1
-        }
-        mer_pop(L, 1)
-
-        // The hidden owner of a Lua module's Swift object (never handed to scripts).
-        defineType("luamodule", methods: {}, field: { call in call.pushNil(); return 1 })
+        // The hidden owner of a Lua module's Swift object (never handed to scripts): only __gc.
+        luaL_newmetatable(L, "mer.luamodule")
+        metatables["luamodule"] = lua_topointer(L, -1)
+        register([.release], prefix: "luamodule", into: -1)
         mer_pop(L, 1)
     }
 
     /// Methods shared by native module userdata and (through `nn.Module`) Lua-defined modules.
-    func installModuleMethods() {
-        func method(_ key: String, _ doc: String, _ body: @escaping (LuaCall, Module) throws -> Int32) {
-            setFunction(key, "nn.Module.\(key)", doc: doc, method: true) { call in
-                try body(call, try call.module(1))
+    func moduleMethods() -> [Method<Module>] {
+        func chaining(_ key: String, arity: Int32, _ doc: String, _ body: @escaping (LuaCall, Module) throws -> Void) -> Method<Module> {
+            Method(key, arity: arity, doc) { call, m in
+                try body(call, m)
+                return call.pushArgument(1)
             }
         }
-        method("forward", "m:forward(x, ...)\nRuns the module on one or more tensors (m(x) is the same).") { call, m in
-            if m is LuaModule {
-                throw call.error("\(m.typeName): forward is not defined (define function \(m.typeName):forward(x) ... end)")
-            }
-            return try call.pushForward(m, from: 2)
-        }
-        method("save", """
-            m:save(path)
-            Writes the state dict (parameters and buffers, PyTorch's dotted names) to a .safetensors
-            file atomically (a temporary file, then rename); PyTorch loads it with safetensors.torch.load_file.
-            """) { call, m in
-            try call.expectAtMost(2)
-            try m.save(path: try call.string(2))
-            return 0
-        }
-        method("load", """
-            m:load(path [, {strict=true}])
-            Loads a .safetensors state dict by name (F16/BF16/F64/I64 entries convert to float32). Every
-            missing or unexpected name and every shape mismatch is reported in one error; nothing changes then.
-            """) { call, m in
-            try call.expectAtMost(3)
-            let o = try call.options(3, allowed: ["strict"])
-            try m.load(path: try call.string(2), strict: try o?.boolean("strict") ?? true)
-            lua_pushvalue(call.L, 1)
-            return 1
-        }
-        method("parameters", "m:parameters()\nThe trainable tensors of the whole tree, as an array (shared tensors once).") { call, m in
-            try call.expectAtMost(1)
-            call.pushTensorArray(m.parameters())
-            return 1
-        }
-        method("named_parameters", """
-            m:named_parameters()
-            A table dotted name → parameter ("0.weight", "body.conv.bias"), and an array of the names in order.
-            """) { call, m in
-            try call.expectAtMost(1)
-            call.pushNamedTensors(m.namedParameters())
-            return 2
-        }
-        method("named_buffers", """
-            m:named_buffers()
-            A table dotted name → buffer ("1.running_mean"), and an array of the names in order.
-            """) { call, m in
-            try call.expectAtMost(1)
-            call.pushNamedTensors(m.namedBuffers())
-            return 2
-        }
-        method("state_dict", """
-            m:state_dict()
-            A table dotted name → tensor of every parameter and buffer (PyTorch's names; the tensors
-            share storage with the module, detached). Only the table is returned, so
-            b:load_state_dict(a:state_dict()) works; m:state_dict_keys() gives the names in order.
-            """) { call, m in
-            try call.expectAtMost(1)
-            call.pushNamedTensors(m.stateDict().map { ($0.name, $0.tensor.detach()) })
-            mer_pop(call.L, 1)
-            return 1
-        }
-        method("state_dict_keys", "m:state_dict_keys()\nThe names of m:state_dict() in PyTorch's order (parameters, then buffers, then each child's).") { call, m in
-            try call.expectAtMost(1)
-            call.pushStrings(m.stateDict().map { $0.name })
-            return 1
-        }
-        method("load_state_dict", """
-            m:load_state_dict(sd [, {strict=true}])
-            Copies the tensors of sd (name → tensor) into the module's parameters and buffers, which
-            keep their identity. Strict: every name must match and shapes agree, else nothing is
-            changed and the error lists every problem. Returns the missing and unexpected names.
-            """) { call, m in
-            try call.expectAtMost(3)
-            let entries = try call.namedTensors(2)
-            let strict = try call.options(3, allowed: ["strict"])?.boolean("strict") ?? true
-            try m.loadStateDict(entries, strict: strict)
-            let mine = Set(m.stateDict().map { $0.name })
-            let given = Set(entries.map { $0.name })
-            call.pushStrings(m.stateDict().map { $0.name }.filter { !given.contains($0) })
-            call.pushStrings(entries.map { $0.name }.filter { !mine.contains($0) }.sorted())
-            return 2
-        }
-        method("train", "m:train([on=true])\nTraining mode (batch statistics, dropout on) for the whole tree. Returns m.") { call, m in
-            try call.expectAtMost(2)
-            m.train(call.isNil(2) ? true : try call.boolean(2))
-            lua_pushvalue(call.L, 1)
-            return 1
-        }
-        method("eval", "m:eval()\nEvaluation mode (running statistics, no dropout) for the whole tree. Returns m.") { call, m in
-            try call.expectAtMost(1)
-            m.eval()
-            lua_pushvalue(call.L, 1)
-            return 1
-        }
-        method("num_parameters", "m:num_parameters()\nNumber of scalar parameters in the tree.") { call, m in
-            try call.expectAtMost(1)
-            call.push(m.parameterCount)
-            return 1
-        }
-        method("children", "m:children()\nThe direct submodules as an array, and an array of their names.") { call, m in
-            try call.expectAtMost(1)
-            let children = m.children
-            lua_createtable(call.L, Int32(children.count), 0)
-            for (k, c) in children.enumerated() {
-                call.pushModule(c.module)
-                lua_rawseti(call.L, -2, lua_Integer(k + 1))
-            }
-            call.pushStrings(children.map { $0.name })
-            return 2
-        }
-        method("zero_grad", "m:zero_grad()\nClears the .grad of every parameter. Returns m.") { call, m in
-            try call.expectAtMost(1)
-            for p in m.parameters() { p.grad = nil }
-            lua_pushvalue(call.L, 1)
-            return 1
-        }
-        method("add", "m:add(module, ...)\nAppends modules to an nn.Sequential (named \"0\", \"1\", ...). Returns m.") { call, m in
-            guard let seq = m as? Sequential else { throw call.error("only an nn.Sequential can add modules, this is a \(m.typeName)") }
-            guard call.top >= 2 else { throw call.error(2, "expected a module, got no value") }
-            for i in 2...call.top {
-                let child = try call.module(i)
-                try call.checkNoCycle(adding: child, to: seq, argument: i)
-                seq.append(child)
-                call.keepAlive(container: 1, value: i)
-            }
-            lua_settop(call.L, 1)
-            return 1
-        }
+        return [
+            Method("forward", "m:forward(x, ...)\nRuns the module on one or more tensors (m(x) is the same).") { call, m in
+                if m is LuaModule {
+                    throw call.error("\(m.typeName): forward is not defined (define function \(m.typeName):forward(x) ... end)")
+                }
+                return try call.pushForward(m, from: 2)
+            },
+            Method("save", arity: 1, """
+                m:save(path)
+                Writes the state dict (parameters and buffers, PyTorch's dotted names) to a .safetensors
+                file atomically (a temporary file, then rename); PyTorch loads it with safetensors.torch.load_file.
+                """) { call, m in
+                try m.save(path: try call.string(2))
+                return 0
+            },
+            Method("load", arity: 2, """
+                m:load(path [, {strict=true}])
+                Loads a .safetensors state dict by name (F16/BF16/F64/I64 entries convert to float32). Strict: every
+                missing or unexpected name and every shape mismatch is reported in one error, and nothing changes;
+                num_batches_tracked counters absent from the file (files converted for sharing) start at 0, as in
+                PyTorch. Returns m, and the missing and unexpected names (with strict=false they are skipped).
+                """) { call, m in
+                let strict = try call.option(3, "strict", Read.boolean) ?? true
+                let report = try m.load(path: try call.string(2), strict: strict)
+                return call.pushArgument(1) + call.pushStrings(report.missing) + call.pushStrings(report.unexpected)
+            },
+            Method("parameters", arity: 0, "m:parameters()\nThe trainable tensors of the whole tree, as an array (shared tensors once).") { call, m in
+                call.pushTensors(m.parameters())
+            },
+            Method("named_parameters", arity: 0, """
+                m:named_parameters()
+                A table dotted name → parameter ("0.weight", "body.conv.bias"), and an array of the names in order.
+                """) { call, m in call.pushNamedTensors(m.namedParameters()) },
+            Method("named_buffers", arity: 0, """
+                m:named_buffers()
+                A table dotted name → buffer ("1.running_mean"), and an array of the names in order.
+                """) { call, m in call.pushNamedTensors(m.namedBuffers()) },
+            Method("state_dict", arity: 0, """
+                m:state_dict()
+                A table dotted name → tensor of every parameter and buffer (PyTorch's names; the tensors
+                share storage with the module, detached). Only the table is returned, so
+                b:load_state_dict(a:state_dict()) works; m:state_dict_keys() gives the names in order.
+                """) { call, m in
+                call.pushNamedTensors(m.stateDict().map { ($0.name, $0.tensor.detach()) })
+                mer_pop(call.L, 1)
+                return 1
+            },
+            Method("state_dict_keys", arity: 0, "m:state_dict_keys()\nThe names of m:state_dict() in PyTorch's order (parameters, then buffers, then each child's).") { call, m in
+                call.pushStrings(m.stateDict().map(\.name))
+            },
+            Method("load_state_dict", arity: 2, """
+                m:load_state_dict(sd [, {strict=true}])
+                Copies the tensors of sd (name → tensor) into the module's parameters and buffers, which
+                keep their identity. Strict: every name must match and shapes agree, else nothing is
+                changed and the error lists every problem. Returns the missing and unexpected names.
+                """) { call, m in
+                let entries = try call.namedTensors(2)
+                let report = try m.loadStateDict(entries, strict: try call.option(3, "strict", Read.boolean) ?? true)
+                return call.pushStrings(report.missing) + call.pushStrings(report.unexpected)
+            },
+            chaining("train", arity: 1, "m:train([on=true])\nTraining mode (batch statistics, dropout on) for the whole tree. Returns m.") { call, m in
+                m.train(try call.optBoolean(2, true))
+            },
+            chaining("eval", arity: 0, "m:eval()\nEvaluation mode (running statistics, no dropout) for the whole tree. Returns m.") { _, m in m.eval() },
+            Method("num_parameters", arity: 0, "m:num_parameters()\nNumber of scalar parameters in the tree.") { call, m in call.push(m.parameterCount) },
+            Method("children", arity: 0, "m:children()\nThe direct submodules as an array, and an array of their names.") { call, m in
+                let children = m.children
+                return call.pushList(children) { call.pushModule($0.module) } + call.pushStrings(children.map(\.name))
+            },
+            chaining("zero_grad", arity: 0, "m:zero_grad()\nClears the .grad of every parameter. Returns m.") { _, m in
+                for p in m.parameters() { p.grad = nil }
+            },
+            Method("add", "m:add(module, ...)\nAppends modules to an nn.Sequential (named \"0\", \"1\", ...). Returns m.") { call, m in
+                guard let seq = m as? Sequential else { throw call.error("only an nn.Sequential can add modules, this is a \(m.typeName)") }
+                guard call.top >= 2 else { throw call.error(2, "expected a module, got no value") }
+                for i in 2...call.top {
+                    let child = try call.module(i)
+                    try call.checkNoCycle(adding: child, to: seq, argument: i)
+                    seq.append(child)
+                    call.keepAlive(container: 1, value: i)
+                }
+                lua_settop(call.L, 1)
+                return 1
+            },
+        ]
     }
 }
 
 extension LuaCall {
-    /// The module at `i`: a native module userdata or a Lua-defined module instance.
-    func module(_ i: Int32) throws -> Module {
-        if let m = object(i, typeName: "module", as: Module.self) { return m }
-        if let m = luaModule(i) { return m }
-        throw error(i, "expected a module, got \(typeName(i))")
-    }
-
-    /// The Swift side of the Lua module instance table at `i`, if it is one.
-    func luaModule(_ i: Int32) -> LuaModule? {
-        guard lua_type(L, i) == LUA_TTABLE else { return nil }
-        let idx = lua_absindex(L, i)
-        lua_getfield(L, mer_registryindex(), NNRegistry.handles)
-        lua_pushvalue(L, idx)
-        lua_rawget(L, -2)
-        defer { mer_pop(L, 2) }
-        return object(-1, typeName: "luamodule", as: LuaModule.self)
-    }
-
     /// Pushes the one Lua value of `m` (its userdata, made on first use, or its Lua table).
-    func pushModule(_ m: Module) {
+    @discardableResult func pushModule(_ m: Module) -> Int32 {
         let key = Unmanaged.passUnretained(m).toOpaque()
         lua_getfield(L, mer_registryindex(), NNRegistry.objects)
         lua_pushlightuserdata(L, key)
@@ -220,21 +155,19 @@ extension LuaCall {
             // The table is alive whenever something can reach the module (see keepAlive);
             // nil only if a script dropped every reference while Swift kept the module.
             mer_remove(L, -2)
-            return
+            return 1
         }
-        if object(-1, typeName: "module", as: Module.self) === m {
+        if object(-1, as: Module.self) === m {
             mer_remove(L, -2)
-            return
+            return 1
         }
         mer_pop(L, 1)
-        let box = lua_newuserdatauv(L, MemoryLayout<UnsafeMutableRawPointer?>.size, 2)!
-            .assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-        box.pointee = Unmanaged.passRetained(m).toOpaque()
-        luaL_setmetatable(L, "mer.module")
+        vm.pushObject(m, typeName: Module.luaTypeName, userValues: 2)
         lua_pushlightuserdata(L, key)
         lua_pushvalue(L, -2)
         lua_rawset(L, -4)
         mer_remove(L, -2)
+        return 1
     }
 
     /// Records the Lua value at `value` in the keep-alive list of the module userdata at `container`.
@@ -276,8 +209,7 @@ extension LuaCall {
 
     /// `m.key`: an own parameter, buffer or child by name, `m[i]` the i-th child, `m.training`,
     /// then fields a script set on the userdata.
-    func moduleField() throws -> Int32 {
-        let m = try module(1)
+    func moduleField(_ m: Module) throws -> Int32 {
         if isNumber(2) {
             var isInt: Int32 = 0
             let k = Int(lua_tointegerx(L, 2, &isInt))
@@ -301,8 +233,7 @@ extension LuaCall {
 
     /// `m.key = v` on a native module: script fields are kept with the userdata; the module's
     /// own parameters, buffers and children cannot be replaced this way.
-    func setModuleField() throws {
-        let m = try module(1)
+    func setModuleField(_ m: Module) throws {
         guard lua_type(L, 2) == LUA_TSTRING else {
             throw error("fields of a \(m.typeName) are named by strings, got \(typeName(2)) (children are read with m[i])")
         }
@@ -322,55 +253,5 @@ extension LuaCall {
         lua_pushvalue(L, 3)
         lua_rawset(L, -3)
         mer_pop(L, 1)
-    }
-
-    func pushTensorArray(_ list: [Tensor]) {
-        lua_createtable(L, Int32(list.count), 0)
-        for (k, t) in list.enumerated() {
-            push(t)
-            lua_rawseti(L, -2, lua_Integer(k + 1))
-        }
-    }
-
-    func pushStrings(_ list: [String]) {
-        lua_createtable(L, Int32(list.count), 0)
-        for (k, s) in list.enumerated() {
-            lua_pushstring(L, s)
-            lua_rawseti(L, -2, lua_Integer(k + 1))
-        }
-    }
-
-    /// Pushes a table name → tensor and an array of the names in order.
-    func pushNamedTensors(_ list: [(name: String, tensor: Tensor)]) {
-        lua_createtable(L, 0, Int32(list.count))
-        for (name, t) in list {
-            push(t)
-            lua_setfield(L, -2, name)
-        }
-        pushStrings(list.map { $0.name })
-    }
-
-    /// A table name → tensor (a state dict), read raw.
-    func namedTensors(_ i: Int32) throws -> [(name: String, tensor: Tensor)] {
-        guard isTable(i) else { throw error(i, "expected a table of name → tensor (a state dict), got \(typeName(i))") }
-        let t = lua_absindex(L, i)
-        var out: [(String, Tensor)] = []
-        lua_pushnil(L)
-        while lua_next(L, t) != 0 {
-            guard lua_type(L, -2) == LUA_TSTRING else {
-                let k = typeName(-2)
-                mer_pop(L, 2)
-                throw error(i, "expected a table of name → tensor, got a \(k) key")
-            }
-            let name = String(cString: mer_tostring(L, -2, nil))
-            guard let v = object(-1, typeName: "tensor", as: Tensor.self) else {
-                let k = typeName(-1)
-                mer_pop(L, 2)
-                throw error(i, "entry '\(name)' is \(k), expected a tensor")
-            }
-            out.append((name, v))
-            mer_pop(L, 1)
-        }
-        return out.sorted { $0.0 < $1.0 }
     }
 }

@@ -89,7 +89,7 @@ public final class ResNet: Module {
             }
             registerModule("layer\(i + 1)", Sequential(blocks))
         }
-        resetConvolutionsKaimingFanOut(self, generator: generator)
+        try resetConvolutionsKaimingFanOut(self, generator: generator)
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {

@@ -27,7 +27,7 @@ public final class ResNet12Block: Module {
         super.init()
         registerModule("body", body)
         registerModule("short", short)
-        resetConvolutionsKaimingFanOut(self, generator: generator)
+        try resetConvolutionsKaimingFanOut(self, generator: generator)
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
@@ -80,13 +80,13 @@ public final class ResNet12: Module {
 /// Re-initialises every Conv2d weight under `root` with `kaiming_normal_(mode="fan_out",
 /// nonlinearity="relu")`, as torchvision's ResNet and the ResNet12 reference code do (the
 /// PyTorch default uniform init is too small for deep stacks without it). BN stays 1 / 0.
-func resetConvolutionsKaimingFanOut(_ root: Module, generator: Generator) {
-    GradMode.disabled {
+func resetConvolutionsKaimingFanOut(_ root: Module, generator: Generator) throws {
+    try GradMode.disabled {
         for (_, m) in root.namedModules() {
             guard let conv = m as? Conv2d else { continue }
             let s = conv.weight.shape
-            let w = Init.kaimingNormalFanOut(s, fanOut: s[0] * s[2] * s[3], generator: generator)
-            try! conv.weight.copy(from: w)
+            let w = try Init.kaimingNormalFanOut(s, fanOut: s[0] * s[2] * s[3], generator: generator)
+            try conv.weight.copy(from: w)
         }
     }
 }

@@ -19,11 +19,12 @@ extension Module {
     /// one error naming the file, and nothing is changed unless everything fits. With
     /// `strict: false` missing and unexpected names are ignored; entries prefixed `optim.`
     /// (optimiser state saved alongside) are never counted as unexpected.
-    public func load(path: String, strict: Bool = true) throws {
+    @discardableResult
+    public func load(path: String, strict: Bool = true) throws -> LoadReport {
         let entries = try SafeTensors.read(path: path)
             .filter { !$0.name.hasPrefix(Checkpoint.optimizerPrefix) }
             .map { (name: $0.name, tensor: $0.tensor) }
-        try loadStateDict(entries, strict: strict, source: path)
+        return try loadStateDict(entries, strict: strict, source: path)
     }
 }
 

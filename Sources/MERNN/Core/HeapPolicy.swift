@@ -14,7 +14,8 @@ import Glibc
 /// `M_TRIM_THRESHOLD` stops glibc from shrinking the heap after each step. Peak resident
 /// memory is unchanged (the step's working set is live at its peak either way).
 ///
-/// Applied once, when the first `Module` is created; a no-op off glibc.
+/// A process-wide choice, so the host makes it at start-up (`mer-script`, `mer-bench`), not a
+/// library type as a side effect: reading `applied` applies it once; a no-op off glibc.
 public enum HeapPolicy {
     /// Whether the policy was applied (false off glibc or if `mallopt` refused).
     public static let applied: Bool = {

@@ -13,7 +13,7 @@ open class Module: CustomStringConvertible {
     private var bufferSlots: [(name: String, tensor: Tensor)] = []
     private var childSlots: [(name: String, module: Module)] = []
 
-    public init() { _ = HeapPolicy.applied }
+    public init() {}
 
     /// The name shown by `description` (and Lua's `tostring`).
     open var typeName: String { String(describing: type(of: self)) }
@@ -127,42 +127,57 @@ open class Module: CustomStringConvertible {
     /// Number of scalar parameters.
     public var parameterCount: Int { parameters().reduce(0) { $0 + $1.count } }
 
+    /// Names a state dict load left alone: the module's entries it lacked, and its own
+    /// entries the module has no place for.
+    public struct LoadReport: Equatable {
+        public var missing: [String] = []
+        public var unexpected: [String] = []
+    }
+
     /// Copies values into the existing parameters and buffers by name (the tensors keep
     /// their identity, so an optimiser holding them keeps working). Every problem is
     /// collected — missing names, unexpected names, shape mismatches — and reported in one
     /// error; nothing is changed unless all entries fit. With `strict: false`, missing and
-    /// unexpected names are allowed.
-    public func loadStateDict(_ entries: [(name: String, tensor: Tensor)], strict: Bool = true, source: String = "state dict") throws {
+    /// unexpected names are allowed and returned. A missing `num_batches_tracked` is never a
+    /// problem: files converted or filtered for sharing often drop these counters, and
+    /// PyTorch's strict load accepts them too, so the counter is set to 0.
+    @discardableResult
+    public func loadStateDict(_ entries: [(name: String, tensor: Tensor)], strict: Bool = true,
+                              source: String = "state dict") throws -> LoadReport {
         let mine = stateDict()
         let given = Dictionary(entries.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let names = Set(mine.map { $0.name })
+        var report = LoadReport()
         var problems: [String] = []
         for (name, t) in mine {
             guard let src = given[name] else {
+                if name == "num_batches_tracked" || name.hasSuffix(".num_batches_tracked") { continue }
+                report.missing.append(name)
                 if strict { problems.append("missing \(name) (shape \(t.shape))") }
                 continue
             }
-            if src.shape != t.shape {
-                // PyTorch stores num_batches_tracked as a 0-d integer; accept [1] too.
-                if !(src.count == 1 && t.count == 1) {
-                    problems.append("\(name): shape \(src.shape) in \(source), model expects \(t.shape)")
-                }
+            // PyTorch stores num_batches_tracked as a 0-d integer; accept [1] too.
+            if src.shape != t.shape && !(src.count == 1 && t.count == 1) {
+                problems.append("\(name): shape \(src.shape) in \(source), model expects \(t.shape)")
             }
         }
-        if strict {
-            let names = Set(mine.map { $0.name })
-            for (name, t) in entries where !names.contains(name) {
-                problems.append("unexpected \(name) (shape \(t.shape))")
-            }
+        for (name, t) in entries.sorted(by: { $0.name < $1.name }) where !names.contains(name) {
+            report.unexpected.append(name)
+            if strict { problems.append("unexpected \(name) (shape \(t.shape))") }
         }
         if !problems.isEmpty {
             throw TensorError("load_state_dict: \(problems.count) problem\(problems.count == 1 ? "" : "s") loading \(source):\n  " + problems.joined(separator: "\n  "))
         }
         try GradMode.disabled {
             for (name, t) in mine {
-                guard let src = given[name] else { continue }
-                try t.copy(from: src.count == t.count ? try src.reshape(t.shape) : src)
+                if let src = given[name] {
+                    try t.copy(from: src.count == t.count ? try src.reshape(t.shape) : src)
+                } else if name == "num_batches_tracked" || name.hasSuffix(".num_batches_tracked") {
+                    try t.fill(0)
+                }
             }
         }
+        return report
     }
 
     // MARK: Description

@@ -19,9 +19,13 @@ public final class Conv2d: Module {
         }
         self.inChannels = inChannels; self.outChannels = outChannels; self.groups = groups
         self.kernel = kernel; self.stride = stride; self.padding = padding; self.dilation = dilation
-        let fanIn = inChannels / groups * kernel.0 * kernel.1
-        weight = Init.kaimingUniformDefault([outChannels, inChannels / groups, kernel.0, kernel.1], fanIn: fanIn, generator: generator)
-        self.bias = bias ? Init.biasUniform(outChannels, fanIn: fanIn, generator: generator) : nil
+        // Sizes are multiplied with overflow checks: absurd ones are an error, not a trap.
+        let tooLarge = TensorError("Conv2d: weight [\(outChannels), \(inChannels / groups), \(kernel.0), \(kernel.1)] is too large")
+        guard kernel.0 <= 1 << 20, kernel.1 <= 1 << 20 else { throw tooLarge }
+        let (fanIn, overflow) = (inChannels / groups).multipliedReportingOverflow(by: kernel.0 * kernel.1)
+        guard !overflow else { throw tooLarge }
+        weight = try Init.kaimingUniformDefault([outChannels, inChannels / groups, kernel.0, kernel.1], fanIn: fanIn, generator: generator)
+        self.bias = bias ? try Init.biasUniform(outChannels, fanIn: fanIn, generator: generator) : nil
         super.init()
         registerParameter("weight", weight)
         if let b = self.bias { registerParameter("bias", b) }

@@ -9,8 +9,8 @@ public final class Linear: Module {
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: Generator = .global) throws {
         guard inFeatures > 0, outFeatures > 0 else { throw TensorError("Linear: features must be positive, got \(inFeatures) -> \(outFeatures)") }
         self.inFeatures = inFeatures; self.outFeatures = outFeatures
-        weight = Init.kaimingUniformDefault([outFeatures, inFeatures], fanIn: inFeatures, generator: generator)
-        self.bias = bias ? Init.biasUniform(outFeatures, fanIn: inFeatures, generator: generator) : nil
+        weight = try Init.kaimingUniformDefault([outFeatures, inFeatures], fanIn: inFeatures, generator: generator)
+        self.bias = bias ? try Init.biasUniform(outFeatures, fanIn: inFeatures, generator: generator) : nil
         super.init()
         registerParameter("weight", weight)
         if let b = self.bias { registerParameter("bias", b) }

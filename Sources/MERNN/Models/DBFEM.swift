@@ -5,17 +5,21 @@ public struct DBFEMOptions {
     /// Input channels (2: onset and apex frames stacked).
     public var inChannels = 2
     public var classes = 5
-    /// Global branch: "resnet12" (the paper's), "resnet18" or "resnet34" (its ablation).
-    public var global = "resnet12"
+    /// The global branch: the paper's ResNet12, or torchvision's ResNet18/34 (its ablation).
+    public enum Global: String, CaseIterable { case resnet12, resnet18, resnet34 }
+    /// CAFFM (the paper's attention fusion) or concatenation (its no-CAFFM baseline).
+    public enum Fusion: String, CaseIterable { case caffm, concat }
+    /// Both branches, or one of them alone for the single-branch ablations (no fusion then).
+    public enum Branches: String, CaseIterable { case both, global, local }
+
+    public var global = Global.resnet12
     /// Stage widths of the global branch; nil takes the branch's default
     /// (ResNet12 64-160-320-640, ResNet18/34 64-128-256-512). ResNet18/34 need exactly 4.
     public var widths: [Int]? = nil
-    /// "caffm" (the paper's attention fusion) or "concat" (its no-CAFFM baseline).
-    public var fusion = "caffm"
+    public var fusion = Fusion.caffm
     /// CBAM on each branch's output.
     public var attention = true
-    /// "both", or "global" / "local" for the single-branch ablations (no fusion then).
-    public var branches = "both"
+    public var branches = Branches.both
     /// CAFFM's common channel count c. 256 for both configurations: with it (and the
     /// Inception width below) the totals land on ARCHITECTURE.md's 15.5 M / 4.9 M.
     public var fusedChannels = 256
@@ -61,19 +65,10 @@ public final class DBFEM: Module {
         let o = options
         guard o.inChannels > 0 else { throw TensorError("DBFEM: in_channels must be positive, got \(o.inChannels)") }
         guard o.classes > 0 else { throw TensorError("DBFEM: classes must be positive, got \(o.classes)") }
-        guard ["resnet12", "resnet18", "resnet34"].contains(o.global) else {
-            throw TensorError("DBFEM: unknown global branch '\(o.global)' (expected resnet12, resnet18 or resnet34)")
-        }
-        guard ["caffm", "concat"].contains(o.fusion) else {
-            throw TensorError("DBFEM: unknown fusion '\(o.fusion)' (expected caffm or concat)")
-        }
-        guard ["both", "global", "local"].contains(o.branches) else {
-            throw TensorError("DBFEM: unknown branches '\(o.branches)' (expected both, global or local)")
-        }
         if let w = o.widths {
             guard !w.isEmpty else { throw TensorError("DBFEM: widths must not be empty") }
             guard w.allSatisfy({ $0 > 0 }) else { throw TensorError("DBFEM: widths must be positive, got \(w)") }
-            if o.global != "resnet12" && w.count != 4 {
+            if o.global != .resnet12 && w.count != 4 {
                 throw TensorError("DBFEM: \(o.global) needs 4 widths (one per stage), got \(w.count): \(w)")
             }
         }
@@ -84,15 +79,15 @@ public final class DBFEM: Module {
             throw TensorError("DBFEM: inception_width must be positive, got \(o.inceptionWidth)")
         }
         self.options = o
-        let useGlobal = o.branches != "local", useLocal = o.branches != "global"
+        let useGlobal = o.branches != .local, useLocal = o.branches != .global
 
         var cg = 0, cl = 0
         if useGlobal {
-            if o.global == "resnet12" {
+            if o.global == .resnet12 {
                 let b = try ResNet12(o.inChannels, widths: o.widths ?? [64, 160, 320, 640], generator: generator)
                 globalBranch = b; cg = b.outChannels
             } else {
-                let b = try ResNet(depth: o.global == "resnet18" ? 18 : 34, o.inChannels,
+                let b = try ResNet(depth: o.global == .resnet18 ? 18 : 34, o.inChannels,
                                    widths: o.widths ?? [64, 128, 256, 512], generator: generator)
                 globalBranch = b; cg = b.outChannels
             }
@@ -105,7 +100,7 @@ public final class DBFEM: Module {
         } else { localBranch = nil; localCBAM = nil }
 
         if useGlobal && useLocal {
-            if o.fusion == "caffm" {
+            if o.fusion == .caffm {
                 fusion = try CAFFM(cg, cl, o.fusedChannels, reduction: o.reduction, generator: generator)
                 featureChannels = o.fusedChannels
             } else {
@@ -155,6 +150,6 @@ public final class DBFEM: Module {
 
     public override var extraDescription: String {
         let o = options
-        return "\(o.inChannels) -> \(o.classes), global=\(o.global), fusion=\(o.fusion), attention=\(o.attention), branches=\(o.branches)"
+        return "\(o.inChannels) -> \(o.classes), global=\(o.global.rawValue), fusion=\(o.fusion.rawValue), attention=\(o.attention), branches=\(o.branches.rawValue)"
     }
 }

@@ -1,5 +1,4 @@
 import MERTensor
-import MERTestSupport
 
 /// Finite-difference checking for whole networks, which are full of kinks: ReLU at 0,
 /// ties among zeros in a max over channels, max-pool winners. A central difference of
@@ -10,14 +9,14 @@ import MERTestSupport
 /// one-sided at ε/8): a wrong backward gives consistent numeric slopes that differ from
 /// it, and fails. Excused probes are counted and must stay a small fraction.
 /// Same loss as `GradCheck`: L = Σ f(x) ⊙ w with a fixed random w, summed in Double.
-struct KinkGradCheckFailure: Error, CustomStringConvertible {
-    let description: String
+public struct KinkGradCheckFailure: Error, CustomStringConvertible {
+    public let description: String
     init(_ d: String) { description = d }
 }
 
-enum KinkAwareGradCheck {
+public enum KinkAwareGradCheck {
     @discardableResult
-    static func check(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 3e-3, rtol: Float = 2e-2,
+    public static func check(_ inputs: [Tensor], eps: Float = 1e-2, atol: Float = 3e-3, rtol: Float = 2e-2,
                       maxProbes: Int = 60, maxKinkFraction: Double = 0.1, seed: UInt64 = 7,
                       _ f: ([Tensor]) throws -> Tensor) throws -> (probes: Int, kinks: Int) {
         for x in inputs { x.grad = nil; try x.requiresGrad(true) }
