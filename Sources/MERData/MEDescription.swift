@@ -56,6 +56,10 @@ struct MEDescription {
             let subject = normaliseSubject(sheet.text(r, columns.subject))
             let clip = sheet.text(r, columns.clip)
             if subject.isEmpty && clip.isEmpty { continue }
+            // A sheet is a file someone else wrote: its names must not lead out of the root.
+            for (column, value) in [(columns.subject, subject), (columns.clip, clip)] where !Self.isPlainName(value) {
+                throw DataError("\(name): \(sheet.file): row \(r.row): \(column) '\(value.prefix(80))' is not a plain folder name")
+            }
             let id = "\(subject)/\(clip)"
             guard let (label, emotion) = b.label(r, id: id, column: columns.emotion) else { continue }
             let f = try b.frames(r, id: id, onsetColumn: columns.onset, apexColumn: columns.apex, offsetColumn: columns.offset)
@@ -64,12 +68,30 @@ struct MEDescription {
             guard let onset = try b.frameFile(index, directory: c.directory, frame: f.onset, expectedName: c.fileName(f.onset), row: r.row, id: id),
                   let apex = try b.frameFile(index, directory: c.directory, frame: f.apex, expectedName: c.fileName(f.apex), row: r.row, id: id)
             else { continue }
+            for path in [onset, apex] where !Self.resolves(path, inside: root) {
+                throw DataError("\(name): \(sheet.file): row \(r.row): \(id): frame \(path) leads outside the data set's root \(root) (a symbolic link?)")
+            }
             b.entries.append(MEEntry(subject: subject, id: id, label: label, emotion: emotion, onsetFrame: f.onset,
                                      apexFrame: f.apex, offsetFrame: f.offset, onsetPath: onset, apexPath: apex,
                                      faceCropped: c.faceCropped, sheetRow: r.row))
         }
         b.warnings += layout.notes()
         return Reading(sheetPath: sheetPath, classNames: labelMap.classNames, builder: b)
+    }
+
+    /// A subject or clip name as a sheet may give it: one path component, not `.` or `..`.
+    static func isPlainName(_ s: String) -> Bool {
+        !s.contains("/") && !s.contains("\\") && !s.contains("\0") && s != "." && s != ".."
+    }
+
+    /// Whether `path`, with every symbolic link resolved, lies inside `root` (resolved too).
+    static func resolves(_ path: String, inside root: String) -> Bool {
+        guard let p = realpath(path, nil) else { return false }
+        defer { free(p) }
+        guard let r = realpath(root, nil) else { return false }
+        defer { free(r) }
+        let file = String(cString: p), base = String(cString: r)
+        return file.hasPrefix(base.hasSuffix("/") ? base : base + "/")
     }
 
     /// The clip folder `clip` inside the subject folder for `subject` under `base`, matched

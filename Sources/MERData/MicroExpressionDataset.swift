@@ -159,6 +159,7 @@ public class MicroExpressionDataset: Dataset {
 
 /// Builds entries from sheet rows with the quirk rules shared by CASME II and SAMM.
 struct EntryBuilder {
+    static let maxFrame = 10_000_000
     let dataset: String
     let sheet: CodingSheet
     let labels: LabelMap
@@ -181,11 +182,20 @@ struct EntryBuilder {
     /// offset is needed only when a rule uses it.
     mutating func frames(_ r: CodingSheet.Record, id: String, onsetColumn: String, apexColumn: String,
                          offsetColumn: String) throws -> (onset: Int, apex: Int, offset: Int?) {
-        let onset = try sheet.requireInteger(r, onsetColumn)
+        // Frame numbers are bounded before any arithmetic (a sheet is someone else's file):
+        // ten million frames is 14 hours at 200 fps.
+        func checked(_ v: Int?, _ column: String) throws -> Int? {
+            guard let v else { return nil }
+            guard (0...EntryBuilder.maxFrame).contains(v) else {
+                throw DataError("\(sheet.file): row \(r.row): \(column) \(v) is not a frame number in 0...\(EntryBuilder.maxFrame)")
+            }
+            return v
+        }
+        let onset = try checked(try sheet.requireInteger(r, onsetColumn), onsetColumn)!
         let offsetText = sheet.text(r, offsetColumn)
-        let offset = CodingSheet.parseInteger(offsetText)
+        let offset = try checked(CodingSheet.parseInteger(offsetText), offsetColumn)
         let apexText = sheet.text(r, apexColumn)
-        if let apex = CodingSheet.parseInteger(apexText) {
+        if let apex = try checked(CodingSheet.parseInteger(apexText), apexColumn) {
             if apex == onset, let off = offset, off > onset + 1 {
                 let mid = (onset + off) / 2
                 warnings.append("\(sheet.file): row \(r.row): \(id): apex equals onset (\(onset)); using the middle frame \(mid) between onset \(onset) and offset \(off)")

@@ -86,6 +86,51 @@ final class CASME2Tests: XCTestCase {
         XCTAssertEqual(ds.warnings, ["CASME2-coding-x.csv: row 3: sub01/EP05_03: unknown emotion 'boredom'; sample left out"])
     }
 
+    /// A coding sheet is someone else's file: a row naming a clip outside the root, frames
+    /// reached through a symbolic link that leaves the root, or frame numbers near 2^62 are
+    /// errors naming the row, never a frame loaded from elsewhere or a trap.
+    func testHostileSheetRowsAreRefused() throws {
+        let root = try Fixtures.copy(Fixtures.casme2)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.removeItem(atPath: root + "/CASME2-coding-20140508.xlsx")
+        // Frames outside the root that a "../" name would reach.
+        let outside = try Fixtures.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.copyItem(atPath: root + "/CASME2_RAW_selected/sub01/EP02_01f", toPath: outside + "/clip")
+        func sheet(_ row: String) throws {
+            try "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Estimated Emotion\n\(row)\n"
+                .write(toFile: root + "/CASME2-coding-x.csv", atomically: true, encoding: .utf8)
+        }
+        let escape = String(repeating: "../", count: 8) + String(outside.dropFirst()) + "/clip"
+        try sheet("1,\(escape),46,59,86,happiness")
+        XCTAssertThrowsError(try casme2(root)) {
+            XCTAssertTrue("\($0)".contains("casme2: CASME2-coding-x.csv: row 2: Filename '../../"), "\($0)")
+            XCTAssertTrue("\($0)".contains("is not a plain folder name"), "\($0)")
+        }
+        try sheet("../../x,EP02_01f,46,59,86,happiness")
+        XCTAssertThrowsError(try casme2(root)) { XCTAssertTrue("\($0)".contains("is not a plain folder name"), "\($0)") }
+        // A clip folder inside the root that is a link to the outside.
+        let clip = root + "/CASME2_RAW_selected/sub01/EP02_01f"
+        try FileManager.default.removeItem(atPath: clip)
+        try FileManager.default.createSymbolicLink(atPath: clip, withDestinationPath: outside + "/clip")
+        try sheet("1,EP02_01f,46,59,86,happiness")
+        XCTAssertThrowsError(try casme2(root)) {
+            XCTAssertTrue("\($0)".contains("row 2: sub01/EP02_01f: frame "), "\($0)")
+            XCTAssertTrue("\($0)".contains("leads outside the data set's root"), "\($0)")
+        }
+        // Frame numbers beyond any clip: refused before the apex rules add or halve them.
+        try FileManager.default.removeItem(atPath: clip)
+        try FileManager.default.copyItem(atPath: outside + "/clip", toPath: clip)
+        try sheet("1,EP02_01f,4611686018427387904,/,4611686018427387904,happiness")
+        XCTAssertThrowsError(try casme2(root)) {
+            XCTAssertTrue("\($0)".contains("row 2: OnsetFrame 4611686018427387904 is not a frame number in 0...10000000"), "\($0)")
+        }
+        try sheet("1,EP02_01f,46,/,9223372036854775807,happiness")
+        XCTAssertThrowsError(try casme2(root)) { XCTAssertTrue("\($0)".contains("OffsetFrame 9223372036854775807 is not a frame number"), "\($0)") }
+        try sheet("1,EP02_01f,46,59,86,happiness")
+        XCTAssertEqual(try casme2(root).count, 1, "the same sheet with sane values loads")
+    }
+
     func testPreprocessingStacksInputsFromTheRegistry() throws {
         let frames = FakeFrames()
         let ds = try casme2(input: ["onset", "apex", "diff"], size: 8, frames: frames)
