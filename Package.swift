@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "mer-script", targets: ["mer-script"]),
         .executable(name: "mer-bench", targets: ["mer-bench"]),
         .library(name: "MERKernels", targets: ["MERKernels"]),
+        .library(name: "MERFiles", targets: ["MERFiles"]),
         .library(name: "MERTensor", targets: ["MERTensor"]),
         .library(name: "MERNN", targets: ["MERNN"]),
         .library(name: "MERVision", targets: ["MERVision"]),
@@ -46,7 +47,9 @@ let package = Package(
 
         // MARK: Engine
         .target(name: "MERKernels", swiftSettings: kernelFlags),
-        .target(name: "MERTensor", dependencies: ["MERKernels"],
+        // Safe file access (exclusive temporaries, no symlink writes, non-blocking reads).
+        .target(name: "MERFiles"),
+        .target(name: "MERTensor", dependencies: ["MERKernels", "MERFiles"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
 
         // MARK: Domain
@@ -58,10 +61,10 @@ let package = Package(
         .target(name: "MERData", dependencies: ["MERVision", "MERTensor",
                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
-        .target(name: "MEREval", dependencies: ["CFreeType", "MERVision", "MERTensor"]),
+        .target(name: "MEREval", dependencies: ["CFreeType", "MERFiles", "MERVision", "MERTensor"]),
 
         // MARK: Host
-        .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERKernels", "MERTensor", "MERNN",
+        .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERFiles", "MERKernels", "MERTensor", "MERNN",
                                             "MERVision", "MERData", "MEREval"]),
 
         // MARK: Executables
@@ -81,6 +84,7 @@ let package = Package(
         .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERTensor",
                                                        .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "MEREvalTests", dependencies: ["MEREval", "MERTensor", "MERVision"]),
+        .testTarget(name: "MERFilesTests", dependencies: ["MERFiles"]),
         .testTarget(name: "MERLuaTests", dependencies: ["MERLua"]),
     ],
     swiftLanguageVersions: [.v5]

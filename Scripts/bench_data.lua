@@ -15,16 +15,14 @@ local function make()
     local subject = string.format("sub%02d", (i - 1) % 8 + 1)
     local clip = string.format("EP%02d_01", i)
     local dir = string.format("%s/CASME2_RAW_selected/%s/%s", root, subject, clip)
-    os.execute("mkdir -p " .. dir)
+    mer.mkdir(dir)
     image.save(texture, dir .. "/img1.jpg", {quality = 90})
     image.save((texture + tensor.randn{1, 480, 640} * 0.02):clamp(0, 1), dir .. "/img5.jpg", {quality = 90})
     rows[#rows + 1] = string.format("%d,%s,1,5,9,AU12,%s", (i - 1) % 8 + 1, clip, emotions[(i - 1) % 5 + 1])
   end
-  local f = assert(io.open(root .. "/CASME2-coding-bench.csv", "w"))
-  f:write(table.concat(rows, "\n"), "\n")
-  f:close()
+  mer.write_file(root .. "/CASME2-coding-bench.csv", table.concat(rows, "\n") .. "\n")
 end
-if not io.open(root .. "/CASME2-coding-bench.csv") then make() end
+if not mer.exists(root .. "/CASME2-coding-bench.csv") then make() end
 
 local function epoch(loader, step)
   local t0, n = mer.time(), 0

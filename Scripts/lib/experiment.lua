@@ -25,14 +25,9 @@
 local experiment = {}
 local crash_after, hold_after = os.getenv("MER_CRASH_AFTER"), os.getenv("MER_HOLD_AFTER")
 
--- `writer` makes the temporary name unique when several processes (array tasks) may
--- write the same file at once.
-local function write_atomic(path, text, writer)
-  local tmp = path .. ".tmp" .. (writer and ("-" .. writer) or "")
-  local f = assert(io.open(tmp, "w"))
-  f:write(text)
-  f:close()
-  assert(os.rename(tmp, path))
+-- Atomic (a new temporary file renamed over the target), never through a symbolic link.
+local function write_atomic(path, text)
+  mer.write_file(path, text)
 end
 
 local function serialize(v)
@@ -52,16 +47,16 @@ local function serialize(v)
   error("cannot serialize a " .. t)
 end
 
+-- A table written by `serialize`, read as text (a FIFO or an oversized file is an error,
+-- not a hang) and run with an empty environment.
 local function load_table(path)
-  local chunk = loadfile(path, "t", {})
+  local ok, text = pcall(mer.read_file, path, 16 << 20)
+  if not ok then return nil end
+  local chunk = load(text, "=" .. path, "t", {})
   return chunk and chunk() or nil
 end
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() return true end
-  return false
-end
+local exists = mer.exists
 
 -- Predictions (1-based labels) and mean loss of `model` on a data set, without a tape.
 function experiment.predict(model, ds, batch)
@@ -98,7 +93,7 @@ end
 -- Trains and evaluates fold k; returns {subject, pred, target, leaky_best}.
 local function run_fold(spec, run, k, fold)
   local dir = run.dir .. string.format("/fold-%02d", k)
-  os.execute("mkdir -p '" .. dir .. "'")
+  mer.mkdir(dir)
   local done_path = dir .. "/result.lua"
   if exists(done_path) then return load_table(done_path), true end
 
@@ -208,8 +203,7 @@ function experiment.loso(spec)
   -- of a split run writes the same content (the split depends on the data set alone).
   local subjects = {}
   for k, fold in ipairs(folds) do subjects[k] = fold.subject end
-  write_atomic(run.dir .. "/folds.lua", "return " .. serialize({count = #folds, subjects = subjects}),
-               tostring(spec.fold or 0))
+  write_atomic(run.dir .. "/folds.lua", "return " .. serialize({count = #folds, subjects = subjects}))
   local results = {}
   for k, fold in ipairs(folds) do
     if spec.fold == nil or spec.fold == k then

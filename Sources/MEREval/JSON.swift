@@ -1,4 +1,5 @@
 import Foundation
+import MERFiles
 
 /// A JSON value written deterministically: object keys sorted, two-space indentation,
 /// arrays of scalars on one line, numbers that are not integers with six decimals
@@ -101,23 +102,15 @@ public indirect enum JSONValue: Equatable {
     }
 }
 
-/// Writes files so that a reader never sees half of one: a temporary file beside the
-/// target, then rename(2).
+/// Writes files so that a reader never sees half of one: an exclusive temporary file beside
+/// the target, then rename(2) (MERFiles.SafeFile: never through a symbolic link).
 public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }
 
     public static func write(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw EvalError("cannot write \(path) (could not create \(tmp))")
-        }
-        if rename(tmp, path) != 0 {
-            let why = String(cString: strerror(errno))
-            unlink(tmp)
-            throw EvalError("cannot write \(path): \(why)")
-        }
+        do { try SafeFile.write(data, to: path) } catch let e as FileError { throw EvalError(e.description) }
     }
 }
 

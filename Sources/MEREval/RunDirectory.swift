@@ -1,4 +1,5 @@
 import Foundation
+import MERFiles
 
 /// One fold's test predictions (0-based labels).
 public struct FoldResult: Equatable {
@@ -167,13 +168,9 @@ public final class RunDirectory {
 
     func csv() -> String { ([columns.joined(separator: ",")] + rows.map(line)).joined(separator: "\n") + "\n" }
 
+    /// Appends a row; a log.csv that is a symbolic link or not a regular file is refused.
     private func append(_ text: String, to file: String) throws {
-        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        guard fd >= 0 else { throw EvalError("log: cannot open \(file): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw EvalError("log: cannot write \(file): \(String(cString: strerror(errno)))") }
+        do { try SafeFile.append(Data(text.utf8), to: file) } catch let e as FileError { throw EvalError("log: \(e.description)") }
     }
 
     // MARK: Folds and the end of the run

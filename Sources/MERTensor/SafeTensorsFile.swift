@@ -1,4 +1,5 @@
 import Foundation
+import MERFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -112,29 +113,13 @@ extension SafeTensors {
 
     static func errnoString() -> String { String(cString: strerror(errno)) }
 
+    /// The whole file, if it is a regular file no larger than half the machine's memory:
+    /// a FIFO or device under a checkpoint's name is refused without blocking, and a file
+    /// too large to hold is an error, not an abort in the allocator.
     static func loadFile(_ path: String) throws -> Data {
-        func fail(_ what: String) -> TensorError { TensorError("safetensors: cannot read \(path): \(what)") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw fail(errnoString()) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw fail(errnoString()) }
-        guard (st.st_mode & S_IFMT) != S_IFDIR else { throw fail("it is a directory") }
-        var data = Data(count: Int(st.st_size))
-        var done = 0
-        try data.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) in
-            while done < b.count {
-                let r = Glibc.read(fd, b.baseAddress! + done, b.count - done)
-                if r < 0 {
-                    if errno == EINTR { continue }
-                    throw fail(errnoString())
-                }
-                if r == 0 { break }
-                done += r
-            }
-        }
-        if done < data.count { data.removeSubrange(done...) }   // the file shrank meanwhile
-        return data
+        let limit = Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
+        do { return try SafeFile.read(path, maxBytes: limit) }
+        catch let e as FileError { throw TensorError("safetensors: \(e.description)") }
     }
 
     static func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, _ fail: (String) -> TensorError) throws {

@@ -18,7 +18,7 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "eval.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "synthetic_augment.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
@@ -45,6 +45,7 @@ final class LuaScriptTests: XCTestCase {
     func testSyntheticAugmentFlow() { runLuaFile("synthetic_augment.lua") }
     func testAPIBehaviourUsersExpect() { runLuaFile("api_behaviour.lua") }
     func testEveryRegisteredBindingSurvivesWrongArguments() { runLuaFile("registry_battery.lua") }
+    func testFilesWithoutAShell() { runLuaFile("files.lua") }
 
     /// The Markdown reference is made from the registered help texts: every module has a
     /// section, every binding an entry with its signature, fields are marked.

@@ -56,6 +56,7 @@ extension LuaVM {
         installTensorType()
         installTensorModule()
         installMerModule()
+        installFileFunctions()
         installNNModule()
         installModels()
         installLosses()
