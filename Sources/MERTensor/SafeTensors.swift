@@ -91,6 +91,9 @@ public enum SafeTensors {
         guard String(validating: headerBytes, as: UTF8.self) != nil else {
             throw fail("header is not valid UTF-8")
         }
+        // Names are counted (and duplicates found) before Foundation builds the objects: a
+        // 100 MB header of tiny entries would otherwise cost gigabytes.
+        try checkTopLevelKeys(headerBytes, limit: maxTensors + 1, fail: fail)
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: Data(headerBytes), options: [])
@@ -100,6 +103,11 @@ public enum SafeTensors {
         }
         guard let object = json as? [String: Any] else {
             throw fail("header is not a JSON object")
+        }
+        // As the reference implementation: the header starts with '{' (no byte-order mark,
+        // no leading space); trailing spaces are the format's padding.
+        guard headerBytes.first == UInt8(ascii: "{") else {
+            throw fail("header does not start with '{' (a byte-order mark or leading spaces are not allowed)")
         }
 
         var metadata: [String: String] = [:]
@@ -168,7 +176,55 @@ public enum SafeTensors {
                 throw fail("tensors \"\(a.name)\" [\(a.begin), \(a.end)] and \"\(b.name)\" [\(b.begin), \(b.end)] have overlapping data")
             }
         }
+        // The tensors tile the data section exactly, as the reference implementation checks:
+        // no gap between two, none before the first, no bytes after the last.
+        var next = 0
+        for t in tensors {
+            guard t.begin == next else {
+                throw fail("tensor \"\(t.name)\": data_offsets [\(t.begin), \(t.end)] leave a gap after byte \(next) of the data section")
+            }
+            next = t.end
+        }
+        guard next == dataLen else {
+            throw fail("the data section has \(dataLen) bytes but the tensors cover \(next) (trailing bytes)")
+        }
         return Header(tensors: tensors, metadata: metadata, dataStart: dataStart)
+    }
+
+    /// Most tensors one file may name (a DBFEM state dict has about 600).
+    public static let maxTensors = 100_000
+
+    /// Scans the keys of the header's top-level object without building it: a key given
+    /// twice, or more than `limit - 1` keys, is an error. The scan follows JSON's strings and
+    /// nesting only; full validation is JSONSerialization's afterwards.
+    static func checkTopLevelKeys(_ bytes: UnsafeRawBufferPointer, limit: Int, fail: (String) -> TensorError) throws {
+        var keys = Set<String>()
+        var depth = 0, i = 0, expectKey = false
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == quote {
+                var j = i + 1
+                while j < bytes.count && bytes[j] != quote { j += bytes[j] == backslash ? 2 : 1 }
+                if depth == 1 && expectKey {
+                    let key = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<min(j, bytes.count)]), as: UTF8.self)
+                    guard keys.insert(key).inserted else { throw fail("the header names \"\(key.prefix(80))\" twice") }
+                    guard keys.count < limit else { throw fail("the header names more than \(limit - 1) tensors") }
+                    expectKey = false
+                }
+                i = j + 1
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectKey = depth == 1 && c == UInt8(ascii: "{")
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): if depth == 1 { expectKey = true }
+            default: break
+            }
+            i += 1
+        }
     }
 
     /// Converts `count` little-endian elements of `dtype` starting at byte `start` to floats.

@@ -314,9 +314,30 @@ final class SafeTensorsTests: XCTestCase {
             XCTAssertTrue(got.hasPrefix(src + expected), "expected «\(src + expected)», got «\(got)»")
         }
 
-        // Valid edge cases next to the rules: zero-element tensors sharing an offset, gaps, padding.
-        let ok = file("{\"a\":\(entry("F32", "[0,5]", "[0,0]")),\"s\":\(entry("I8", "[]", "[0,1]")),\"b\":\(entry("U8", "[2]", "[4,6]"))}    ",
-                      data: [0xFF, 9, 9, 9, 1, 2])
+        // As strict as the reference implementation: a gap, trailing bytes, a byte-order
+        // mark, a leading space, a name given twice are all refused.
+        let strict: [(Data, String)] = [
+            (file("{\"a\":\(entry("I8", "[1]", "[0,1]")),\"b\":\(entry("U8", "[2]", "[4,6]"))}", data: [1, 9, 9, 9, 1, 2]),
+             "tensor \"b\": data_offsets [4, 6] leave a gap after byte 1 of the data section"),
+            (file("{\"b\":\(entry("U8", "[2]", "[1,3]"))}", data: [9, 1, 2]), "tensor \"b\": data_offsets [1, 3] leave a gap after byte 0"),
+            (file("{\"w\":\(entry())}", data: e8 + [0]), "the data section has 9 bytes but the tensors cover 8 (trailing bytes)"),
+            (file(bytes: [0xEF, 0xBB, 0xBF] + Array("{\"w\":\(entry())}".utf8), data: e8), "header does not start with '{'"),
+            (file(" {\"w\":\(entry())}", data: e8), "header does not start with '{'"),
+            (file("{\"w\":\(entry("F32", "[1]", "[0,4]")),\"w\":\(entry("F32", "[1]", "[4,8]"))}", data: e8), "the header names \"w\" twice"),
+        ]
+        for (data, expected) in strict {
+            let got = readError(data)
+            XCTAssertTrue(got.hasPrefix(src + expected), "expected «\(src + expected)», got «\(got)»")
+        }
+        // Tiny entries cannot make the header cost gigabytes: their number is capped first.
+        var many = "{"
+        for k in 0...SafeTensors.maxTensors { many += "\"t\(k)\":\(entry("F32", "[0]", "[0,0]")),"  }
+        many.removeLast(); many += "}"
+        XCTAssertTrue(readError(file(many)).hasPrefix(src + "the header names more than 100000 tensors"))
+
+        // Valid edge cases next to the rules: zero-element tensors sharing an offset, padding.
+        let ok = file("{\"a\":\(entry("F32", "[0,5]", "[0,0]")),\"s\":\(entry("I8", "[]", "[0,1]")),\"b\":\(entry("U8", "[2]", "[1,3]"))}    ",
+                      data: [0xFF, 1, 2])
         let entries = try SafeTensors.read(data: ok, source: "ok")
         XCTAssertEqual(entries.map(\.name), ["a", "s", "b"])
         XCTAssertEqual(entries.map(\.shape), [[0, 5], [], [2]])
