@@ -14,6 +14,8 @@ public struct ScriptOptions {
     public var seed: UInt64?
     public var threads: Int?
     public var timeout: Double?
+    /// Tensor memory budget in bytes (`--max-memory`); nil: physical memory.
+    public var maxMemory: Int?
     /// The words before the script on the command line (arg[-n]..arg[-1], as `lua` sets them).
     public var interpreterWords: [String] = ["mer-script"]
 
@@ -28,6 +30,7 @@ public enum ScriptHost {
         _ = HeapPolicy.applied
         if let seed = options.seed { Generator.seed(seed) }
         if let threads = options.threads { Parallel.threads = threads }
+        if let bytes = options.maxMemory { MemoryBudget.limitBytes = bytes }
         if let timeout = options.timeout {
             Interrupts.shared.timeoutSeconds = timeout
             Interrupts.shared.deadline = Date().addingTimeInterval(timeout)

@@ -10,6 +10,7 @@ extension Tensor {
             try check(!overflow && p <= 1 << 34, "\(op): shape \(describe(shape)) is too large")
             total = p
         }
+        try MemoryBudget.check(total * 4, for: "\(op) of shape \(describe(shape))")
     }
 
     public static func zeros(_ shape: [Int]) throws -> Tensor {

@@ -10,6 +10,7 @@ public final class Storage {
     /// Allocates `count` floats, zero-filled.
     public init(count: Int) {
         self.count = count
+        MemoryBudget.allocated(max(count, 1) * 4)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         data.initialize(repeating: 0, count: max(count, 1))
@@ -18,9 +19,13 @@ public final class Storage {
     /// Allocates `count` floats without clearing them; the caller writes every element.
     public init(uninitializedCount count: Int) {
         self.count = count
+        MemoryBudget.allocated(max(count, 1) * 4)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { UnsafeMutableRawPointer(data).deallocate() }
+    deinit {
+        UnsafeMutableRawPointer(data).deallocate()
+        MemoryBudget.released(max(count, 1) * 4)
+    }
 }

@@ -30,12 +30,30 @@ struct MerScript: ParsableCommand {
     @Option(help: ArgumentHelp("Stop the script with an error after this many seconds.", valueName: "seconds"))
     var timeout: Double?
 
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp("Most tensor memory the script may hold, e.g. 8G, 512M or bytes (default: physical memory).", valueName: "size"))
+    var maxMemory: String?
+
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The Lua script to run, and its arguments.", valueName: "script [args...]"))
     var scriptAndArguments: [String] = []
 
     func validate() throws {
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be between 1 and 256, got \(t)") }
         if let t = timeout, !(t > 0) { throw ValidationError("--timeout must be a positive number of seconds, got \(t)") }
+        if let m = maxMemory, MerScript.bytes(m) == nil {
+            throw ValidationError("--max-memory expects a size such as 8G, 512M, 100K or a byte count, got '\(m)'")
+        }
+    }
+
+    /// "8G", "512M", "100K", "123" → bytes (binary units); nil if it is not such a size.
+    static func bytes(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = text.uppercased()
+        var scale = 1
+        if let last = digits.last, let u = units[last] { scale = u; digits.removeLast() }
+        if digits.hasSuffix("I") { return nil }
+        guard let n = Int(digits), n > 0 else { return nil }
+        let (v, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : v
     }
 
     func run() throws {
@@ -60,6 +78,7 @@ struct MerScript: ParsableCommand {
         options.seed = seed
         options.threads = threads
         options.timeout = timeout
+        options.maxMemory = maxMemory.flatMap(MerScript.bytes)
         if scriptAndArguments.first == "merge" {
             // `mer-script merge runs/<dir>`: pool the folds of a run made with --fold K.
             guard scriptAndArguments.count == 2 else { throw ValidationError("usage: mer-script merge runs/<dir>") }

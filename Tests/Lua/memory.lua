@@ -25,4 +25,21 @@ T.test("a loop creating 10^5 tensors keeps memory bounded", function()
   end
 end)
 
+T.test("a request past the memory budget is an error, and the host goes on", function()
+  T.raises("tensor.randn: not enough memory: randn of shape [100000, 100000] requested 37.3 GB", tensor.randn, {1e5, 1e5})
+  local budget, used = mer.max_memory()
+  assert(budget > 0 and used >= 0)
+  collectgarbage(); collectgarbage()
+  local _, base = mer.max_memory()
+  local keep = tensor.zeros{1024, 256}            -- 1 MB, counted while it lives
+  local _, held = mer.max_memory()
+  assert(held - base >= 1 << 20, string.format("%d bytes counted for a 1 MB tensor", held - base))
+  mer.max_memory(held + (1 << 20))
+  T.raises("not enough memory: zeros of shape [1024, 512] requested 2.0 MB", tensor.zeros, {1024, 512})
+  local ok = tensor.zeros{1024, 128}              -- 0.5 MB still fits
+  mer.max_memory(budget)
+  T.raises("mer.max_memory: argument 1: expected a positive byte count", mer.max_memory, 0)
+  assert(keep:numel() + ok:numel() == 1024 * 384)
+end)
+
 return T.done()

@@ -159,6 +159,17 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(saved.contains("print('alive')") || saved.contains("print(\\047alive\\047)"), "history file: \(saved)")
     }
 
+    /// Asking for 40 GB in the REPL is an error message; the session and its state go on.
+    func testREPLRefusesAHugeTensorAndGoesOn() throws {
+        let term = try TerminalSession(executable: Self.executable,
+                                       environment: ["MER_HISTORY=", "TERM=xterm", "HOME=\(tmp.path)"])
+        term.expect("> ")
+        term.type("keep = 41\r")
+        term.type("x = tensor.randn{1e5, 1e5}\r"); term.expect("not enough memory: randn of shape [100000, 100000] requested 37.3 GB")
+        term.type("print(keep + 1)\r"); term.expect("42")
+        XCTAssertEqual(term.endWithCtrlD(), 0)
+    }
+
     /// Ctrl-C at 200 moments chosen at random — inside a computation, while a long result
     /// prints, while history is written, at the prompt, between them — never ends the REPL
     /// or loses its state.

@@ -43,6 +43,16 @@ extension LuaVM {
                 return call.push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)
             },
             .function("cores", arity: 0, "mer.cores()\nNumber of CPU cores online.") { call in call.push(Parallel.availableCores) },
+            .function("max_memory", arity: 1, """
+                mer.max_memory([bytes])
+                Sets the most memory tensors may hold (a request past it is an error: "not enough memory");
+                returns the budget and the bytes in use now. Default: the machine's physical memory.
+                """) { call in
+                if !call.isNil(1) { MemoryBudget.limitBytes = try call.integer(1, in: 1...Int.max, what: "a positive byte count") }
+                call.push(MemoryBudget.limitBytes)
+                call.push(MemoryBudget.liveBytes)
+                return 2
+            },
         ])
         pushModuleTable("mer")
         lua_pushstring(L, LuaVM.version)
