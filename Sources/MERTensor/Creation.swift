@@ -3,12 +3,15 @@ extension Tensor {
         for (i, s) in shape.enumerated() {
             try check(s >= 0, "\(op): size \(s) at dimension \(i + 1) is negative")
         }
-        // Refuse absurd sizes before trying to allocate them (16 G elements = 64 GiB).
-        var total = 1
+        // Refuse absurd sizes before trying to allocate them (16 G elements = 64 GiB). An
+        // empty tensor counts its other dimensions too: [0, 2^40] holds nothing, but its
+        // sum over dimension 1 would be 2^40 elements.
+        var total = 1, reachable = 1
         for s in shape {
             let (p, overflow) = total.multipliedReportingOverflow(by: s)
-            try check(!overflow && p <= 1 << 34, "\(op): shape \(describe(shape)) is too large")
-            total = p
+            let (q, overflow2) = reachable.multipliedReportingOverflow(by: Swift.max(s, 1))
+            try check(!overflow && !overflow2 && q <= 1 << 34, "\(op): shape \(describe(shape)) is too large")
+            total = p; reachable = q
         }
         try MemoryBudget.check(total * 4, for: "\(op) of shape \(describe(shape))")
     }

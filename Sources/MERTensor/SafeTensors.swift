@@ -145,7 +145,9 @@ public enum SafeTensors {
             for d in shape {
                 let (c, o1) = count.multipliedReportingOverflow(by: d)
                 let (p, o2) = strideProduct.multipliedReportingOverflow(by: Swift.max(d, 1))
-                guard !o1, !o2, p <= 1 << 40 else { throw bad("shape \(describe(shape)) is too large") }
+                // As for created tensors: at most 2^34 elements, even counting an empty
+                // tensor's other dimensions (its reductions would allocate them).
+                guard !o1, !o2, p <= 1 << 34 else { throw bad("shape \(describe(shape)) is too large") }
                 count = c; strideProduct = p
             }
             let (byteCount, o3) = count.multipliedReportingOverflow(by: elementSize)

@@ -27,6 +27,8 @@ end)
 
 T.test("a request past the memory budget is an error, and the host goes on", function()
   T.raises("tensor.randn: not enough memory: randn of shape [100000, 100000] requested 37.3 GB", tensor.randn, {1e5, 1e5})
+  -- Empty, yet its sum over dimension 2 would need 4 TiB: refused when it is made.
+  T.raises("tensor.zeros: shape [0, 1099511627776] is too large", tensor.zeros, {0, 1 << 40})
   local budget, used = mer.max_memory()
   assert(budget > 0 and used >= 0)
   collectgarbage(); collectgarbage()

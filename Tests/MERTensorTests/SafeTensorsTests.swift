@@ -288,6 +288,8 @@ final class SafeTensorsTests: XCTestCase {
             (file("{\"w\":\(entry("F32", "[0,4611686018427387904,4611686018427387904]", "[0,0]"))}"),
              "tensor \"w\": shape [0, 4611686018427387904, 4611686018427387904] is too large"),
             (file("{\"w\":\(entry("F64", "[4611686018427387904]", "[0,0]"))}"), "tensor \"w\": shape [4611686018427387904] is too large"),
+            // Empty, but a sum over dimension 2 would be 2^40 elements.
+            (file("{\"w\":\(entry("F32", "[0,1099511627776]", "[0,0]"))}"), "tensor \"w\": shape [0, 1099511627776] is too large"),
             (file("{\"w\":\(entry("F32", "[2]", "[0,12]"))}", data: e8),
              "tensor \"w\": data_offsets [0, 12] are out of range: the data section has 8 bytes"),
             (file("{\"w\":\(entry("F32", "[2]", "[8,0]"))}", data: e8), "tensor \"w\": data_offsets [8, 0] are reversed"),
