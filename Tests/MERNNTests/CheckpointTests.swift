@@ -173,6 +173,45 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(opt3.stepCount, opt.stepCount)
     }
 
+    /// Optimizer state someone else wrote: absurd step counts and learning rates are errors
+    /// naming the file, and the optimizer is left as it was (no trap on load or next step).
+    func testHostileOptimizerStateIsRefused() throws {
+        let model = Sequential([try Linear(3, 2)])
+        let opt = try Adam(model.parameters(), lr: 0.01)
+        let path = temp("opt.safetensors")
+        func write(step: Float = 1, lr: Float = 0.01, meta: [String: String], parameterStep: Float = 1) throws {
+            var entries: [(name: String, tensor: Tensor)] = [("optim.step", .scalar(step)), ("optim.lr", .scalar(lr))]
+            for (i, p) in model.parameters().enumerated() {
+                entries.append(("optim.\(i).exp_avg", Tensor(zeros: p.shape)))
+                entries.append(("optim.\(i).exp_avg_sq", Tensor(zeros: p.shape)))
+                entries.append(("optim.\(i).step", .scalar(parameterStep)))
+            }
+            try SafeTensors.write(entries, metadata: meta, to: path)
+        }
+        let cases: [(Float, Float, [String: String], String)] = [
+            (1e20, 0.01, [:], "step: 1e+20 is not a plausible step count"),
+            (.infinity, 0.01, [:], "step: expected a single non-negative number"),
+            (1, 0.01, ["optim.step": "9223372036854775807"], "step '9223372036854775807' in the metadata is not a step count"),
+            (1, 0.01, ["optim.lr": "nan"], "lr nan in the metadata is not a non-negative finite number"),
+            (1, 0.01, ["optim.lr": "-5"], "lr -5.0 in the metadata is not a non-negative finite number"),
+            (1, 0.01, ["optim.lr": "fast"], "lr 'fast' in the metadata is not a number"),
+            (1, .nan, [:], "lr: expected a single non-negative number"),
+        ]
+        for (step, lr, meta, expected) in cases {
+            try write(step: step, lr: lr, meta: meta)
+            let e = message { try opt.load(path: path) }
+            XCTAssertTrue(e.contains(expected) && e.contains("Adam.load_state"), "expected «\(expected)», got «\(e)»")
+            XCTAssertEqual(opt.lr, 0.01); XCTAssertEqual(opt.stepCount, 0)
+        }
+        for bad in [Float.infinity, 1e20] {
+            try write(meta: [:], parameterStep: bad)
+            XCTAssertTrue(message { try opt.load(path: path) }.contains("0.step: expected a single non-negative integer (at most 1e15)"))
+        }
+        try write(step: 7, lr: 0.005, meta: ["optim.lr": "0.005", "optim.step": "7"])
+        try opt.load(path: path)
+        XCTAssertEqual(opt.stepCount, 7); XCTAssertEqual(opt.lr, 0.005)
+    }
+
     func testFailedSaveLeavesTheOldFile() throws {
         let path = temp("model.safetensors")
         let small = Sequential([try Linear(2, 2, generator: Generator(seed: 1))])

@@ -48,8 +48,14 @@ extension Optimizer {
         }
         let mine = entries.filter { $0.name.hasPrefix(p) }.map { (name: String($0.name.dropFirst(p.count)), tensor: $0.tensor) }
         guard !mine.isEmpty else { throw TensorError("\(name).load_state: \(source) holds no optimizer state (no \(p)* tensors)") }
+        if let s = metadata[p + "step"], !(Int(s).map { (0...1_000_000_000_000_000).contains($0) } ?? false) {
+            throw TensorError("\(name).load_state: \(source): step '\(s.prefix(40))' in the metadata is not a step count in 0...1e15")
+        }
+        if let s = metadata[p + "lr"], Double(s) == nil {
+            throw TensorError("\(name).load_state: \(source): lr '\(s.prefix(40))' in the metadata is not a number")
+        }
         try loadState(mine, exactLr: metadata[p + "lr"].flatMap(Double.init), source: source)
-        if let s = metadata[p + "step"], let n = Int(s), n >= 0 { stepCount = n }   // exact beyond 2^24
+        if let s = metadata[p + "step"], let n = Int(s) { stepCount = n }   // exact beyond 2^24
     }
 
     /// Writes this optimiser's state alone to `path`.

@@ -69,8 +69,9 @@ public class Adam: Optimizer {
     public override func incompleteState(index i: Int, _ dict: [String: Tensor]) -> String? {
         let missing = ["exp_avg", "exp_avg_sq", "step"].filter { dict[$0] == nil }
         if !missing.isEmpty { return "parameter \(i): state lacks \(missing.map { "\(i).\($0)" }.joined(separator: ", "))" }
-        if let s = dict["step"], s.count != 1 || !((try? s.item()).map { $0 >= 0 && $0 == $0.rounded() } ?? false) {
-            return "\(i).step: expected a single non-negative integer"
+        // Bounded too: Int(_:) of inf or 1e20 would trap.
+        if let s = dict["step"], s.count != 1 || !((try? s.item()).map { $0 >= 0 && $0 <= 1e15 && $0 == $0.rounded() } ?? false) {
+            return "\(i).step: expected a single non-negative integer (at most 1e15)"
         }
         return nil
     }

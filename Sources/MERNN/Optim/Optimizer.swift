@@ -101,6 +101,8 @@ open class Optimizer {
                 }
                 if n == "step" {
                     guard v == v.rounded() else { problems.append("step: \(v) is not an integer"); continue }
+                    // A step count past 10^15 is no real run (and Int(v) would trap past 2^63).
+                    guard v <= 1e15 else { problems.append("step: \(v) is not a plausible step count (at most 1e15)"); continue }
                     step = Int(v)
                 } else { newLr = Double(v) }
                 continue
@@ -120,6 +122,7 @@ open class Optimizer {
             perParam[i, default: [:]][parts[1]] = t
         }
         if step == nil { problems.append("missing step") }
+        if let l = exactLr, !(l.isFinite && l >= 0) { problems.append("lr \(l) in the metadata is not a non-negative finite number") }
         for (i, dict) in perParam.sorted(by: { $0.key < $1.key }) {
             if let msg = incompleteState(index: i, dict) { problems.append(msg) }
         }
