@@ -40,6 +40,9 @@ extension Augment {
 
         /// Cosine and sine of `degrees`, exact at multiples of 90°.
         static func cosSin(_ degrees: Float) -> (Float, Float) {
+            // Reduced to one turn first: Int(q) of a huge angle (1e38) would trap, and a
+            // whole number of turns is no rotation.
+            let degrees = degrees.isFinite ? degrees.truncatingRemainder(dividingBy: 360) : degrees
             let q = degrees / 90
             if q == q.rounded() {
                 switch ((Int(q) % 4) + 4) % 4 {

@@ -96,4 +96,23 @@ T.test("a battery of wrong values: every call raises, but for the ones legal on 
   T.values(tensor.from{1, 2} + 1, {2, 3})
 end)
 
+T.test("extreme numbers give errors, never a trap", function()
+  T.raises("eval.metrics: argument 1: label 1 is 9223372036854775807, more than 4096 classes", eval.metrics, {math.maxinteger}, {1})
+  T.raises("expected an integer class 1..4096", eval.metrics, tensor.from{1e30}, {1})
+  T.raises("eval.metrics: argument 3: expected a number of classes in 1...4096", eval.metrics, {1}, {1}, math.maxinteger)
+  T.raises("nn.cross_entropy: target 9223372036854775808 at position 0 is out of range for 5 classes",
+           nn.cross_entropy, tensor.randn{1, 5}, {math.maxinteger})
+  T.raises("is out of range for 5 classes", nn.cross_entropy, tensor.randn{1, 5}, tensor.from{1e30})
+  local p = tensor.ones{2}:requires_grad(true)
+  local c = optim.CosineLR(optim.Adam({p}), {epochs = 5})
+  T.raises("field 'epoch': expected an epoch in 0...1000000000", function() c.epoch = math.maxinteger end)
+  c.epoch = 1000000000
+  c:step()                                         -- stays at the last epoch, no overflow
+  assert(c.epoch == 1000000000)
+  -- A whole number of turns is no rotation, however large the angle.
+  local img = tensor.rand{1, 8, 8}
+  T.values(image.affine(img, {angle = 360 * 2^100}), img:reshape{-1}:totable(), 1e-5)
+  assert(image.affine(img, {angle = 1e38}):numel() == 64)
+end)
+
 return T.done()

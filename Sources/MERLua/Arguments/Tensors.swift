@@ -84,24 +84,36 @@ extension LuaCall {
     }
 
     /// Class labels 1..C from a table or a tensor (an (N, C) tensor gives its argmax), 0-based.
+    /// The most classes metrics take: their confusion matrix is classes² counts.
+    static let maxClasses = 4096
+
     func classLabels(_ i: Int32) throws -> [Int] {
+        let top = LuaCall.maxClasses
         if let t = object(i, as: Tensor.self) {
-            if t.rank == 2 { return try t.argmax(dim: 1).toArray().map { Int($0) } }
+            if t.rank == 2 {
+                guard t.shape[1] <= top else { throw error(i, "scores for \(t.shape[1]) classes, more than \(top)") }
+                return try t.argmax(dim: 1).toArray().map { Int($0) }
+            }
             guard t.rank <= 1 else { throw error(i, "expected labels (a 1-D tensor) or (N, C) scores, got a tensor of shape \(formatList(t.shape))") }
             return try t.toArray().enumerated().map { k, v in
-                guard v == v.rounded(), v >= 1 else { throw error(i, "label \(k + 1) is \(formatNumber(Double(v))), expected an integer class 1..C") }
+                guard v == v.rounded(), v >= 1, v <= Float(top) else {
+                    throw error(i, "label \(k + 1) is \(formatNumber(Double(v))), expected an integer class 1..\(top)")
+                }
                 return Int(v) - 1
             }
         }
         guard isTable(i) else { throw error(i, "expected class labels (a table or tensor of integers 1..C), got \(typeName(i))") }
-        return try integerList(i, what: "a table of class labels 1..C", allowVarargs: false, minimum: 1).map { $0 - 1 }
+        let labels = try integerList(i, what: "a table of class labels 1..C", allowVarargs: false, minimum: 1)
+        if let k = labels.firstIndex(where: { $0 > top }) {
+            throw error(i, "label \(k + 1) is \(labels[k]), more than \(top) classes")
+        }
+        return labels.map { $0 - 1 }
     }
 
     /// The class count at `i`, or the largest label seen.
     func classCount(_ i: Int32, labels: [Int]) throws -> Int {
         if isNil(i) { return max(1, (labels.max() ?? 0) + 1) }
-        let c = try integer(i)
-        guard c >= 1 else { throw error(i, "expected a positive number of classes, got \(c)") }
+        let c = try integer(i, in: 1...LuaCall.maxClasses, what: "a number of classes in 1...\(LuaCall.maxClasses)")
         if let top = labels.max(), top >= c { throw error(i, "a label is \(top + 1) but nclasses is \(c)") }
         return c
     }

@@ -79,7 +79,8 @@ extension LuaVM {
             Method("step", arity: 0, "s:step()\nAdvances one epoch and sets the optimiser's lr.") { _, s in s.step(); return 0 },
         ], properties: [
             Property("epoch", "s.epoch\nEpochs stepped so far; assignable (a non-negative integer) to resume a schedule.",
-                     get: { call, s in call.push(s.epoch) }, set: { call, s in s.epoch = try call.nonNegativeInteger(3) }),
+                     get: { call, s in call.push(s.epoch) },
+                     set: { call, s in s.epoch = try call.integer(3, in: 0...LRSchedule.maxEpoch, what: "an epoch in 0...\(LRSchedule.maxEpoch)") }),
             Property("lr", "s.lr\nThe optimiser's current learning rate.", get: { call, s in call.push(s.optimizer.lr) }),
         ])
 

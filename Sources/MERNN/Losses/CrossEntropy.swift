@@ -44,7 +44,8 @@ extension Loss {
                 throw TensorError("cross_entropy: target \(y) at position \(i) is not an integer class index")
             }
             guard y >= 0, y < Float(c) else {
-                throw TensorError("cross_entropy: target \(Int(y)) at position \(i) is out of range for \(c) classes")
+                // Formatted from the float: Int(y) itself would trap past Int.max.
+                throw TensorError("cross_entropy: target \(String(format: "%.0f", Double(y))) at position \(i) is out of range for \(c) classes")
             }
             classes[i] = Int(y)
         }

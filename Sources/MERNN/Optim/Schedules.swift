@@ -20,7 +20,10 @@ public class LRSchedule {
     /// The learning rate at `epoch`.
     public func lr(at epoch: Int) -> Double { baseLr }
 
-    public func step() { epoch += 1 }
+    /// Epochs past this are no real schedule; `step()` stops there instead of overflowing.
+    public static let maxEpoch = 1_000_000_000
+
+    public func step() { if epoch < Self.maxEpoch { epoch += 1 } }
 }
 
 /// lr = base · γ^⌊epoch / stepSize⌋ (PyTorch's `StepLR(step_size, gamma)`).
