@@ -79,6 +79,16 @@ extension LuaVM {
 extension Binding {
     /// `__gc` of every userdata type: drops the retained Swift object once.
     static let release = Binding.meta("__gc") { call in
+        // A script can reach this function (getmetatable(t).__gc) and hand it any value:
+        // only a userdata whose metatable is one of ours holds a Swift object.
+        guard lua_type(call.L, 1) == LUA_TUSERDATA, lua_getmetatable(call.L, 1) != 0 else {
+            throw call.error("expected a mer-script object, got \(call.typeName(1))")
+        }
+        let metatable = lua_topointer(call.L, -1)
+        mer_pop(call.L, 1)
+        guard call.vm.metatables.values.contains(where: { $0 == metatable }) else {
+            throw call.error("expected a mer-script object, got \(call.typeName(1))")
+        }
         if let box = lua_touserdata(call.L, 1)?.assumingMemoryBound(to: UnsafeMutableRawPointer?.self),
            let p = box.pointee {
             Unmanaged<AnyObject>.fromOpaque(p).release()

@@ -115,4 +115,13 @@ T.test("extreme numbers give errors, never a trap", function()
   assert(image.affine(img, {angle = 1e38}):numel() == 64)
 end)
 
+T.test("__gc checks what it is given", function()
+  local gc = getmetatable(tensor.zeros{1}).__gc
+  T.raises("tensor.__gc: expected a mer-script object, got FILE*", gc, io.stdout)
+  T.raises("expected a mer-script object, got number", gc, 5)
+  local t = tensor.ones{2}
+  gc(t); gc(t)                                     -- twice: the second finds nothing to release
+  T.raises("tensor.add", function() return t + 1 end)
+end)
+
 return T.done()
