@@ -32,6 +32,9 @@ enum Read {
     static func float(in range: ClosedRange<Double>, _ what: String? = nil) -> Reader<Float> {
         Reader { try $0.float($1, in: range, what: what) }
     }
+    static func integer(in range: ClosedRange<Int>, _ what: String? = nil) -> Reader<Int> {
+        Reader { try $0.integer($1, in: range, what: what) }
+    }
     static func pair(minimum: Int = 1) -> Reader<(Int, Int)> { Reader { try $0.pair($1, minimum: minimum) } }
     static func integers(_ what: String, minimum: Int? = nil) -> Reader<[Int]> {
         Reader { try $0.integerList($1, what: what, allowVarargs: false, minimum: minimum) }

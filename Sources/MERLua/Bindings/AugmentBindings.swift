@@ -72,9 +72,12 @@ extension OpticalFlow.TVL1Options {
             guard m == "tvl1" else { throw call.error(i, "only \"tvl1\" is available, got \"\(m)\"") }
         },
         Option("lambda", \.lambda, Read.float), Option("tau", \.tau, Read.float), Option("theta", \.theta, Read.float),
-        Option("scales", \.scales, Read.integer), Option("warps", \.warps, Read.integer), Option("epsilon", \.epsilon, Read.float),
-        Option("iterations", \.innerIterations, Read.integer), Option("outer_iterations", \.outerIterations, Read.integer),
-        Option("scale_step", \.scaleStep, Read.float), Option("median", \.medianFiltering, Read.integer),
+        // Iteration counts bounded (100× OpenCV's defaults), so a typo cannot run for days.
+        Option("scales", \.scales, Read.integer(in: 1...50)), Option("warps", \.warps, Read.integer(in: 1...500)),
+        Option("epsilon", \.epsilon, Read.float),
+        Option("iterations", \.innerIterations, Read.integer(in: 1...3000)),
+        Option("outer_iterations", \.outerIterations, Read.integer(in: 1...1000)),
+        Option("scale_step", \.scaleStep, Read.float), Option("median", \.medianFiltering, Read.integer(in: 0...99)),
     ]
 }
 

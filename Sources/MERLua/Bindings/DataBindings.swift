@@ -46,7 +46,7 @@ struct LoaderOptions {
     var batch = 32, shuffle = true, seed: UInt64 = 0, dropLast = false, skipBad = false, prefetch = 2
     static let declared: [Option<LoaderOptions>] = [
         Option("batch", \.batch, Read.positive), Option("shuffle", \.shuffle, Read.boolean), Option("seed", \.seed, Read.seed),
-        Option("drop_last", \.dropLast, Read.boolean), Option("skip_bad", \.skipBad, Read.boolean), Option("prefetch", \.prefetch, Read.integer),
+        Option("drop_last", \.dropLast, Read.boolean), Option("skip_bad", \.skipBad, Read.boolean), Option("prefetch", \.prefetch, Read.integer(in: 0...64, "a number of batches in 0...64")),
     ]
 }
 
