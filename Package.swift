@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CLua", "CPNG", "CJPEG"]),
         .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels"]),
         .testTarget(name: "MERTensorTests", dependencies: ["MERTensor", "MERTestSupport"]),
-        .testTarget(name: "MERNNTests", dependencies: ["MERNN", "MERTensor", "MERTestSupport"]),
+        .testTarget(name: "MERNNTests", dependencies: ["MERKernels", "MERNN", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERVisionTests", dependencies: ["MERVision", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERVision", "MERTensor"]),
         .testTarget(name: "MEREvalTests", dependencies: ["MEREval", "MERTensor", "MERVision"]),
