@@ -80,7 +80,7 @@ T.test("a battery of wrong values never crashes the host", function()
     {"tensor.fill_", t.fill_, 2}, {"tensor.expand", t.expand, 2}, {"tensor.size", t.size, 2},
     {"tensor.unsqueeze", t.unsqueeze, 2}, {"tensor.squeeze", t.squeeze, 2}, {"tensor.backward", t.backward, 3},
     {"tensor.requires_grad", t.requires_grad, 2}, {"tensor.leaky_relu", t.leaky_relu, 2},
-    {"mer.seed", mer.seed, 1}, {"mer.threads", mer.threads, 1},
+    {"mer.seed", mer.seed, 1}, {"mer.threads", mer.threads, 1}, {"mer.conv_algorithm", mer.conv_algorithm, 1},
   }
   for _, target in ipairs(targets) do
     local calls = battery(target[1], target[2], target[3])
