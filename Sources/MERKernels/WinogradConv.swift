@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Winograd convolution for 3×3, stride 1, dilation 1, one group (any padding), NCHW float32.
 ///
 ///     input  (n, cin, h, w)      weight (cout, cin, 3, 3)      output (n, cout, hout, wout)
@@ -9,28 +13,35 @@
 /// positions of the transformed tile (see WinogradTransforms.swift for Bᵀ, G, Aᵀ):
 ///
 ///     forward         M[ξ] (cout, T) = U[ξ] (cout, cin) · V[ξ] (cin, T);   Y_tile = Aᵀ M_tile A (+ bias)
+///                     (U[ξ] is stored transposed, cin × cout: its GEMM packing then copies runs of
+///                     12 channels instead of scattering 12 rows, ~13 % of a 640→640 @14 forward)
 ///     backwardData    the forward of dOut with the 180°-rotated, in/out-swapped filters and
 ///                     padding 2 − pad ("full" correlation: dIn[y,x] = Σ dOut[y−ky+pad, x−kx+pad]·w[ky,kx]);
 ///                     a padding above 2 gives a negative padding, which is a crop and works the same.
 ///     backwardWeight  Y is linear in g: dg = Gᵀ [ (A dY Aᵀ) ⊙ V ] G summed over tiles, so with
-///                     Z = A dY Aᵀ per output tile,  dUᵀ[ξ] (cin, cout) = Σ_chunks V[ξ] (cin, T) · Zᵀ[ξ] (T, cout),
+///                     Z = A dY Aᵀ per output tile,  dUᵀ[ξ] (cin, cout) = Σ_chunks V[ξ] (cin, T) · Z[ξ] (T, cout),
 ///                     then dW[co, ci] = Gᵀ dU[·, co, ci] G.
 ///
 /// The α² products per chunk of T tiles are the work (α²/(m²·9) of the direct multiply-adds:
 /// 4/9 for F(2,3), 1/4 for F(4,3)); they run on the packed `Gemm` at `threads: 1`.
 ///
-/// Chunks and threads: the batch's tile rows (image, ty) are cut into chunks of whole tile rows
-/// (≈ `targetTiles` tiles each, and at least as many chunks as threads when there are enough
-/// rows); each worker owns a contiguous range of chunks and its own V / M buffers (α²·(cin+cout)·T
-/// floats). Every forward / backward-data output is computed inside one chunk by the same
-/// operations whatever the chunking (the GEMM's K order does not depend on N), so those two are
-/// bit-identical for any thread count. backwardWeight sums per-worker partials in worker order:
-/// identical run to run for a given thread count, as the direct kernel.
+/// Chunks and threads: the batch's tile rows (image, ty) are cut into chunks of whole tile rows,
+/// ≈ `targetTiles` tiles each, independent of the thread count. Chunks run one after another;
+/// inside a chunk each phase is split over the workers: the input transform by channel, the α²
+/// GEMMs by ξ (each at `threads: 1`), the output transform by channel. Splitting the GEMMs by ξ
+/// means every U[ξ] is packed by one worker once per chunk; a first cut that gave each worker
+/// its own chunks packed all of U on both cores, and on the wide 14×14 layers (few tiles, U =
+/// α²·cin·cout floats) that packing, streamed from memory, was ~22 % of the time (perf).
+/// No element's arithmetic depends on the split (per-element transforms, one single-threaded
+/// GEMM per ξ, dU[ξ] accumulated over chunks in chunk order), so all three passes give
+/// bit-identical results for any thread count.
 ///
-/// Layouts inside a chunk (TP = T rounded up to 16, so tile vectors never straddle channels):
-///     V  [ξ][c][TP]     input transform, 16 tiles per vector (row pass on image rows, column
-///                       pass on 16 gathered tiles)
-///     M  [ξ][co][TP]    forward GEMM output, read 16 tiles per vector by the output transform
+/// Layouts inside a chunk (TP = T rounded up to 16, plus 16 of slack for the input transform):
+///     V  [c][ξ][TP]     input transform, 16 tiles per vector (column pass on image rows, row
+///                       pass on 16 gathered tiles); the GEMMs see V[ξ] with leading dimension α²·TP
+///     M  [co][ξ][TP]    forward GEMM output (ldc α²·TP), read 16 tiles per vector by the output
+///                       transform: the α² vectors of one channel lie within α²·TP floats, not
+///                       in α² planes cout·TP apart
 ///     Z  [ξ][t][coP]    dOut transform for the weight pass, 16 channels per vector (coP = cout
 ///                       rounded up to 16) so that it is the GEMM's non-transposed B
 public enum WinogradKernels {
@@ -41,8 +52,8 @@ public enum WinogradKernels {
     }
 
     /// Tiles per chunk the GEMMs aim for: N of the forward product, K of the weight product.
-    /// 192 measured within noise of 128 and 384 on 64→64 @56 and 320→640 @14 (see mer-bench --winograd).
-    nonisolated(unsafe) public static var targetTiles = 192
+    /// Chunk buffers take α²·(cin + cout)·T floats (27 MB for 640→640 at F(4,3), T = 384).
+    nonisolated(unsafe) public static var targetTiles = 384
 
     /// Whether `s` is a convolution these kernels compute: 3×3, stride 1, dilation 1, groups 1.
     public static func supports(_ s: ConvShape) -> Bool {
@@ -129,25 +140,22 @@ public enum WinogradKernels {
             alpha = m + 2
             tilesY = (outH + m - 1) / m; tilesX = (outW + m - 1) / m
             let units = n * tilesY
-            let threads = Parallel.threads
-            var rows = max(1, WinogradKernels.targetTiles / tilesX)
-            // Enough chunks to keep every thread busy (batch-1 inference): then smaller chunks.
-            rows = max(1, min(rows, (units + threads - 1) / threads))
+            let rows = max(1, min(units, WinogradKernels.targetTiles / tilesX))
             rowsPerChunk = rows
             chunks = (units + rows - 1) / rows
-            tp = (rows * tilesX + 15) / 16 * 16
+            // 16 floats of slack: a tile group's last vector may run past the last tile.
+            tp = (rows * tilesX + 15) / 16 * 16 + 16
             rowWidth = (tilesX * m + 2 + 15) / 16 * 16
         }
 
         var units: Int { n * tilesY }
     }
 
-    /// Runs `body(chunks, part)` for contiguous ranges of chunks on up to `Parallel.threads` workers.
-    private static func overChunks(_ geo: Geometry, _ body: (Range<Int>, Int) -> Void) {
-        let parts = max(1, min(Parallel.threads, geo.chunks))
-        Parallel.run(parts: parts, threads: parts) { p in
-            body((geo.chunks * p / parts)..<(geo.chunks * (p + 1) / parts), p)
-        }
+    /// Tile rows u0 ..< u1 of chunk `chunk` and its tile count.
+    @inline(__always)
+    private static func chunkRows(_ geo: Geometry, _ chunk: Int) -> (u0: Int, u1: Int, nt: Int) {
+        let u0 = chunk * geo.rowsPerChunk, u1 = min(geo.units, u0 + geo.rowsPerChunk)
+        return (u0, u1, (u1 - u0) * geo.tilesX)
     }
 
     /// Where filter (oc, ic) of the correlation being run lies in the layer's weight tensor.
@@ -164,7 +172,61 @@ public enum WinogradKernels {
             .bindMemory(to: Float.self, capacity: max(1, count))
     }
 
+    /// `count` floats rounded up to whole 64-byte lines, so carved sub-buffers stay aligned.
+    @inline(__always)
+    private static func lines(_ count: Int) -> Int { (count + 15) / 16 * 16 }
+
+    /// Runs `body` on `count` floats of the retained workspace (see `Workspace`).
+    private static func withWorkspace<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let (raw, cap) = Workspace.acquire(bytes: max(1, count) * 4)
+        defer { Workspace.release(raw, bytes: cap) }
+        return body(raw.bindMemory(to: Float.self, capacity: cap / 4))
+    }
+
+    /// One retained buffer for U (or dU), V and M (or Z), grown to the largest call.
+    /// Fresh pages per call cost ~10 % of a 640→640 @14 forward in page faults and clearing
+    /// (perf: clear_page_erms, exc_page_fault), since U alone is α²·cin·cout floats (59 MB
+    /// there). The price is that the largest workspace stays allocated (~110 MB for the paper
+    /// model's widest layer at batch 16). A concurrent second call allocates its own.
+    private enum Workspace {
+        nonisolated(unsafe) private static var cached: (ptr: UnsafeMutableRawPointer, bytes: Int)? = nil
+        nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+            let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+            pthread_mutex_init(m, nil)
+            return m
+        }()
+
+        static func acquire(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
+            pthread_mutex_lock(mutex)
+            if let c = cached, c.bytes >= bytes {
+                cached = nil
+                pthread_mutex_unlock(mutex)
+                return (c.ptr, c.bytes)
+            }
+            pthread_mutex_unlock(mutex)
+            return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
+        }
+
+        static func release(_ ptr: UnsafeMutableRawPointer, bytes: Int) {
+            pthread_mutex_lock(mutex)
+            var victim: UnsafeMutableRawPointer? = ptr
+            if cached == nil { cached = (ptr, bytes); victim = nil }
+            else if cached!.bytes < bytes { victim = cached!.ptr; cached = (ptr, bytes) }
+            pthread_mutex_unlock(mutex)
+            victim?.deallocate()
+        }
+    }
+
     // MARK: Filter transforms (once per call, 16 filters per vector)
+
+    /// p[o[0]], …, p[o[15]] built in registers. (Filling a zero vector lane by lane went through
+    /// the stack: 16 scalar stores then one 64-byte load, a failed store forwarding that made
+    /// the gather loop ~40 % of the input transform.)
+    @inline(__always)
+    private static func gather16(_ p: UnsafePointer<Float>, _ o: UnsafePointer<Int>) -> SIMD16<Float> {
+        SIMD16<Float>(p[o[0]], p[o[1]], p[o[2]], p[o[3]], p[o[4]], p[o[5]], p[o[6]], p[o[7]],
+                      p[o[8]], p[o[9]], p[o[10]], p[o[11]], p[o[12]], p[o[13]], p[o[14]], p[o[15]])
+    }
 
     /// Up to 16 floats from `p` (lanes past `lanes` are zero).
     @inline(__always)
@@ -175,27 +237,28 @@ public enum WinogradKernels {
         return v
     }
 
-    /// U[ξ][oc][ic] = (G f G^T)[ξ] for the correlation's filters f(oc, ic)[k] =
-    /// weight[oc·ocStride + ic·icStride + (flip ? 8 − k : k)] (k = 3·ky + kx), 16 ic per vector.
-    /// Float is enough: G's entries are exact or one rounding away (1/6, 1/24), so U carries a
-    /// few ulps, far below the error the data transforms add. The first cut (scalar, Double,
-    /// nested arrays) was a visible share of wide layers (640×640 filters = 410 k transforms).
+    /// U[ξ][ic][oc] = (G f Gᵀ)[ξ] (stored transposed, see `run`) for the correlation's filters
+    /// f(oc, ic)[k] = weight[oc·ocStride + ic·icStride + (flip ? 8 − k : k)] (k = 3·ky + kx),
+    /// 16 oc per vector. Float is enough: G's entries are exact or one rounding away (1/6, 1/24),
+    /// so U carries a few ulps, far below the error the data transforms add. The first cut
+    /// (scalar, Double, nested arrays) was a visible share of wide layers (640×640 filters =
+    /// 410 k transforms per call).
     private static func transformFilters<T: WinogradTransform>(_: T.Type, _ geo: Geometry, weight: UnsafePointer<Float>,
                                                               ocStride: Int, icStride: Int, flip: Bool,
                                                               into u: UnsafeMutablePointer<Float>) {
-        let alpha = geo.alpha, plane = geo.cOut * geo.cIn, cIn = geo.cIn
+        let alpha = geo.alpha, plane = geo.cOut * geo.cIn, cOut = geo.cOut
         let g = T.g.flatMap { $0 }.map(Float.init)   // G[a][k] at g[a·3 + k]
-        Parallel.forRanges(geo.cOut) { ocs in
+        Parallel.forRanges(geo.cIn) { ics in
             withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 9 + 3 * alpha) { tmp in
                 let w = tmp.baseAddress!, gf = w + 9
-                for oc in ocs {
-                    var icb = 0
-                    while icb < cIn {
-                        let lanes = min(16, cIn - icb)
+                for ic in ics {
+                    var ocb = 0
+                    while ocb < cOut {
+                        let lanes = min(16, cOut - ocb)
                         for k in 0..<9 {
-                            let src = weight + oc * ocStride + icb * icStride + (flip ? 8 - k : k)
+                            let src = weight + ocb * ocStride + ic * icStride + (flip ? 8 - k : k)
                             var v = SIMD16<Float>()
-                            for l in 0..<lanes { v[l] = src[l * icStride] }
+                            for l in 0..<lanes { v[l] = src[l * ocStride] }
                             w[k] = v
                         }
                         // gf = G w (α×3), then U = gf Gᵀ (α×α).
@@ -207,7 +270,7 @@ public enum WinogradKernels {
                         for a in 0..<alpha {
                             for b in 0..<alpha {
                                 let v = gf[a * 3] * g[b * 3] + gf[a * 3 + 1] * g[b * 3 + 1] + gf[a * 3 + 2] * g[b * 3 + 2]
-                                let dst = u + (a * alpha + b) * plane + oc * cIn + icb
+                                let dst = u + (a * alpha + b) * plane + ic * cOut + ocb
                                 if lanes == 16 {
                                     UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<Float>.self)
                                 } else {
@@ -215,7 +278,7 @@ public enum WinogradKernels {
                                 }
                             }
                         }
-                        icb += 16
+                        ocb += 16
                     }
                 }
             }
@@ -227,127 +290,135 @@ public enum WinogradKernels {
     private static func run<T: WinogradTransform>(_ t: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
                                                  filters f: FilterAccess,
                                                  bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-        let a2 = geo.alpha * geo.alpha
-        let u = allocate(a2 * geo.cOut * geo.cIn)
-        defer { u.deallocate() }
-        transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: u)
-        let tp = geo.tp
-        overChunks(geo) { chunks, _ in
-            let v = allocate(a2 * geo.cIn * tp), mBuf = allocate(a2 * geo.cOut * tp)
-            let scratch = InputScratch(geo)
-            defer { v.deallocate(); mBuf.deallocate(); scratch.deallocate() }
-            for chunk in chunks {
-                let u0 = chunk * geo.rowsPerChunk, u1 = min(geo.units, u0 + geo.rowsPerChunk)
-                let nt = (u1 - u0) * geo.tilesX
-                transformInput(t, geo, input: input, u0: u0, u1: u1, v: v, scratch: scratch)
-                for xi in 0..<a2 {
-                    Gemm.sgemm(transA: false, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
-                               a: u + xi * geo.cOut * geo.cIn, lda: geo.cIn,
-                               b: v + xi * geo.cIn * tp, ldb: tp,
-                               beta: 0, c: mBuf + xi * geo.cOut * tp, ldc: tp, threads: 1)
+        let a2 = geo.alpha * geo.alpha, tp = geo.tp
+        let uCount = lines(a2 * geo.cOut * geo.cIn), vCount = lines(a2 * geo.cIn * tp)
+        withWorkspace(uCount + vCount + a2 * geo.cOut * tp) { ws in
+            let u = ws, v = ws + uCount, mBuf = v + vCount
+            transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: u)
+            for chunk in 0..<geo.chunks {
+                let (u0, u1, nt) = chunkRows(geo, chunk)
+                Parallel.forRanges(geo.cIn) { cs in
+                    transformInput(t, geo, input: input, u0: u0, u1: u1, channels: cs, v: v)
                 }
-                transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, bias: bias, output: output)
+                Parallel.forRanges(a2) { xis in
+                    for xi in xis {
+                        Gemm.sgemm(transA: true, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
+                                   a: u + xi * geo.cOut * geo.cIn, lda: geo.cOut,
+                                   b: v + xi * tp, ldb: a2 * tp,
+                                   beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1)
+                    }
+                }
+                Parallel.forRanges(geo.cOut) { cos in
+                    transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: cos, bias: bias, output: output)
+                }
             }
         }
     }
 
-    /// Per-worker buffers of the input transform: α image rows, their column-transformed
-    /// rows for every tile row of a chunk, and each tile's offset into the latter.
-    private struct InputScratch {
-        let rows, vert: UnsafeMutablePointer<Float>
-        let tileOffset: UnsafeMutablePointer<Int>
-        init(_ geo: Geometry) {
-            rows = WinogradKernels.allocate(geo.alpha * geo.rowWidth)
-            vert = WinogradKernels.allocate(geo.rowsPerChunk * geo.alpha * geo.rowWidth)
-            tileOffset = .allocate(capacity: geo.tp)
-        }
-        func deallocate() { rows.deallocate(); vert.deallocate(); tileOffset.deallocate() }
-    }
-
-    /// V[ξ][c][t] = (Bᵀ d_{c,t} B)[ξ] for the tiles of tile rows u0 ..< u1 (t = (u − u0)·tilesX + tx).
+    /// V[c][ξ][t] = (Bᵀ d_{c,t} B)[ξ] for the tiles of tile rows u0 ..< u1 (t = (u − u0)·tilesX + tx).
     /// Column pass first, on whole image rows (16 columns per vector, no waste); then the row
     /// pass on 16 tiles at a time, gathering each tile's α columns (stride m) into lanes.
+    /// Tile rows go in groups of ~64 tiles so the column-transformed rows of a group stay in L1
+    /// while the row pass gathers from them (whole chunks at once, 40 KB per channel at 112 px,
+    /// spilled to L2: the gathers were then ~⅓ of the input transform). A group's last 16-tile
+    /// vector may run past the group: those lanes repeat its last tile and are overwritten by
+    /// the next group (or land in the padding past the chunk's last tile, see `Geometry.tp`).
     private static func transformInput<T: WinogradTransform>(_: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
-                                                            u0: Int, u1: Int, v: UnsafeMutablePointer<Float>,
-                                                            scratch: InputScratch) {
-        let alpha = geo.alpha, m = geo.m, rw = geo.rowWidth, tp = geo.tp
-        let nt = (u1 - u0) * geo.tilesX
+                                                            u0: Int, u1: Int, channels: Range<Int>,
+                                                            v: UnsafeMutablePointer<Float>) {
+        let alpha = geo.alpha, a2 = alpha * alpha, m = geo.m, rw = geo.rowWidth, tp = geo.tp, tilesX = geo.tilesX
+        let groupRows = max(1, 64 / tilesX)
+        let rows = allocate(alpha * rw), vert = allocate(groupRows * alpha * rw)
+        let tileOffset = UnsafeMutablePointer<Int>.allocate(capacity: groupRows * tilesX + 16)
+        defer { rows.deallocate(); vert.deallocate(); tileOffset.deallocate() }
         let plane = geo.inH * geo.inW
         // Input columns x = xp + offX for xp in 0 ..< rw: the valid ones are [xLo, xHi).
         let xLo = max(0, -geo.offX), xHi = min(rw, geo.inW - geo.offX)
-        for t in 0..<tp {
-            let tc = min(t, nt - 1)
-            scratch.tileOffset[t] = (tc / geo.tilesX) * alpha * rw + (tc % geo.tilesX) * m
-        }
-        let rows = scratch.rows, vert = scratch.vert
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 2 * alpha) { tmp in
             let d = tmp.baseAddress!, o = d + alpha
-            for c in 0..<geo.cIn {
-                for un in u0..<u1 {
-                    let img = un / geo.tilesY, ty = un % geo.tilesY
-                    let src = input + (img * geo.cIn + c) * plane
-                    for r in 0..<alpha {
-                        let y = ty * m + geo.offY + r
-                        let row = rows + r * rw
-                        if y < 0 || y >= geo.inH || xLo >= xHi {
-                            row.update(repeating: 0, count: rw)
-                            continue
+            var g0 = u0
+            while g0 < u1 {
+                let g1 = min(u1, g0 + groupRows)
+                let gTiles = (g1 - g0) * tilesX, tg0 = (g0 - u0) * tilesX
+                for t in 0..<(gTiles + 15) / 16 * 16 {
+                    let tc = min(t, gTiles - 1)
+                    tileOffset[t] = (tc / tilesX) * alpha * rw + (tc % tilesX) * m
+                }
+                for c in channels {
+                    for un in g0..<g1 {
+                        let img = un / geo.tilesY, ty = un % geo.tilesY
+                        let src = input + (img * geo.cIn + c) * plane
+                        for r in 0..<alpha {
+                            let y = ty * m + geo.offY + r
+                            let row = rows + r * rw
+                            if y < 0 || y >= geo.inH || xLo >= xHi {
+                                row.update(repeating: 0, count: rw)
+                                continue
+                            }
+                            if xLo > 0 { row.update(repeating: 0, count: xLo) }
+                            row.advanced(by: xLo).update(from: src + y * geo.inW + xLo + geo.offX, count: xHi - xLo)
+                            if xHi < rw { row.advanced(by: xHi).update(repeating: 0, count: rw - xHi) }
                         }
-                        if xLo > 0 { row.update(repeating: 0, count: xLo) }
-                        row.advanced(by: xLo).update(from: src + y * geo.inW + xLo + geo.offX, count: xHi - xLo)
-                        if xHi < rw { row.advanced(by: xHi).update(repeating: 0, count: rw - xHi) }
+                        // Column pass: vert[u][ξy][x] = Σ_r Bᵀ[ξy][r] row_r[x].
+                        let vOut = vert + (un - g0) * alpha * rw
+                        var xb = 0
+                        while xb < rw {
+                            for r in 0..<alpha {
+                                d[r] = UnsafeRawPointer(rows + r * rw + xb).loadUnaligned(as: SIMD16<Float>.self)
+                            }
+                            T.input(d, 1, o, 1)
+                            for r in 0..<alpha {
+                                UnsafeMutableRawPointer(vOut + r * rw + xb).storeBytes(of: o[r], as: SIMD16<Float>.self)
+                            }
+                            xb += 16
+                        }
                     }
-                    // Column pass: vert[u][ξy][x] = Σ_r Bᵀ[ξy][r] row_r[x].
-                    let vOut = vert + (un - u0) * alpha * rw
-                    var xb = 0
-                    while xb < rw {
-                        for r in 0..<alpha {
-                            d[r] = UnsafeRawPointer(rows + r * rw + xb).loadUnaligned(as: SIMD16<Float>.self)
+                    // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j].
+                    var t0 = 0
+                    while t0 < gTiles {
+                        let offs = tileOffset + t0
+                        for ey in 0..<alpha {
+                            let base = vert + ey * rw
+                            for j in 0..<alpha { d[j] = gather16(base + j, offs) }
+                            T.input(d, 1, o, 1)
+                            for ex in 0..<alpha {
+                                let dst = v + (c * a2 + ey * alpha + ex) * tp + tg0 + t0
+                                UnsafeMutableRawPointer(dst).storeBytes(of: o[ex], as: SIMD16<Float>.self)
+                            }
                         }
-                        T.input(d, 1, o, 1)
-                        for r in 0..<alpha {
-                            UnsafeMutableRawPointer(vOut + r * rw + xb).storeBytes(of: o[r], as: SIMD16<Float>.self)
-                        }
-                        xb += 16
+                        t0 += 16
                     }
                 }
-                // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j].
-                var t0 = 0
-                while t0 < nt {
-                    let offs = scratch.tileOffset + t0
-                    for ey in 0..<alpha {
-                        let base = vert + ey * rw
-                        for j in 0..<alpha {
-                            var lane = SIMD16<Float>()
-                            for l in 0..<16 { lane[l] = base[offs[l] + j] }
-                            d[j] = lane
-                        }
-                        T.input(d, 1, o, 1)
-                        for ex in 0..<alpha {
-                            let dst = v + ((ey * alpha + ex) * geo.cIn + c) * tp + t0
-                            UnsafeMutableRawPointer(dst).storeBytes(of: o[ex], as: SIMD16<Float>.self)
-                        }
-                    }
-                    t0 += 16
-                }
+                g0 = g1
             }
         }
     }
 
     /// Y = Aᵀ M A per tile and channel (16 tiles per vector), written to the output with the bias.
     private static func transformOutput<T: WinogradTransform>(_: T.Type, _ geo: Geometry, m mBuf: UnsafePointer<Float>,
-                                                             u0: Int, nt: Int, bias: UnsafePointer<Float>?,
-                                                             output: UnsafeMutablePointer<Float>) {
+                                                             u0: Int, nt: Int, channels: Range<Int>,
+                                                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp
         let outPlane = geo.outH * geo.outW
+        // Per tile: offset of its first output in channel 0, and its valid rows·8 + columns
+        // (computed once per call, not per channel: the divisions were ~10 % of this loop).
+        let tileBase = UnsafeMutablePointer<Int>.allocate(capacity: 2 * nt)
+        defer { tileBase.deallocate() }
+        for t in 0..<nt {
+            let un = u0 + t / geo.tilesX, tx = t % geo.tilesX
+            let img = un / geo.tilesY, ty = un % geo.tilesY
+            let oy = ty * m, ox = tx * m
+            tileBase[2 * t] = img * geo.cOut * outPlane + oy * geo.outW + ox
+            tileBase[2 * t + 1] = min(m, geo.outH - oy) * 8 + min(m, geo.outW - ox)
+        }
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: a2 + alpha * m + m * m) { tmp in
             let mm = tmp.baseAddress!, half = mm + a2, y = half + alpha * m
-            for co in 0..<geo.cOut {
+            for co in channels {
                 let b = bias?[co] ?? 0
                 var t0 = 0
                 while t0 < nt {
                     for xi in 0..<a2 {
-                        mm[xi] = UnsafeRawPointer(mBuf + (xi * geo.cOut + co) * tp + t0).loadUnaligned(as: SIMD16<Float>.self)
+                        mm[xi] = UnsafeRawPointer(mBuf + (co * a2 + xi) * tp + t0).loadUnaligned(as: SIMD16<Float>.self)
                     }
                     // Column pass: half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx]; then rows: Y[i][j].
                     for ex in 0..<alpha { T.output(mm + ex, alpha, half + ex, alpha) }
@@ -355,11 +426,8 @@ public enum WinogradKernels {
                     let lanes = min(16, nt - t0)
                     for l in 0..<lanes {
                         let t = t0 + l
-                        let un = u0 + t / geo.tilesX, tx = t % geo.tilesX
-                        let img = un / geo.tilesY, ty = un % geo.tilesY
-                        let oy = ty * m, ox = tx * m
-                        let rowsIn = min(m, geo.outH - oy), colsIn = min(m, geo.outW - ox)
-                        let dst = output + (img * geo.cOut + co) * outPlane + oy * geo.outW + ox
+                        let rowsIn = tileBase[2 * t + 1] >> 3, colsIn = tileBase[2 * t + 1] & 7
+                        let dst = output + tileBase[2 * t] + co * outPlane
                         for i in 0..<rowsIn {
                             for j in 0..<colsIn { dst[i * geo.outW + j] = y[i * m + j][l] + b }
                         }
@@ -378,31 +446,29 @@ public enum WinogradKernels {
         let a2 = geo.alpha * geo.alpha, tp = geo.tp
         let coP = (geo.cOut + 15) / 16 * 16
         let uCount = a2 * geo.cIn * geo.cOut
-        let parts = max(1, min(Parallel.threads, geo.chunks))
-        let partials = allocate(parts * uCount)
-        defer { partials.deallocate() }
-        overChunks(geo) { chunks, part in
-            let v = allocate(a2 * geo.cIn * tp), z = allocate(a2 * tp * coP)
-            let scratch = InputScratch(geo)
-            defer { v.deallocate(); z.deallocate(); scratch.deallocate() }
-            let dU = partials + part * uCount
-            for chunk in chunks {
-                let u0 = chunk * geo.rowsPerChunk, u1 = min(geo.units, u0 + geo.rowsPerChunk)
-                let nt = (u1 - u0) * geo.tilesX
-                transformInput(t, geo, input: input, u0: u0, u1: u1, v: v, scratch: scratch)
-                transformGradOutput(t, geo, gradOutput: gradOutput, u0: u0, nt: nt, z: z, ldz: coP)
-                // The first chunk of the range overwrites (beta 0), later ones accumulate.
-                let beta: Float = chunk == chunks.lowerBound ? 0 : 1
-                for xi in 0..<a2 {
+        let vCount = lines(a2 * geo.cIn * tp), zCount = lines(a2 * tp * coP)
+        withWorkspace(lines(uCount) + vCount + zCount) { ws in
+        let dU = ws, v = ws + lines(uCount), z = v + vCount
+        for chunk in 0..<geo.chunks {
+            let (u0, u1, nt) = chunkRows(geo, chunk)
+            Parallel.forRanges(geo.cIn) { cs in
+                transformInput(t, geo, input: input, u0: u0, u1: u1, channels: cs, v: v)
+            }
+            Parallel.forRanges(nt) { ts in
+                transformGradOutput(t, geo, gradOutput: gradOutput, u0: u0, tiles: ts, z: z, ldz: coP)
+            }
+            // dU[ξ] belongs to one worker and sums the chunks in order (the first overwrites).
+            Parallel.forRanges(a2) { xis in
+                for xi in xis {
                     Gemm.sgemm(transA: false, transB: false, m: geo.cIn, n: geo.cOut, k: nt, alpha: 1,
-                               a: v + xi * geo.cIn * tp, lda: tp, b: z + xi * tp * coP, ldb: coP,
-                               beta: beta, c: dU + xi * geo.cIn * geo.cOut, ldc: geo.cOut, threads: 1)
+                               a: v + xi * tp, lda: a2 * tp, b: z + xi * tp * coP, ldb: coP,
+                               beta: chunk == 0 ? 0 : 1, c: dU + xi * geo.cIn * geo.cOut, ldc: geo.cOut, threads: 1)
                 }
             }
         }
-        // Fixed order worker 0, 1, … per element, then dW[co, ci] = Gᵀ dU[·][ci][co] G, 16 co
-        // per vector: the α² partial planes are read as α² sequential streams (a scalar loop with
-        // co outer, strided by cout, cost ~40 % of the 640→640 @14 pass in the first cut).
+        // dW[co, ci] = Gᵀ dU[·][ci][co] G, 16 co per vector: the α² planes of dU are read as α²
+        // sequential streams (a scalar loop with co outer, strided by cout, cost ~40 % of the
+        // 640→640 @14 pass in the first cut).
         let alpha = geo.alpha, cIn = geo.cIn, cOut = geo.cOut
         let g = T.g.flatMap { $0 }.map(Float.init)   // G[a][k] at g[a·3 + k]
         Parallel.forRanges(cIn) { cis in
@@ -413,10 +479,7 @@ public enum WinogradKernels {
                     while cob < cOut {
                         let lanes = min(16, cOut - cob)
                         for xi in 0..<a2 {
-                            let at = xi * cIn * cOut + ci * cOut + cob
-                            var acc = load(partials + at, lanes: lanes)
-                            for p in 1..<max(1, parts) { acc += load(partials + p * uCount + at, lanes: lanes) }
-                            du[xi] = acc
+                            du[xi] = load(dU + xi * cIn * cOut + ci * cOut + cob, lanes: lanes)
                         }
                         // gtd = Gᵀ dU (3×α), dW = gtd G (3×3).
                         for ky in 0..<3 {
@@ -442,17 +505,18 @@ public enum WinogradKernels {
                 }
             }
         }
+        }
     }
 
     /// Z[ξ][t][co] = (A dY_{co,t} Aᵀ)[ξ], 16 channels per vector (lanes past cout are zero).
     private static func transformGradOutput<T: WinogradTransform>(_: T.Type, _ geo: Geometry,
-                                                                 gradOutput: UnsafePointer<Float>, u0: Int, nt: Int,
+                                                                 gradOutput: UnsafePointer<Float>, u0: Int, tiles: Range<Int>,
                                                                  z: UnsafeMutablePointer<Float>, ldz: Int) {
         let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp
         let outPlane = geo.outH * geo.outW
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: m * m + m * alpha + a2) { tmp in
             let dy = tmp.baseAddress!, half = dy + m * m, zz = half + m * alpha
-            for t in 0..<nt {
+            for t in tiles {
                 let un = u0 + t / geo.tilesX, tx = t % geo.tilesX
                 let img = un / geo.tilesY, ty = un % geo.tilesY
                 let oy = ty * m, ox = tx * m

@@ -20,7 +20,9 @@ import Glibc
 ///            DBFEM training steps (or 1-sample eval forwards) in a steady loop (no tables, no peak probe), for `perf record`
 /// --winograd  only the direct vs Winograd table (DBFEM 3×3 stride-1 layers, each pass), with
 ///            the FMA peak measured before and after it (a drop means other load on the cores);
-///            --conv S filters its layers, --batch N overrides their batch size
+///            --conv S filters its layers, --batch N overrides their batch size;
+///            with --profile, profiles those layers instead of the conv table's
+/// --algorithm auto|direct|winograd   ConvAlgorithm.mode for everything run (default auto)
 /// --profile fwd|data|weight [--profile-reps N]
 ///            run only that conv pass N times on each selected layer (on --threads threads,
 ///            no GEMM rows, no peak probe): a steady loop for `perf record`
@@ -78,6 +80,10 @@ struct BenchOptions {
             case "--threads": o.threads = int("--threads")
             case "--winograd": o.winograd = true
             case "--batch": o.batch = int("--batch")
+            case "--algorithm":
+                let a = value("--algorithm")
+                guard let mode = ConvAlgorithm(rawValue: a) else { fail("--algorithm needs auto, direct or winograd, got '\(a)'") }
+                ConvAlgorithm.mode = mode
             case "--conv": o.convFilter = value("--conv")
             case "--profile":
                 let p = value("--profile")
@@ -93,7 +99,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }

@@ -127,7 +127,7 @@ final class WinogradTests: XCTestCase {
         let (gwRef, gbRef) = refBackwardWeight(s, x, gy)
         for tile in WinogradKernels.Tile.allCases {
             let tol = tolerance[tile]!
-            var first: ([Float], [Float])? = nil
+            var first: ([Float], [Float], [Float])? = nil
             for t in threads {
                 withThreads(t) {
                     let tag = "\(tile.name) \(describe(s)) threads \(t)"
@@ -141,12 +141,13 @@ final class WinogradTests: XCTestCase {
                     assertClose(gb, gbRef, tol: 1e-5, "backwardBias \(tag)")
                     let (gw2, _) = winoBackwardWeight(s, tile, x, gy)
                     assertBitIdentical(gw, gw2, "backwardWeight rerun \(tag)")
-                    // Forward and backward-data outputs never depend on the chunking.
+                    // No element's arithmetic depends on how the phases are split over threads.
                     if let first {
                         assertBitIdentical(y, first.0, "forward vs 1 thread \(tag)")
                         assertBitIdentical(gx, first.1, "backwardData vs 1 thread \(tag)")
+                        assertBitIdentical(gw, first.2, "backwardWeight vs 1 thread \(tag)")
                     } else {
-                        first = (y, gx)
+                        first = (y, gx, gw)
                     }
                 }
             }
@@ -164,10 +165,22 @@ final class WinogradTests: XCTestCase {
             // Channels past one 16-lane vector and one 32-column GEMM panel, not multiples of either;
             // 33 tile columns at F(2,3) so a 16-tile vector spans two tile rows.
             ConvShape(n: 2, cin: 19, h: 13, w: 66, cout: 37, kh: 3, kw: 3, padH: 1, padW: 1),
-            // Several chunks per worker (tile rows of 2 images), odd sizes.
+            // Odd sizes, five images.
             ConvShape(n: 5, cin: 21, h: 29, w: 23, cout: 17, kh: 3, kw: 3, padH: 1, padW: 1),
         ]
         for (i, s) in shapes.enumerated() { check(s, seed: UInt64(50 + i)) }
+    }
+
+    /// Chunks of one or a few tile rows (chunks that end mid-image, the weight pass summing
+    /// dU over many chunks) give the same results as one chunk, up to rounding.
+    func testSmallChunksMatchReference() {
+        let saved = WinogradKernels.targetTiles
+        defer { WinogradKernels.targetTiles = saved }
+        for target in [1, 9] {
+            WinogradKernels.targetTiles = target
+            check(ConvShape(n: 3, cin: 5, h: 11, w: 9, cout: 7, kh: 3, kw: 3, padH: 1, padW: 1), seed: UInt64(70 + target))
+            check(ConvShape(n: 2, cin: 18, h: 7, w: 17, cout: 33, kh: 3, kw: 3, padH: 2, padW: 0), seed: UInt64(80 + target))
+        }
     }
 
     func testRandomShapesMatchReference() {
