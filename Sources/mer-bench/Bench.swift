@@ -131,9 +131,11 @@ enum Bench {
         let all = PeakFLOPs.measure(threads: o.threads, seconds: peakSeconds)
         if o.winograd {
             let ctx = BenchContext(options: o, peakPerCore: perCore, peakAll: all)
+            let loadBefore = loadAverage()
             let rows = WinogradBench.run(ctx)
             let after = PeakFLOPs.measure(threads: o.threads, seconds: peakSeconds)
-            print("FMA peak on \(o.threads) threads: \(all) GFLOP/s before, \(after) after")
+            print("FMA peak on \(o.threads) threads: \(all) GFLOP/s before, \(after) after (best slice: the hardware, not the load)")
+            print("1-minute load average (other processes included): \(loadBefore) before, \(loadAverage()) after")
             print(WinogradBench.table(rows, peakAll: all, threads: o.threads))
             return
         }
@@ -167,6 +169,16 @@ struct BenchContext {
     func peak(threads: Int) -> Double { peakPerCore * Double(threads) }
     /// Thread counts to run: 1 and the "all" count (once if they are equal).
     var threadCounts: [Int] { options.threads == 1 ? [1] : [1, options.threads] }
+}
+
+/// The 1-minute load average from /proc/loadavg ("?" where there is none): the machine is
+/// shared, and a load above the thread count means the timings include waiting.
+func loadAverage() -> String {
+    guard let f = fopen("/proc/loadavg", "r") else { return "?" }
+    defer { fclose(f) }
+    var buf = [CChar](repeating: 0, count: 64)
+    guard fgets(&buf, 64, f) != nil else { return "?" }
+    return String(cString: buf).split(separator: " ").first.map(String.init) ?? "?"
 }
 
 /// A deterministic pseudo-random fill (SplitMix64) so runs are comparable.

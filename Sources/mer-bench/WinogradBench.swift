@@ -6,7 +6,7 @@ import MERKernels
 /// Layers: ResNet12 (two convs per width: the stage's first, cin → width, and width → width)
 /// and the Inception branch's stride-1 3×3 convs (width 0.9: Conv2d_2a 29→58, Conv2d_4a 72→173,
 /// Inception-A / reduction 58→86 and 86→86), at the quick config (64 px, batch 32) and the
-/// paper config (112 px, batch 16). GFLOP/s count the direct multiply-adds (2·n·cout·hout·wout·cin·9)
+/// paper config (112 px, batch 16), then a few probe shapes. GFLOP/s count the direct multiply-adds (2·n·cout·hout·wout·cin·9)
 /// for every algorithm, so a faster algorithm shows as a higher rate, possibly above the peak.
 let winogradBenchLayers: [(String, ConvShape)] = {
     func conv(_ n: Int, _ cin: Int, _ cout: Int, _ size: Int) -> ConvShape {
@@ -27,6 +27,11 @@ let winogradBenchLayers: [(String, ConvShape)] = {
         layers.append(("\(cfg) incep 58->86 @\(grid)", conv(n, 58, 86, grid)))
         layers.append(("\(cfg) incep 86->86 @\(grid)", conv(n, 86, 86, grid)))
     }
+    // Not DBFEM layers: probes for the rule's edges (few channels; grids where F(4,3)'s tiles
+    // overhang the image more than F(2,3)'s).
+    for c in [4, 8, 16] { layers.append(("probe \(c)->32 @64", conv(32, c, 32, 64))) }
+    layers.append(("probe 16->16 @64", conv(32, 16, 16, 64)))
+    for side in [4, 5, 6, 7] { layers.append(("probe 128->128 @\(side)", conv(32, 128, 128, side))) }
     return layers
 }()
 

@@ -241,6 +241,30 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The auto rule's shape logic (the timings behind it are in ConvAlgorithm.autoTile).
+    func testAutoRule() {
+        func conv(_ cin: Int, _ cout: Int, _ side: Int) -> ConvShape {
+            ConvShape(n: 2, cin: cin, h: side, w: side, cout: cout, kh: 3, kw: 3, padH: 1, padW: 1)
+        }
+        withMode(.auto) {
+            for pass in ConvAlgorithm.Pass.allCases {
+                XCTAssertNil(ConvAlgorithm.winogradTile(for: conv(2, 64, 112), pass: pass), "2 input channels stay direct")
+                XCTAssertNil(ConvAlgorithm.winogradTile(for: conv(64, 32, 32), pass: pass), "32 output channels stay direct")
+                XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(64, 64, 56), pass: pass), .f4)
+                XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(640, 640, 14), pass: pass), .f4)
+                // 6×6: 4 tiles of F(4,3) (36 each) tie 9 tiles of F(2,3) (16 each): F(2,3).
+                XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(128, 128, 6), pass: pass), .f2)
+                XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(128, 128, 7), pass: pass), .f4)
+            }
+        }
+        withMode(.winograd) {
+            XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(2, 64, 112), pass: .forward), .f4)
+        }
+        withMode(.direct) {
+            XCTAssertNil(ConvAlgorithm.winogradTile(for: conv(64, 64, 56), pass: .forward))
+        }
+    }
+
     func testUnsupportedShapesStayDirect() {
         let base = ConvShape(n: 2, cin: 64, h: 16, w: 16, cout: 64, kh: 3, kw: 3, padH: 1, padW: 1)
         var strided = base; strided.strideH = 2; strided.strideW = 2
