@@ -47,8 +47,19 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     /// and 7×7 favour F(4,3) (7×7: 2.93 / 3.21 / 3.16 against 1.92 / 2.07 / 2.16).
     /// The three passes share the rule: no pass had a different channel crossover. (One probe
     /// pass, 128 → 128 @5 backward-weight, ran 0.93× of direct on F(2,3): no DBFEM layer is that small.)
+    ///
+    /// Tiles: U holds α²/9 = 4× the weights and is rebuilt and streamed from memory every call,
+    /// so with few tiles per call (batch-1 inference on small grids) the GEMMs are bound by
+    /// reading U. Batch 1 (`--batch 1`, load ~5): 16 tiles lose on wide layers (640 → 640 @14
+    /// forward 0.50×, 320 → 640 @14 0.55×, 256 → 256 @8 (4 tiles) 0.14–0.51×) and are mixed at
+    /// 58–173 channels @15 (0.79–1.33×); 49 tiles (@27–28) win or tie (320 → 320 @28 1.02 /
+    /// 1.43 / 2.07, Inception @27 1.09–1.64); 196 and 784 tiles win (1.5–2.5× at 64–160 @56–112,
+    /// except 64 → 160 @56 backward-data 0.78×). Hence Winograd only from `autoMinTiles` tiles.
     public static func autoTile(for s: ConvShape, pass: Pass) -> WinogradKernels.Tile? {
-        min(s.cin, s.cout) < autoMinChannels ? nil : tile(for: s)
+        if min(s.cin, s.cout) < autoMinChannels { return nil }
+        let t = tile(for: s), m = t.rawValue
+        let tiles = s.n * ((s.hout + m - 1) / m) * ((s.wout + m - 1) / m)
+        return tiles < autoMinTiles ? nil : t
     }
 
     /// The tile with the smaller GEMM work (see `autoTile`).
@@ -61,4 +72,8 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     /// Below this many channels (the smaller of cin, cout) `auto` stays direct: between the
     /// measured 32 (slower) and 58 (all passes faster).
     nonisolated(unsafe) public static var autoMinChannels = 48
+
+    /// Below this many output tiles per call (batch × tiles per image) `auto` stays direct:
+    /// between the measured 16 (slower on wide layers) and 49 (faster or equal).
+    nonisolated(unsafe) public static var autoMinTiles = 48
 }

@@ -244,7 +244,7 @@ final class WinogradTests: XCTestCase {
     /// The auto rule's shape logic (the timings behind it are in ConvAlgorithm.autoTile).
     func testAutoRule() {
         func conv(_ cin: Int, _ cout: Int, _ side: Int) -> ConvShape {
-            ConvShape(n: 2, cin: cin, h: side, w: side, cout: cout, kh: 3, kw: 3, padH: 1, padW: 1)
+            ConvShape(n: 16, cin: cin, h: side, w: side, cout: cout, kh: 3, kw: 3, padH: 1, padW: 1)
         }
         withMode(.auto) {
             for pass in ConvAlgorithm.Pass.allCases {
@@ -255,6 +255,12 @@ final class WinogradTests: XCTestCase {
                 // 6×6: 4 tiles of F(4,3) (36 each) tie 9 tiles of F(2,3) (16 each): F(2,3).
                 XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(128, 128, 6), pass: pass), .f2)
                 XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(128, 128, 7), pass: pass), .f4)
+                // Batch 1 at 14×14: 16 tiles of F(4,3), too few to pay for U.
+                var single = conv(640, 640, 14)
+                single.n = 1
+                XCTAssertNil(ConvAlgorithm.winogradTile(for: single, pass: pass), "16 tiles stay direct")
+                single.h = 28; single.w = 28
+                XCTAssertEqual(ConvAlgorithm.winogradTile(for: single, pass: pass), .f4, "49 tiles take Winograd")
             }
         }
         withMode(.winograd) {
