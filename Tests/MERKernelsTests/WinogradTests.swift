@@ -3,12 +3,18 @@ import MERKernels
 
 /// Winograd F(2×2,3×3) / F(4×4,3×3) against the direct reference loops.
 ///
-/// Error bounds reached in float32 (inputs, weights, dOut uniform in [−1, 1], errors relative to
-/// max |reference| of the tensor, as `assertClose` measures): F(2,3) ≤ 2e-6 and F(4,3) ≤ 1e-5 on
-/// these shapes (the direct kernel itself is ≤ 1e-6 here). The tests allow 2e-5 / 1e-4, 10×
-/// headroom: F(4,3)'s transforms multiply by up to 8 and 5 (Aᵀ, Bᵀ) and divide by 6 and 24 (G),
-/// which costs about one decimal digit against F(2,3)'s 0/±1 matrices.
-private let tolerance: [WinogradKernels.Tile: Float] = [.f2: 2e-5, .f4: 1e-4]
+/// Error bounds reached in float32 (inputs, weights, dOut uniform in [−1, 1]; error = max |got −
+/// reference| / max(1, max |reference|), as `assertClose` measures), worst over every shape here:
+///
+///                      forward   backward-data   backward-weight
+///     F(2x2,3x3)       9.4e-7    7.2e-7          2.2e-6
+///     F(4x4,3x3)       5.0e-6    4.8e-6          6.2e-6
+///     direct kernel    3.1e-7  (forward, the 64-channel layer, K = 576)
+///
+/// The tests allow 2e-5 / 5e-5 (≥ 8× headroom). F(4,3) loses about one decimal digit against
+/// F(2,3): its transforms multiply by up to 8 and 5 (Aᵀ, Bᵀ) and divide by 6 and 24 (G), where
+/// F(2,3)'s matrices hold only 0, ±1 and ±1/2. A wrong transform entry gives errors of order 1.
+private let tolerance: [WinogradKernels.Tile: Float] = [.f2: 2e-5, .f4: 5e-5]
 
 private func outCount(_ s: ConvShape) -> Int { s.n * s.cout * s.hout * s.wout }
 private func inCount(_ s: ConvShape) -> Int { s.n * s.cin * s.h * s.w }
