@@ -333,7 +333,12 @@ public enum WinogradKernels {
                                                             v: UnsafeMutablePointer<Float>) {
         let alpha = geo.alpha, a2 = alpha * alpha, m = geo.m, rw = geo.rowWidth, tp = geo.tp, tilesX = geo.tilesX
         let groupRows = max(1, 64 / tilesX)
-        let rows = allocate(alpha * rw), vert = allocate(groupRows * alpha * rw)
+        // Wide rows (≥ 12 tiles) take the row pass 16 tiles of one tile row at a time with
+        // strided vector loads (`T.strided`) instead of per-lane gathers; narrower ones would
+        // leave too many of the 16 lanes idle. The strided loads may read 16·m floats past a
+        // row's last tile: slack at the end of `vert`.
+        let segments = tilesX >= 12
+        let rows = allocate(alpha * rw), vert = allocate(groupRows * alpha * rw + 16 * m + 16)
         let tileOffset = UnsafeMutablePointer<Int>.allocate(capacity: groupRows * tilesX + 16)
         defer { rows.deallocate(); vert.deallocate(); tileOffset.deallocate() }
         let plane = geo.inH * geo.inW
@@ -378,6 +383,26 @@ public enum WinogradKernels {
                             xb += 16
                         }
                     }
+                    if segments {
+                        for un in g0..<g1 {
+                            let vRow = vert + (un - g0) * alpha * rw
+                            var tx0 = 0
+                            while tx0 < tilesX {
+                                let t0 = (un - u0) * tilesX + tx0
+                                for ey in 0..<alpha {
+                                    let base = vRow + ey * rw + tx0 * m
+                                    for j in 0..<alpha { d[j] = T.strided(base + j) }
+                                    T.input(d, 1, o, 1)
+                                    for ex in 0..<alpha {
+                                        let dst = v + (c * a2 + ey * alpha + ex) * tp + t0
+                                        UnsafeMutableRawPointer(dst).storeBytes(of: o[ex], as: SIMD16<Float>.self)
+                                    }
+                                }
+                                tx0 += 16
+                            }
+                        }
+                        continue
+                    }
                     // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j].
                     var t0 = 0
                     while t0 < gTiles {
@@ -399,45 +424,46 @@ public enum WinogradKernels {
         }
     }
 
-    /// Y = Aᵀ M A per tile and channel (16 tiles per vector), written to the output with the bias.
+    /// Y = Aᵀ M A per tile and channel, written to the output with the bias. Tiles go 16 at a
+    /// time along one tile row (vectors may start anywhere in M's row: loads are unaligned and
+    /// TP has 16 floats of slack), so the m results of an output row for 16 neighbouring tiles
+    /// are m·16 contiguous pixels: interleaved in registers and copied as one run (the lane-by-
+    /// lane scalar stores of the first cut were ~15 % of a 64-channel forward).
     private static func transformOutput<T: WinogradTransform>(_: T.Type, _ geo: Geometry, m mBuf: UnsafePointer<Float>,
                                                              u0: Int, nt: Int, channels: Range<Int>,
                                                              bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-        let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp
+        let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp, tilesX = geo.tilesX
         let outPlane = geo.outH * geo.outW
-        // Per tile: offset of its first output in channel 0, and its valid rows·8 + columns
-        // (computed once per call, not per channel: the divisions were ~10 % of this loop).
-        let tileBase = UnsafeMutablePointer<Int>.allocate(capacity: 2 * nt)
-        defer { tileBase.deallocate() }
-        for t in 0..<nt {
-            let un = u0 + t / geo.tilesX, tx = t % geo.tilesX
-            let img = un / geo.tilesY, ty = un % geo.tilesY
-            let oy = ty * m, ox = tx * m
-            tileBase[2 * t] = img * geo.cOut * outPlane + oy * geo.outW + ox
-            tileBase[2 * t + 1] = min(m, geo.outH - oy) * 8 + min(m, geo.outW - ox)
-        }
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: a2 + alpha * m + m * m) { tmp in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: a2 + alpha * m + m * m + m) { tmp in
             let mm = tmp.baseAddress!, half = mm + a2, y = half + alpha * m
+            let row = UnsafeMutableRawPointer(y + m * m)   // m·16 floats
             for co in channels {
                 let b = bias?[co] ?? 0
-                var t0 = 0
-                while t0 < nt {
-                    for xi in 0..<a2 {
-                        mm[xi] = UnsafeRawPointer(mBuf + (co * a2 + xi) * tp + t0).loadUnaligned(as: SIMD16<Float>.self)
-                    }
-                    // Column pass: half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx]; then rows: Y[i][j].
-                    for ex in 0..<alpha { T.output(mm + ex, alpha, half + ex, alpha) }
-                    for i in 0..<m { T.output(half + i * alpha, 1, y + i * m, 1) }
-                    let lanes = min(16, nt - t0)
-                    for l in 0..<lanes {
-                        let t = t0 + l
-                        let rowsIn = tileBase[2 * t + 1] >> 3, colsIn = tileBase[2 * t + 1] & 7
-                        let dst = output + tileBase[2 * t] + co * outPlane
-                        for i in 0..<rowsIn {
-                            for j in 0..<colsIn { dst[i * geo.outW + j] = y[i * m + j][l] + b }
+                for un in u0..<(u0 + nt / tilesX) {
+                    let img = un / geo.tilesY, ty = un % geo.tilesY
+                    let oy = ty * m, rowsIn = min(m, geo.outH - oy)
+                    let dst = output + (img * geo.cOut + co) * outPlane + oy * geo.outW
+                    var tx0 = 0
+                    while tx0 < tilesX {
+                        let t0 = (un - u0) * tilesX + tx0
+                        for xi in 0..<a2 {
+                            mm[xi] = UnsafeRawPointer(mBuf + (co * a2 + xi) * tp + t0).loadUnaligned(as: SIMD16<Float>.self)
                         }
+                        // Column pass: half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx]; then rows: Y[i][j].
+                        for ex in 0..<alpha { T.output(mm + ex, alpha, half + ex, alpha) }
+                        for i in 0..<m { T.output(half + i * alpha, 1, y + i * m, 1) }
+                        let ox = tx0 * m, width = min(16 * m, geo.outW - ox)
+                        for i in 0..<rowsIn {
+                            let out = dst + i * geo.outW + ox
+                            if width == 16 * m {
+                                T.interleave(y + i * m, bias: b, into: UnsafeMutableRawPointer(out))
+                            } else {
+                                T.interleave(y + i * m, bias: b, into: row)
+                                out.update(from: row.assumingMemoryBound(to: Float.self), count: width)
+                            }
+                        }
+                        tx0 += 16
                     }
-                    t0 += 16
                 }
             }
         }

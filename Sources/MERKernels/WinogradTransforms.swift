@@ -27,6 +27,12 @@ protocol WinogradTransform {
     static func output(_ src: UnsafePointer<SIMD16<Float>>, _ ss: Int, _ dst: UnsafeMutablePointer<SIMD16<Float>>, _ ds: Int)
     /// z = A dy: m output gradients → α values (the adjoint of `output`).
     static func expand(_ src: UnsafePointer<SIMD16<Float>>, _ ss: Int, _ dst: UnsafeMutablePointer<SIMD16<Float>>, _ ds: Int)
+    /// p[0], p[m], …, p[15·m]: column j of 16 neighbouring tiles from a transformed image row
+    /// (reads p[0 ..< 16·m]).
+    static func strided(_ p: UnsafePointer<Float>) -> SIMD16<Float>
+    /// One output row of 16 neighbouring tiles: y[j] holds column j of the 16 tiles; writes the
+    /// m·16 pixels in image order (tile 0 columns 0…m−1, tile 1 …), plus `bias`.
+    static func interleave(_ y: UnsafePointer<SIMD16<Float>>, bias: Float, into dst: UnsafeMutableRawPointer)
 }
 
 /// F(2×2, 3×3), α = 4.
@@ -53,6 +59,22 @@ enum WinogradF2: WinogradTransform {
         let m0 = s[0], m1 = s[ss], m2 = s[2 * ss], m3 = s[3 * ss]
         o[0] = m0 + m1 + m2
         o[ds] = m1 - m2 - m3
+    }
+
+    @inline(__always)
+    static func strided(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        // Constant lane indices (a shuffle); SIMD's `evenHalf` getter was compiled lane by lane.
+        let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self)
+        return SIMD16<Float>(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14],
+                             a[16], a[18], a[20], a[22], a[24], a[26], a[28], a[30])
+    }
+
+    @inline(__always)
+    static func interleave(_ y: UnsafePointer<SIMD16<Float>>, bias: Float, into dst: UnsafeMutableRawPointer) {
+        var r = SIMD32<Float>()
+        r.evenHalf = y[0] + bias
+        r.oddHalf = y[1] + bias
+        dst.storeBytes(of: r, as: SIMD32<Float>.self)
     }
 
     @inline(__always)
@@ -100,6 +122,29 @@ enum WinogradF4: WinogradTransform {
         o[ds] = b + 2 * d
         o[2 * ds] = a + 4 * c
         o[3 * ds] = b + 8 * d + m5
+    }
+
+    @inline(__always)
+    static func strided(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        // Constant lane indices (a shuffle); SIMD's `evenHalf` getter was compiled lane by lane.
+        let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self)
+        let b = UnsafeRawPointer(p + 32).loadUnaligned(as: SIMD32<Float>.self)
+        return SIMD16<Float>(a[0], a[4], a[8], a[12], a[16], a[20], a[24], a[28],
+                             b[0], b[4], b[8], b[12], b[16], b[20], b[24], b[28])
+    }
+
+    @inline(__always)
+    static func interleave(_ y: UnsafePointer<SIMD16<Float>>, bias: Float, into dst: UnsafeMutableRawPointer) {
+        // Pairs (y0, y1) and (y2, y3) per tile, then the pairs interleaved as 64-bit units.
+        var r01 = SIMD32<Float>(), r23 = SIMD32<Float>()
+        r01.evenHalf = y[0] + bias
+        r01.oddHalf = y[1] + bias
+        r23.evenHalf = y[2] + bias
+        r23.oddHalf = y[3] + bias
+        var r = SIMD32<UInt64>()
+        r.evenHalf = unsafeBitCast(r01, to: SIMD16<UInt64>.self)
+        r.oddHalf = unsafeBitCast(r23, to: SIMD16<UInt64>.self)
+        dst.storeBytes(of: r, as: SIMD32<UInt64>.self)
     }
 
     @inline(__always)

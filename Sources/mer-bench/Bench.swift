@@ -23,6 +23,7 @@ import Glibc
 ///            --conv S filters its layers, --batch N overrides their batch size;
 ///            with --profile, profiles those layers instead of the conv table's
 /// --algorithm auto|direct|winograd   ConvAlgorithm.mode for everything run (default auto)
+/// --winograd-tiles N   WinogradKernels.targetTiles (tiles per chunk; tuning experiments)
 /// --profile fwd|data|weight [--profile-reps N]
 ///            run only that conv pass N times on each selected layer (on --threads threads,
 ///            no GEMM rows, no peak probe): a steady loop for `perf record`
@@ -80,6 +81,7 @@ struct BenchOptions {
             case "--threads": o.threads = int("--threads")
             case "--winograd": o.winograd = true
             case "--batch": o.batch = int("--batch")
+            case "--winograd-tiles": WinogradKernels.targetTiles = int("--winograd-tiles")
             case "--algorithm":
                 let a = value("--algorithm")
                 guard let mode = ConvAlgorithm(rawValue: a) else { fail("--algorithm needs auto, direct or winograd, got '\(a)'") }
@@ -99,7 +101,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }
