@@ -233,6 +233,13 @@ public enum WinogradKernels {
                       p[o[8]], p[o[9]], p[o[10]], p[o[11]], p[o[12]], p[o[13]], p[o[14]], p[o[15]])
     }
 
+    /// p[0], p[s], …, p[15·s] built in registers (see the other `gather16`).
+    @inline(__always)
+    private static func gather16(_ p: UnsafePointer<Float>, stride s: Int) -> SIMD16<Float> {
+        SIMD16<Float>(p[0], p[s], p[2 * s], p[3 * s], p[4 * s], p[5 * s], p[6 * s], p[7 * s],
+                      p[8 * s], p[9 * s], p[10 * s], p[11 * s], p[12 * s], p[13 * s], p[14 * s], p[15 * s])
+    }
+
     /// Up to 16 floats from `p` (lanes past `lanes` are zero).
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>, lanes: Int) -> SIMD16<Float> {
@@ -561,7 +568,11 @@ public enum WinogradKernels {
                             var lane = SIMD16<Float>()
                             if i < rowsIn && j < colsIn {
                                 let p = src + i * geo.outW + j
-                                for l in 0..<lanes { lane[l] = p[l * outPlane] }
+                                if lanes == 16 {
+                                    lane = gather16(p, stride: outPlane)
+                                } else {
+                                    for l in 0..<lanes { lane[l] = p[l * outPlane] }
+                                }
                             }
                             dy[i * m + j] = lane
                         }
