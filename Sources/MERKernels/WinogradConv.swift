@@ -26,7 +26,7 @@ import Glibc
 /// 4/9 for F(2,3), 1/4 for F(4,3)); they run on the packed `Gemm` at `threads: 1`.
 ///
 /// Chunks and threads: the batch's tile rows (image, ty) are cut into chunks of whole tile rows,
-/// ≈ `targetTiles` tiles each, independent of the thread count. Chunks run one after another;
+/// ≈ `targetTiles` tiles each (see there), independent of the thread count. Chunks run one after another;
 /// inside a chunk each phase is split over the workers: the input transform by channel, the α²
 /// GEMMs by ξ (each at `threads: 1`), the output transform by channel. Splitting the GEMMs by ξ
 /// means every U[ξ] is packed by one worker once per chunk; a first cut that gave each worker
@@ -56,9 +56,20 @@ public enum WinogradKernels {
         public var name: String { "F(\(rawValue)x\(rawValue),3x3)" }
     }
 
-    /// Tiles per chunk the GEMMs aim for: N of the forward product, K of the weight product.
-    /// Chunk buffers take α²·(cin + cout)·T floats (27 MB for 640→640 at F(4,3), T = 384).
-    nonisolated(unsafe) public static var targetTiles = 384
+    /// Tiles per chunk the GEMMs aim for (N of the forward product, K of the weight product),
+    /// doubled when either side has ≥ 256 channels. Chunk buffers take α²·(cin + cout)·T floats
+    /// (27 MB for 640→640 at F(4,3), T = 384). F(4,3) ms per pass fwd / data / weight, two
+    /// interleaved rounds at load ~4–5 (`mer-bench --winograd --winograd-tiles T`):
+    ///
+    ///     T                     96                  192                 384                 768
+    ///     64→64 @112 b16    100 / 95 / 108     91 / 94 / 106      100 / 100 / 116     114 / 121 / 131
+    ///     64→64 @32 b32     16.3 / 15.6 / 19.1 15.3 / 15.6 / 19.2 16.5 / 17.6 / 20.1  20.1 / 21.7 / 23.9
+    ///     320→320 @28 b16   129 / 131 / 112    108 / 106 / 96     107 / 146 / 94 (2nd round 97 / 100 / 96)
+    ///     640→640 @14 b16   146 / 145 / 122    130 / 128 / 113    116 / 113 / 107 (2nd round 150 / 142 / 105)
+    ///
+    /// Narrow layers want short chunks (V and M stay nearer the cores), wide ones long chunks
+    /// (U[ξ], cin·cout floats, is packed once per chunk).
+    nonisolated(unsafe) public static var targetTiles = 192
 
     /// Whether `s` is a convolution these kernels compute: 3×3, stride 1, dilation 1, groups 1.
     public static func supports(_ s: ConvShape) -> Bool {
@@ -145,7 +156,8 @@ public enum WinogradKernels {
             alpha = m + 2
             tilesY = (outH + m - 1) / m; tilesX = (outW + m - 1) / m
             let units = n * tilesY
-            let rows = max(1, min(units, WinogradKernels.targetTiles / tilesX))
+            let target = WinogradKernels.targetTiles * (max(cIn, cOut) >= 256 ? 2 : 1)
+            let rows = max(1, min(units, target / tilesX))
             rowsPerChunk = rows
             chunks = (units + rows - 1) / rows
             // 16 floats of slack: a tile group's last vector may run past the last tile.
