@@ -25,36 +25,30 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
 
     /// The measured rule (`mer-bench --winograd`: 2 threads, the DBFEM layers at batch 32 (quick)
     /// and 16 (paper) and the probe shapes, timed side by side on the shared 2-core Zen 4 VM,
-    /// 2026-11-30, 1-minute load 3.4 → 2.8 with other builds running; ratios are direct time /
-    /// Winograd F(4,3) time, per pass fwd / data / weight).
+    /// 2026-11-30 01:00 UTC, 1-minute load 2.5 → 2.7 with other builds running). Ratios are
+    /// direct time / Winograd F(4,3) time per pass, forward / backward-data / backward-weight.
     ///
     /// Winograd replaces 9 multiply-adds per output pixel and channel pair by α²/m² in the GEMMs
     /// (4 for F(2,3), 2.25 for F(4,3)) but adds per-tile transforms whose cost grows with one
-    /// channel count, not with the pair: with few channels the transforms dominate.
-    /// - 2 → 64 @112 (first ResNet12 conv): 0.50 / 0.26 / 0.44; probes 4, 8, 16 → 32 @64: 0.25–0.86.
-    /// - 29–32 channels still lose: 32 → 32 @64 0.71 / 0.72 / 0.61, 32 → 64 @32 1.01 / 0.79 / 0.95,
-    ///   Inception 29 → 58 @32 0.92 / 0.70 / 0.88 (at @56 1.26 / 1.06 / 1.17).
-    /// - From 58 channels every pass wins: 58 → 86 @15 1.27 / 1.08 / 1.10, 64 → 64 @32
-    ///   1.20 / 1.15 / 1.09, 64 → 64 @112 1.28 / 1.73 / 1.54, 160 → 160 @56 1.75 / 2.07 / 2.12,
-    ///   320 → 320 @28 2.22 / 2.22 / 2.51, 640 → 640 @14 2.41 / 2.33 / 2.67.
+    /// channel count, not with the pair, and its GEMMs have K = cin instead of 9·cin: with few
+    /// channels the transforms and the short-K GEMMs lose.
+    /// - 2 → 64 @112 (first ResNet12 conv): 0.71 / 0.49 / 0.82; 2 → 32 @64 0.38 / 0.18 / 0.25;
+    ///   probes 4, 8, 16 → 32 @64: 0.34–0.72.
+    /// - 29–32 channels: not reliably faster. 32 → 32 @64 measured 1.49 / 1.90 / 1.54 here but
+    ///   1.03 / 1.01 / 0.80 and 0.82 / 1.15 / 0.88 in two runs minutes earlier (load 2.4);
+    ///   32 → 64 @32 1.37 / 0.99 / 0.99; Inception 29 → 58 @32 0.81 / 0.87 / 1.58, @56 1.08 / 0.91 / 1.02.
+    /// - From 58 channels every pass wins: 58 → 86 @15 2.78 / 1.95 / 1.71, 64 → 64 @32
+    ///   1.68 / 1.64 / 1.54, 64 → 64 @112 1.51 / 2.03 / 1.21, 160 → 160 @56 1.41 / 1.32 / 1.17,
+    ///   320 → 640 @14 2.20 / 1.95 / 3.36, 640 → 640 @14 2.31 / 2.20 / 2.46.
     ///
-    /// Tile: F(4,3) unless its overhang makes its GEMM work no smaller than F(2,3)'s, i.e.
-    /// α²·⌈hout/m⌉·⌈wout/m⌉ (36·tiles₄ against 16·tiles₂); ties go to F(2,3), whose transforms are
-    /// cheaper and more accurate. Every DBFEM grid (8…112) has F(4,3) ahead on that count and
-    /// measured 1.2–2× faster than F(2,3) (640 → 640 @14: 57 against 96 ms forward despite the
-    /// 16/14 overhang). At 128 channels the 6×6 tie ran 1.83 / 1.95 / 2.14 ms on F(2,3) against
-    /// 2.33 / 1.93 / 2.09 on F(4,3), 5×5 1.95 / 1.75 / 1.76 against 1.77 / 1.87 / 1.80, while 4×4
-    /// and 7×7 favour F(4,3) (7×7: 2.93 / 3.21 / 3.16 against 1.92 / 2.07 / 2.16).
+    /// Tile: F(4,3) unless its overhang makes its GEMM work larger than F(2,3)'s, i.e.
+    /// α²·⌈hout/m⌉·⌈wout/m⌉ (36·tiles₄ against 16·tiles₂), which happens only for outputs of 1–2
+    /// rows or columns. F(4,3) measured faster than F(2,3) on every DBFEM grid (8…112; 640 → 640
+    /// @14 58 against 74 ms forward despite the 16/14 overhang) and on the 5×5 and 6×6 probes
+    /// where the two tie on that count (5×5: 1.89 / 1.83 / 1.83 against 2.14 / 2.09 / 1.95 ms):
+    /// per output pixel F(2,3) transforms 4 values against F(4,3)'s 2.25.
     /// The three passes share the rule: no pass had a different channel crossover. (One probe
-    /// pass, 128 → 128 @5 backward-weight, ran 0.93× of direct on F(2,3): no DBFEM layer is that small.)
-    ///
-    /// Tiles: U holds α²/9 = 4× the weights and is rebuilt and streamed from memory every call,
-    /// so with few tiles per call (batch-1 inference on small grids) the GEMMs are bound by
-    /// reading U. Batch 1 (`--batch 1`, load ~5): 16 tiles lose on wide layers (640 → 640 @14
-    /// forward 0.50×, 320 → 640 @14 0.55×, 256 → 256 @8 (4 tiles) 0.14–0.51×) and are mixed at
-    /// 58–173 channels @15 (0.79–1.33×); 49 tiles (@27–28) win or tie (320 → 320 @28 1.02 /
-    /// 1.43 / 2.07, Inception @27 1.09–1.64); 196 and 784 tiles win (1.5–2.5× at 64–160 @56–112,
-    /// except 64 → 160 @56 backward-data 0.78×). Hence Winograd only from `autoMinTiles` tiles.
+    /// pass, 128 → 128 @5 backward-weight, ran 0.91× of direct: no DBFEM layer is that small.)
     public static func autoTile(for s: ConvShape, pass: Pass) -> WinogradKernels.Tile? {
         if min(s.cin, s.cout) < autoMinChannels { return nil }
         let t = tile(for: s), m = t.rawValue
@@ -66,11 +60,11 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     public static func tile(for s: ConvShape) -> WinogradKernels.Tile {
         let work4 = 36 * ((s.hout + 3) / 4) * ((s.wout + 3) / 4)
         let work2 = 16 * ((s.hout + 1) / 2) * ((s.wout + 1) / 2)
-        return work4 < work2 ? .f4 : .f2
+        return work4 <= work2 ? .f4 : .f2
     }
 
     /// Below this many channels (the smaller of cin, cout) `auto` stays direct: between the
-    /// measured 32 (slower) and 58 (all passes faster).
+    /// measured 32 (not reliably faster) and 58 (all passes faster).
     nonisolated(unsafe) public static var autoMinChannels = 48
 
     /// Below this many output tiles per call (batch × tiles per image) `auto` stays direct:

@@ -11,11 +11,14 @@
 /// Each function reads its α (or m) vectors at `src[i·ss]` and writes at `dst[i·ds]`, so the
 /// same code does the row pass and the column pass of the 2-D transform.
 ///
-/// F(6, 3) is not offered: its points ±1/2 put 1/2⁵-sized entries in A and 5.25-sized ones in
-/// Bᵀ, and the float32 error grows by about an order of magnitude per step of m (Barabasz et
-/// al. 2020, "Error analysis and improving the accuracy of Winograd convolution"); F(4,3)
-/// already saves 4× of the multiplies against 2.25× for F(2,3), and the transforms, not the
-/// GEMMs, are what grows with m (see WinogradConv.swift for the measured balance).
+/// F(6, 3) is not offered. Its GEMMs would do 64/36 = 1.78 multiply-adds per output pixel and
+/// channel pair against F(4,3)'s 2.25 (1.27× fewer), but: its points ±1/2 put 1/2⁵-sized
+/// entries in A and 5.25-sized ones in Bᵀ, and the float32 error grows several-fold per step of
+/// m (Barabasz et al. 2020, "Error analysis and improving the accuracy of Winograd convolution
+/// for deep neural networks"; here F(2,3) → F(4,3) grew it 3–7× per pass, WinogradTests);
+/// its 6×6 tiles overhang the DBFEM grids more (14 → 18, 1.65× the pixels, where F(4,3) pads to
+/// 16); and its denser transforms would grow the input/output passes that already cost 20–30 %
+/// of a 64-channel layer.
 protocol WinogradTransform {
     /// Output tile side m; the input tile side is α = m + 2.
     static var m: Int { get }
