@@ -25,21 +25,21 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
 
     /// The measured rule (`mer-bench --winograd`: 2 threads, the DBFEM layers at batch 32 (quick)
     /// and 16 (paper) and the probe shapes, timed side by side on the shared 2-core Zen 4 VM,
-    /// 2026-11-30 01:00 UTC, 1-minute load 2.5 → 2.7 with other builds running). Ratios are
+    /// 2026-11-30 01:00–01:12 UTC, 1-minute load 1.7–3.5 with other builds running). Ratios are
     /// direct time / Winograd F(4,3) time per pass, forward / backward-data / backward-weight.
     ///
     /// Winograd replaces 9 multiply-adds per output pixel and channel pair by α²/m² in the GEMMs
     /// (4 for F(2,3), 2.25 for F(4,3)) but adds per-tile transforms whose cost grows with one
     /// channel count, not with the pair, and its GEMMs have K = cin instead of 9·cin: with few
     /// channels the transforms and the short-K GEMMs lose.
-    /// - 2 → 64 @112 (first ResNet12 conv): 0.71 / 0.49 / 0.82; 2 → 32 @64 0.38 / 0.18 / 0.25;
-    ///   probes 4, 8, 16 → 32 @64: 0.34–0.72.
-    /// - 29–32 channels: not reliably faster. 32 → 32 @64 measured 1.49 / 1.90 / 1.54 here but
-    ///   1.03 / 1.01 / 0.80 and 0.82 / 1.15 / 0.88 in two runs minutes earlier (load 2.4);
-    ///   32 → 64 @32 1.37 / 0.99 / 0.99; Inception 29 → 58 @32 0.81 / 0.87 / 1.58, @56 1.08 / 0.91 / 1.02.
-    /// - From 58 channels every pass wins: 58 → 86 @15 2.78 / 1.95 / 1.71, 64 → 64 @32
-    ///   1.68 / 1.64 / 1.54, 64 → 64 @112 1.51 / 2.03 / 1.21, 160 → 160 @56 1.41 / 1.32 / 1.17,
-    ///   320 → 640 @14 2.20 / 1.95 / 3.36, 640 → 640 @14 2.31 / 2.20 / 2.46.
+    /// - 2 → 64 @112 (first ResNet12 conv): 0.41 / 0.27 / 0.48; 2 → 32 @64 0.38 / 0.19 / 0.34.
+    /// - 8 and 16 channels (probes → 32 @64, 16 → 16 @64): mixed, 0.71–1.88; 16 → 32 backward-data
+    ///   and backward-weight 1.00–1.28, 8 → 32 backward-data 0.71–1.10.
+    /// - 29–32 channels win in every pass (three rounds at load 3.0–3.4): 32 → 32 @64 1.57–2.82 /
+    ///   1.21–2.23 / 1.07–1.37, 32 → 64 @32 1.36–1.69 / 1.39–1.56 / 1.21–1.27, Inception 29 → 58
+    ///   @32 1.28–1.68 / 1.33–1.41 / 1.09–1.32 and @56 1.11–1.71 / 1.28–1.33 / 1.20–2.14.
+    /// - Wider layers win more (load 1.7): 64 → 64 @112 1.57 / 1.93 / 1.40, 160 → 160 @56
+    ///   2.14 / 2.07 / 2.12, 320 → 320 @28 2.24 / 2.26 / 2.35, 640 → 640 @14 2.31 / 2.24 / 2.51.
     ///
     /// Tile: F(4,3) unless its overhang makes its GEMM work larger than F(2,3)'s, i.e.
     /// α²·⌈hout/m⌉·⌈wout/m⌉ (36·tiles₄ against 16·tiles₂), which happens only for outputs of 1–2
@@ -47,8 +47,8 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     /// @14 58 against 74 ms forward despite the 16/14 overhang) and on the 5×5 and 6×6 probes
     /// where the two tie on that count (5×5: 1.89 / 1.83 / 1.83 against 2.14 / 2.09 / 1.95 ms):
     /// per output pixel F(2,3) transforms 4 values against F(4,3)'s 2.25.
-    /// The three passes share the rule: no pass had a different channel crossover. (One probe
-    /// pass, 128 → 128 @5 backward-weight, ran 0.91× of direct: no DBFEM layer is that small.)
+    /// The three passes share the rule: no pass had a different channel crossover. (Probe
+    /// 128 → 128 @5 backward-data and -weight ran 0.89× of direct: no DBFEM layer is that small.)
     public static func autoTile(for s: ConvShape, pass: Pass) -> WinogradKernels.Tile? {
         if min(s.cin, s.cout) < autoMinChannels { return nil }
         let t = tile(for: s), m = t.rawValue
@@ -64,8 +64,8 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     }
 
     /// Below this many channels (the smaller of cin, cout) `auto` stays direct: between the
-    /// measured 32 (not reliably faster) and 58 (all passes faster).
-    nonisolated(unsafe) public static var autoMinChannels = 48
+    /// measured 16 (mixed) and 29 (every pass faster).
+    nonisolated(unsafe) public static var autoMinChannels = 24
 
     /// Below this many output tiles per call (batch × tiles per image) `auto` stays direct:
     /// between the measured 16 (slower on wide layers) and 49 (faster or equal).

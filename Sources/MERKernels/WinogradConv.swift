@@ -32,9 +32,12 @@ import Glibc
 /// means every U[ξ] is packed by one worker once per chunk; a first cut that gave each worker
 /// its own chunks packed all of U on both cores, and on the wide 14×14 layers (few tiles, U =
 /// α²·cin·cout floats) that packing, streamed from memory, was ~22 % of the time (perf).
+/// Narrow layers (cin·cout ≤ `perWorkerMaxChannelPairs`) instead give each worker whole chunks
+/// (U is small, so packing it on every core is cheap, and there is no barrier per chunk); their
+/// weight pass sums dU over a fixed number of chunk ranges (`weightSlots`) added in order.
 /// No element's arithmetic depends on the split (per-element transforms, one single-threaded
-/// GEMM per ξ, dU[ξ] accumulated over chunks in chunk order), so all three passes give
-/// bit-identical results for any thread count.
+/// GEMM per ξ, dU[ξ] accumulated over the same chunk sequence whoever runs it), so all three
+/// passes give bit-identical results for any thread count.
 ///
 /// Accuracy (float32, data in [−1, 1], error relative to the largest reference value, worst over
 /// WinogradTests' shapes, K up to 576): F(2,3) ≤ 2.2e-6, F(4,3) ≤ 6.2e-6 in all three passes,
@@ -363,9 +366,13 @@ public enum WinogradKernels {
         }
     }
 
-    /// Forward / backward-data layers with at most this many channel pairs (cin·cout) run
-    /// whole chunks per worker instead of splitting each chunk's phases (see `run`).
+    /// Layers with at most this many channel pairs (cin·cout) run whole chunks per worker (or
+    /// per weight slot) instead of splitting each chunk's phases (see `run`, `runWeight`).
     nonisolated(unsafe) public static var perWorkerMaxChannelPairs = 128 * 128
+
+    /// Fixed number of partial dU sums of the narrow-layer weight pass (see `runWeight`): a
+    /// multiple of the 2 cores here, and independent of the thread count so results are too.
+    static let weightSlots = 4
 
     /// V[c][ξ][t] = (Bᵀ d_{c,t} B)[ξ] for the tiles of tile rows u0 ..< u1 (t = (u − u0)·tilesX + tx).
     /// Column pass first, on whole image rows (16 columns per vector, no waste); then the row
@@ -525,22 +532,48 @@ public enum WinogradKernels {
         let coP = (geo.cOut + 15) / 16 * 16
         let uCount = a2 * geo.cIn * geo.cOut
         let vCount = lines(a2 * geo.cIn * tp), zCount = lines(a2 * tp * coP)
-        withWorkspace(lines(uCount) + vCount + zCount) { ws in
-        let dU = ws, v = ws + lines(uCount), z = v + vCount
-        for chunk in 0..<geo.chunks {
-            let (u0, u1, nt) = chunkRows(geo, chunk)
-            Parallel.forRanges(geo.cIn) { cs in
-                transformInput(t, geo, input: input, u0: u0, u1: u1, channels: cs, v: v)
+        // Narrow layers: the chunks are cut into `weightSlots` contiguous ranges, a fixed number
+        // (not the thread count), each summed into its own dU by whichever worker runs it, with
+        // no barrier per chunk; the slots are added in slot order below. The result is the same
+        // for any thread count. Wide layers keep one dU and split each chunk's phases (slots
+        // would each repack a large U-sized dU and its partial sums).
+        let slots = geo.cIn * geo.cOut <= perWorkerMaxChannelPairs ? min(weightSlots, geo.chunks) : 1
+        let slotCount = lines(uCount) + vCount + zCount
+        withWorkspace(slots * slotCount) { ws in
+        let dU = ws
+        if slots > 1 {
+            Parallel.run(parts: slots, threads: min(Parallel.threads, slots)) { sl in
+                let dUs = ws + sl * slotCount, v = dUs + lines(uCount), z = v + vCount
+                let first = geo.chunks * sl / slots
+                for chunk in first..<(geo.chunks * (sl + 1) / slots) {
+                    let (u0, u1, nt) = chunkRows(geo, chunk)
+                    transformInput(t, geo, input: input, u0: u0, u1: u1, channels: 0..<geo.cIn, v: v)
+                    transformGradOutput(t, geo, gradOutput: gradOutput, u0: u0, tiles: 0..<nt, z: z, ldz: coP)
+                    for xi in 0..<a2 {
+                        Gemm.sgemm(transA: false, transB: false, m: geo.cIn, n: geo.cOut, k: nt, alpha: 1,
+                                   a: v + xi * tp, lda: a2 * tp, b: z + xi * tp * coP, ldb: coP,
+                                   beta: chunk == first ? 0 : 1, c: dUs + xi * geo.cIn * geo.cOut, ldc: geo.cOut,
+                                   threads: 1)
+                    }
+                }
             }
-            Parallel.forRanges(nt) { ts in
-                transformGradOutput(t, geo, gradOutput: gradOutput, u0: u0, tiles: ts, z: z, ldz: coP)
-            }
-            // dU[ξ] belongs to one worker and sums the chunks in order (the first overwrites).
-            Parallel.forRanges(a2) { xis in
-                for xi in xis {
-                    Gemm.sgemm(transA: false, transB: false, m: geo.cIn, n: geo.cOut, k: nt, alpha: 1,
-                               a: v + xi * tp, lda: a2 * tp, b: z + xi * tp * coP, ldb: coP,
-                               beta: chunk == 0 ? 0 : 1, c: dU + xi * geo.cIn * geo.cOut, ldc: geo.cOut, threads: 1)
+        } else {
+            let v = ws + lines(uCount), z = v + vCount
+            for chunk in 0..<geo.chunks {
+                let (u0, u1, nt) = chunkRows(geo, chunk)
+                Parallel.forRanges(geo.cIn) { cs in
+                    transformInput(t, geo, input: input, u0: u0, u1: u1, channels: cs, v: v)
+                }
+                Parallel.forRanges(nt) { ts in
+                    transformGradOutput(t, geo, gradOutput: gradOutput, u0: u0, tiles: ts, z: z, ldz: coP)
+                }
+                // dU[ξ] belongs to one worker and sums the chunks in order (the first overwrites).
+                Parallel.forRanges(a2) { xis in
+                    for xi in xis {
+                        Gemm.sgemm(transA: false, transB: false, m: geo.cIn, n: geo.cOut, k: nt, alpha: 1,
+                                   a: v + xi * tp, lda: a2 * tp, b: z + xi * tp * coP, ldb: coP,
+                                   beta: chunk == 0 ? 0 : 1, c: dU + xi * geo.cIn * geo.cOut, ldc: geo.cOut, threads: 1)
+                    }
                 }
             }
         }
@@ -557,7 +590,10 @@ public enum WinogradKernels {
                     while cob < cOut {
                         let lanes = min(16, cOut - cob)
                         for xi in 0..<a2 {
-                            du[xi] = load(dU + xi * cIn * cOut + ci * cOut + cob, lanes: lanes)
+                            let at = xi * cIn * cOut + ci * cOut + cob
+                            var acc = load(dU + at, lanes: lanes)
+                            for sl in 1..<max(1, slots) { acc += load(dU + sl * slotCount + at, lanes: lanes) }
+                            du[xi] = acc
                         }
                         // gtd = Gᵀ dU (3×α), dW = gtd G (3×3).
                         for ky in 0..<3 {

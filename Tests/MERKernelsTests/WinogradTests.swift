@@ -255,7 +255,8 @@ final class WinogradTests: XCTestCase {
         withMode(.auto) {
             for pass in ConvAlgorithm.Pass.allCases {
                 XCTAssertNil(ConvAlgorithm.winogradTile(for: conv(2, 64, 112), pass: pass), "2 input channels stay direct")
-                XCTAssertNil(ConvAlgorithm.winogradTile(for: conv(64, 32, 32), pass: pass), "32 output channels stay direct")
+                XCTAssertNil(ConvAlgorithm.winogradTile(for: conv(64, 16, 32), pass: pass), "16 output channels stay direct")
+                XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(32, 32, 64), pass: pass), .f4)
                 XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(64, 64, 56), pass: pass), .f4)
                 XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(640, 640, 14), pass: pass), .f4)
                 // 6×6: 4 tiles of F(4,3) (36 each) tie 9 tiles of F(2,3) (16 each): F(4,3).
