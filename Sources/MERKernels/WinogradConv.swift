@@ -324,7 +324,9 @@ public enum WinogradKernels {
         // (perf: kernel time in wake-ups) and repacking U per worker is cheap when U is small.
         // Either way every output element sees the same operations, so results do not change.
         let parts = max(1, min(Parallel.threads, geo.chunks))
-        let perWorker = parts > 1 && geo.cIn * geo.cOut <= perWorkerMaxChannelPairs
+        // Only with ≥ 4 chunks per worker: whole chunks balance badly when there are few (64 → 128
+        // @16 batch 32 has 3 chunks: 2 + 1 per worker ran 1.8× slower than the phase split).
+        let perWorker = parts > 1 && geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 4 * parts
         withWorkspace(uCount + (perWorker ? parts : 1) * (vCount + mCount)) { ws in
             let u = ws
             transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: u)
@@ -537,7 +539,8 @@ public enum WinogradKernels {
         // no barrier per chunk; the slots are added in slot order below. The result is the same
         // for any thread count. Wide layers keep one dU and split each chunk's phases (slots
         // would each repack a large U-sized dU and its partial sums).
-        let slots = geo.cIn * geo.cOut <= perWorkerMaxChannelPairs ? min(weightSlots, geo.chunks) : 1
+        // As in `run`, only with enough chunks (≥ 4 per slot) for the slots to balance.
+        let slots = geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 4 * weightSlots ? weightSlots : 1
         let slotCount = lines(uCount) + vCount + zCount
         withWorkspace(slots * slotCount) { ws in
         let dU = ws
