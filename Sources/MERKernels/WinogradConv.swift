@@ -539,8 +539,8 @@ public enum WinogradKernels {
         // no barrier per chunk; the slots are added in slot order below. The result is the same
         // for any thread count. Wide layers keep one dU and split each chunk's phases (slots
         // would each repack a large U-sized dU and its partial sums).
-        // As in `run`, only with enough chunks (≥ 4 per slot) for the slots to balance.
-        let slots = geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 4 * weightSlots ? weightSlots : 1
+        // As in `run`, only with enough chunks (≥ 2 per slot) for the slots to balance on 2 cores.
+        let slots = geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 2 * weightSlots ? weightSlots : 1
         let slotCount = lines(uCount) + vCount + zCount
         withWorkspace(slots * slotCount) { ws in
         let dU = ws

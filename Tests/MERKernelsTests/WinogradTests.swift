@@ -178,7 +178,9 @@ final class WinogradTests: XCTestCase {
     }
 
     /// Chunks of one or a few tile rows (chunks that end mid-image, the weight pass summing
-    /// dU over many chunks) give the same results as one chunk, up to rounding.
+    /// dU over many chunks) give the same results as one chunk, up to rounding. With ≥ 16 chunks
+    /// (the third shape at one tile row per chunk) the narrow-layer paths run: whole chunks per
+    /// worker and the weight pass's fixed slots, still bit-identical across thread counts.
     func testSmallChunksMatchReference() {
         let saved = WinogradKernels.targetTiles
         defer { WinogradKernels.targetTiles = saved }
@@ -186,6 +188,7 @@ final class WinogradTests: XCTestCase {
             WinogradKernels.targetTiles = target
             check(ConvShape(n: 3, cin: 5, h: 11, w: 9, cout: 7, kh: 3, kw: 3, padH: 1, padW: 1), seed: UInt64(70 + target))
             check(ConvShape(n: 2, cin: 18, h: 7, w: 17, cout: 33, kh: 3, kw: 3, padH: 2, padW: 0), seed: UInt64(80 + target))
+            check(ConvShape(n: 4, cin: 6, h: 13, w: 9, cout: 5, kh: 3, kw: 3, padH: 1, padW: 1), seed: UInt64(90 + target))
         }
     }
 
