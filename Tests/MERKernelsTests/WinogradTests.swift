@@ -178,9 +178,10 @@ final class WinogradTests: XCTestCase {
     }
 
     /// Chunks of one or a few tile rows (chunks that end mid-image, the weight pass summing
-    /// dU over many chunks) give the same results as one chunk, up to rounding. With ≥ 16 chunks
-    /// (the third shape at one tile row per chunk) the narrow-layer paths run: whole chunks per
-    /// worker and the weight pass's fixed slots, still bit-identical across thread counts.
+    /// dU over many chunks) give the same results as one chunk, up to rounding. With ≥ 8 chunks
+    /// (one tile row per chunk: every shape here at F(2,3), the first and third at F(4,3)) the
+    /// narrow-layer paths run: whole chunks per worker and the weight pass's fixed slots, still
+    /// bit-identical across thread counts.
     func testSmallChunksMatchReference() {
         let saved = WinogradKernels.targetTiles
         defer { WinogradKernels.targetTiles = saved }
