@@ -25,7 +25,7 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
 
     /// The measured rule (`mer-bench --winograd`: 2 threads, the DBFEM layers at batch 32 (quick)
     /// and 16 (paper) and the probe shapes, timed side by side on the shared 2-core Zen 4 VM,
-    /// 2026-11-30 01:00–01:12 UTC, 1-minute load 1.7–3.5 with other builds running). Ratios are
+    /// 2026-11-30 01:00–01:17 UTC, 1-minute load 1.7–3.5 with other builds running). Ratios are
     /// direct time / Winograd F(4,3) time per pass, forward / backward-data / backward-weight.
     ///
     /// Winograd replaces 9 multiply-adds per output pixel and channel pair by α²/m² in the GEMMs
@@ -35,20 +35,23 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     /// - 2 → 64 @112 (first ResNet12 conv): 0.41 / 0.27 / 0.48; 2 → 32 @64 0.38 / 0.19 / 0.34.
     /// - 8 and 16 channels (probes → 32 @64, 16 → 16 @64): mixed, 0.71–1.88; 16 → 32 backward-data
     ///   and backward-weight 1.00–1.28, 8 → 32 backward-data 0.71–1.10.
-    /// - 29–32 channels win in every pass (three rounds at load 3.0–3.4): 32 → 32 @64 1.57–2.82 /
-    ///   1.21–2.23 / 1.07–1.37, 32 → 64 @32 1.36–1.69 / 1.39–1.56 / 1.21–1.27, Inception 29 → 58
-    ///   @32 1.28–1.68 / 1.33–1.41 / 1.09–1.32 and @56 1.11–1.71 / 1.28–1.33 / 1.20–2.14.
+    /// - 29–32 channels win in every pass (three rounds at load 3.0–3.4 for forward / data, and
+    ///   three of the final code's weight pass at load 2.0): 32 → 32 @64 1.57–2.82 / 1.21–2.23 /
+    ///   1.02–1.12, 32 → 64 @32 1.36–1.69 / 1.39–1.56 / 1.16–1.22, Inception 29 → 58 @32
+    ///   1.28–1.68 / 1.33–1.41 / 1.09–1.80 and @56 1.11–1.71 / 1.28–1.33 / 1.20–2.14.
     /// - Wider layers win more (load 1.7): 64 → 64 @112 1.57 / 1.93 / 1.40, 160 → 160 @56
     ///   2.14 / 2.07 / 2.12, 320 → 320 @28 2.24 / 2.26 / 2.35, 640 → 640 @14 2.31 / 2.24 / 2.51.
     ///
     /// Tile: F(4,3) unless its overhang makes its GEMM work larger than F(2,3)'s, i.e.
     /// α²·⌈hout/m⌉·⌈wout/m⌉ (36·tiles₄ against 16·tiles₂), which happens only for outputs of 1–2
     /// rows or columns. F(4,3) measured faster than F(2,3) on every DBFEM grid (8…112; 640 → 640
-    /// @14 58 against 74 ms forward despite the 16/14 overhang) and on the 5×5 and 6×6 probes
-    /// where the two tie on that count (5×5: 1.89 / 1.83 / 1.83 against 2.14 / 2.09 / 1.95 ms):
-    /// per output pixel F(2,3) transforms 4 values against F(4,3)'s 2.25.
+    /// @14 58 against 74 ms forward despite the 16/14 overhang): per output pixel F(2,3)
+    /// transforms 4 values against F(4,3)'s 2.25. Where the two tie on that count (the 5×5 and
+    /// 6×6 probes) they ran within ~10 % of each other, either way round from run to run; the
+    /// tie goes to F(4,3) to keep one rule.
     /// The three passes share the rule: no pass had a different channel crossover. (Probe
-    /// 128 → 128 @5 backward-data and -weight ran 0.89× of direct: no DBFEM layer is that small.)
+    /// 128 → 128 @5 backward-data and -weight ran 0.85–0.96× of direct: no DBFEM layer is that
+    /// small.)
     public static func autoTile(for s: ConvShape, pass: Pass) -> WinogradKernels.Tile? {
         if min(s.cin, s.cout) < autoMinChannels { return nil }
         let t = tile(for: s), m = t.rawValue
