@@ -26,12 +26,13 @@ import Glibc
 /// 4/9 for F(2,3), 1/4 for F(4,3)); they run on the packed `Gemm` at `threads: 1`.
 ///
 /// Chunks and threads: the batch's tile rows (image, ty) are cut into chunks of whole tile rows,
-/// ≈ `targetTiles` tiles each (see there), independent of the thread count. Chunks run one after another;
-/// inside a chunk each phase is split over the workers: the input transform by channel, the α²
-/// GEMMs by ξ (each at `threads: 1`), the output transform by channel. Splitting the GEMMs by ξ
-/// means every U[ξ] is packed by one worker once per chunk; a first cut that gave each worker
-/// its own chunks packed all of U on both cores, and on the wide 14×14 layers (few tiles, U =
-/// α²·cin·cout floats) that packing, streamed from memory, was ~22 % of the time (perf).
+/// ≈ `targetTiles` tiles each (see there), independent of the thread count. Chunks run one
+/// after another; inside a chunk each phase is split over the workers: the input transform by
+/// channel, the α² GEMMs by ξ (each at `threads: 1`), the output transform by channel. Splitting
+/// the GEMMs by ξ means every U[ξ] is packed by one worker once per chunk; a first cut that
+/// gave each worker its own chunks packed all of U on both cores, and on the wide 14×14 layers
+/// (few tiles, U = α²·cin·cout floats) that packing, streamed from memory, was ~22 % of the
+/// time (perf).
 /// Narrow layers (cin·cout ≤ `perWorkerMaxChannelPairs`) instead give each worker whole chunks
 /// (U is small, so packing it on every core is cheap, and there is no barrier per chunk); their
 /// weight pass sums dU over a fixed number of chunk ranges (`weightSlots`) added in order.
@@ -46,7 +47,8 @@ import Glibc
 ///
 /// Layouts inside a chunk (TP = T rounded up to 16, plus 16 of slack for the input transform):
 ///     V  [c][ξ][TP]     input transform, 16 tiles per vector (column pass on image rows, row
-///                       pass on 16 gathered tiles); the GEMMs see V[ξ] with leading dimension α²·TP
+///                       pass on 16 tiles by strided loads or gathers); the GEMMs see V[ξ] with
+///                       leading dimension α²·TP
 ///     M  [co][ξ][TP]    forward GEMM output (ldc α²·TP), read 16 tiles per vector by the output
 ///                       transform: the α² vectors of one channel lie within α²·TP floats, not
 ///                       in α² planes cout·TP apart
@@ -61,8 +63,10 @@ public enum WinogradKernels {
 
     /// Tiles per chunk the GEMMs aim for (N of the forward product, K of the weight product),
     /// doubled when either side has ≥ 256 channels. Chunk buffers take α²·(cin + cout)·T floats
-    /// (27 MB for 640→640 at F(4,3), T = 384). F(4,3) ms per pass fwd / data / weight, two
-    /// interleaved rounds at load ~4–5 (`mer-bench --winograd --winograd-tiles T`):
+    /// (71 MB for 640→640 at F(4,3) and T = 384; 50 MB at batch 16, whose 256 tiles make one
+    /// chunk). F(4,3) ms per pass fwd / data / weight, two interleaved rounds at load ~4–5
+    /// (`mer-bench --winograd --winograd-tiles T`, with every layer on the phase split, before
+    /// narrow layers got whole chunks per worker):
     ///
     ///     T                     96                  192                 384                 768
     ///     64→64 @112 b16    100 / 95 / 108     91 / 94 / 106      100 / 100 / 116     114 / 121 / 131
