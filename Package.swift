@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CLua", "CPNG", "CJPEG"]),
         .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels", "MERTestSupport"]),
         .testTarget(name: "MERTensorTests", dependencies: ["MERTensor", "MERTestSupport"]),
-        .testTarget(name: "MERNNTests", dependencies: ["MERNN", "MERTensor", "MERTestSupport"]),
+        .testTarget(name: "MERNNTests", dependencies: ["MERKernels", "MERNN", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERVisionTests", dependencies: ["MERVision", "MERTensor", "MERKernels", "MERTestSupport"]),
         .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERTensor",
                                                        .product(name: "ZIPFoundation", package: "ZIPFoundation")]),

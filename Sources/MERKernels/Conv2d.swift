@@ -21,6 +21,9 @@
 /// - n < threads (e.g. batch-1 inference): images run one after another with one column buffer,
 ///   and sgemm / im2col / col2im use all threads inside each image.
 /// Column memory is therefore bounded by (workers)·K·P floats, never by the batch size.
+///
+/// 3×3 stride-1 convolutions may go to `WinogradKernels` instead, as `ConvAlgorithm.mode`
+/// decides per shape and pass; the `*Reference` loops below stay the oracle for both.
 public enum ConvKernels {
     // MARK: Fast paths
 
@@ -28,6 +31,10 @@ public enum ConvKernels {
     public static func forward(_ s: ConvShape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         guard s.n > 0 else { return }
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
+            WinogradKernels.forward(s, tile: tile, input: input, weight: weight, bias: bias, output: output)
+            return
+        }
         let l = ConvLowering(s)
         let implicit = !l.pointwise && implicitForward(s)
         // Implicit path: B panels come from the image; K and N blocks balanced so there is no
@@ -81,6 +88,10 @@ public enum ConvKernels {
     public static func backwardData(_ s: ConvShape, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                     gradInput: UnsafeMutablePointer<Float>) {
         guard s.n > 0 else { return }
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .backwardData) {
+            WinogradKernels.backwardData(s, tile: tile, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
+            return
+        }
         let l = ConvLowering(s)
         // Small images: one GEMM covers `stack` images side by side (N = stack·P), so the
         // transposed weights are packed once per `stack` images instead of once per image
@@ -136,6 +147,11 @@ public enum ConvKernels {
             // An empty batch contributes nothing: the gradients are exactly zero.
             gradWeight.update(repeating: 0, count: wCount)
             gradBias?.update(repeating: 0, count: s.cout)
+            return
+        }
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .backwardWeight) {
+            WinogradKernels.backwardWeight(s, tile: tile, input: input, gradOutput: gradOutput,
+                                           gradWeight: gradWeight, gradBias: gradBias)
             return
         }
         // Each worker accumulates Σ_its images dOut_g · colsᵀ into its own dW' in tap-major

@@ -19,6 +19,12 @@ import Glibc
 /// --model-only paper|quick   run only that model configuration
 /// --model-profile paper|quick|paper-infer|quick-infer [--profile-reps N]
 ///            DBFEM training steps (or 1-sample eval forwards) in a steady loop (no tables, no peak probe), for `perf record`
+/// --winograd  only the direct vs Winograd table (DBFEM 3×3 stride-1 layers, each pass), with
+///            the FMA peak measured before and after it (a drop means other load on the cores);
+///            --conv S filters its layers, --batch N overrides their batch size;
+///            with --profile, profiles those layers instead of the conv table's
+/// --algorithm auto|direct|winograd   ConvAlgorithm.mode for everything run (default auto)
+/// --winograd-tiles N   WinogradKernels.targetTiles (tiles per chunk; tuning experiments)
 /// --profile fwd|data|weight [--profile-reps N]
 ///            run only that conv pass N times on each selected layer (on --threads threads,
 ///            no GEMM rows, no peak probe): a steady loop for `perf record`
@@ -38,6 +44,10 @@ struct BenchOptions {
     var noModel = false
     var modelFilter: String? = nil
     var modelProfile: String? = nil
+    /// `--winograd`: only the direct vs Winograd table.
+    var winograd = false
+    /// `--batch N`: batch size of the `--winograd` layers (default: each config's own).
+    var batch: Int? = nil
 
     static func parse(_ args: [String]) -> BenchOptions {
         var o = BenchOptions()
@@ -70,6 +80,13 @@ struct BenchOptions {
                 }
                 o.modelProfile = m
             case "--threads": o.threads = int("--threads")
+            case "--winograd": o.winograd = true
+            case "--batch": o.batch = int("--batch")
+            case "--winograd-tiles": WinogradKernels.targetTiles = int("--winograd-tiles")
+            case "--algorithm":
+                let a = value("--algorithm")
+                guard let mode = ConvAlgorithm(rawValue: a) else { fail("--algorithm needs auto, direct or winograd, got '\(a)'") }
+                ConvAlgorithm.mode = mode
             case "--conv": o.convFilter = value("--conv")
             case "--profile":
                 let p = value("--profile")
@@ -85,7 +102,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }
@@ -116,6 +133,16 @@ enum Bench {
         let peakSeconds = o.quick ? 0.2 : 1.0
         let perCore = PeakFLOPs.measure(threads: 1, seconds: peakSeconds)
         let all = PeakFLOPs.measure(threads: o.threads, seconds: peakSeconds)
+        if o.winograd {
+            let ctx = BenchContext(options: o, peakPerCore: perCore, peakAll: all)
+            let loadBefore = loadAverage()
+            let rows = WinogradBench.run(ctx)
+            let after = PeakFLOPs.measure(threads: o.threads, seconds: peakSeconds)
+            print("FMA peak on \(o.threads) threads: \(all) GFLOP/s before, \(after) after (best slice: the hardware, not the load)")
+            print("1-minute load average (other processes included): \(loadBefore) before, \(loadAverage()) after")
+            print(WinogradBench.table(rows, peakAll: all, threads: o.threads))
+            return
+        }
         let ctx = BenchContext(options: o, peakPerCore: perCore, peakAll: all)
         let gemm = o.modelOnly ? [] : gemmBenchmarks(ctx)
         let conv = o.noConv || o.modelOnly ? [] : convBenchmarks(ctx, gemm: gemm)
@@ -146,6 +173,16 @@ struct BenchContext {
     func peak(threads: Int) -> Double { peakPerCore * Double(threads) }
     /// Thread counts to run: 1 and the "all" count (once if they are equal).
     var threadCounts: [Int] { options.threads == 1 ? [1] : [1, options.threads] }
+}
+
+/// The 1-minute load average from /proc/loadavg ("?" where there is none): the machine is
+/// shared, and a load above the thread count means the timings include waiting.
+func loadAverage() -> String {
+    guard let f = fopen("/proc/loadavg", "r") else { return "?" }
+    defer { fclose(f) }
+    var buf = [CChar](repeating: 0, count: 64)
+    guard fgets(&buf, 64, f) != nil else { return "?" }
+    return String(cString: buf).split(separator: " ").first.map(String.init) ?? "?"
 }
 
 /// A deterministic pseudo-random fill (SplitMix64) so runs are comparable.

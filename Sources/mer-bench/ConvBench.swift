@@ -89,7 +89,10 @@ func convBenchmarks(_ ctx: BenchContext, gemm: [GemmResult]) -> [ConvResult] {
 /// `--profile PASS`: one pass in a steady loop, for `perf record`; prints ms per call.
 func convProfile(_ o: BenchOptions, pass: String) {
     Parallel.threads = o.threads
-    for (name, s) in selectedConvLayers(o) {
+    let layers = o.winograd ? winogradBenchLayers.filter { o.convFilter.map($0.0.contains) ?? true } : selectedConvLayers(o)
+    for (name, shape) in layers {
+        var s = shape
+        if let n = o.batch { s.n = n }
         let b = ConvBuffers(s)
         let body: () -> Void = pass == "fwd" ? b.forward : pass == "data" ? b.backwardData : b.backwardWeight
         body()

@@ -90,6 +90,7 @@ T.test("a battery of wrong values: every call raises, but for the ones legal on 
     {"tensor.leaky_relu", t.leaky_relu, {t, 0.1}, "1=t 2=nil 2=1e12 2=-1"},
     {"mer.seed", mer.seed, {1}, "1=1e12"},
     {"mer.threads", mer.threads, {mer.threads()}, "1=nil"},
+    {"mer.conv_algorithm", mer.conv_algorithm, {"auto"}, "1=nil"},
   }
   for _, target in ipairs(targets) do T.battery(target[1], target[2], target[3], wrong, target[4], true) end
   -- Still alive and computing correctly.

@@ -18,7 +18,7 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "synthetic_augment.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
@@ -64,6 +64,7 @@ final class LuaScriptTests: XCTestCase {
         XCTAssertEqual(vm.undocumentedEntries, [])
         XCTAssertGreaterThan(doc.components(separatedBy: "\n### ").count, 150)
     }
+    func testConvAlgorithm() { runLuaFile("conv_algorithm.lua") }
 
     /// A Lua module's Swift side is usable from Swift while its table lives, and the VM
     /// closing releases everything (no cycle keeps the module alive).

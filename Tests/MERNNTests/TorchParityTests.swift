@@ -1,4 +1,5 @@
 import Foundation
+import MERKernels
 import MERNN
 import MERTensor
 import XCTest
@@ -129,7 +130,15 @@ final class TorchParityTests: XCTestCase {
         print(ref.summary("parity dbfem_quick"))
     }
 
+    /// With the direct convolution: after one Adam step the trajectory amplifies rounding
+    /// (a near-threshold ReLU/max decision taken the other way moves every weight above it),
+    /// and Winograd's own rounding (~5e-6 relative, WinogradTests) flips more such decisions
+    /// than the allowance covers. The step-1 tests above run with the default algorithm
+    /// (Winograd on most 3x3 layers) and hold the same tolerances.
     func testDBFEMQuickTwoAdamStepsMatchPyTorch() throws {
+        let saved = ConvAlgorithm.mode
+        ConvAlgorithm.mode = .direct
+        defer { ConvAlgorithm.mode = saved }
         var (ref, run) = try dbfem()
         for key in ["logits2", "loss2"] {
             try ref.expect(run.values[key]!, matches: key, tol: Self.forwardTol)

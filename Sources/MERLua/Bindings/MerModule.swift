@@ -4,7 +4,7 @@ import Foundation
 import MERKernels
 import MERTensor
 
-/// The `mer` global: version, seeding, threads, clock.
+/// The `mer` global: version, seeding, threads, convolution algorithm, clock.
 extension LuaVM {
     public static let version = "0.1.0"
 
@@ -43,6 +43,23 @@ extension LuaVM {
                 return call.push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)
             },
             .function("cores", arity: 0, "mer.cores()\nNumber of CPU cores online.") { call in call.push(Parallel.availableCores) },
+            .function("conv_algorithm", arity: 1, """
+                mer.conv_algorithm([mode])
+                Chooses how 3x3 stride-1 convolutions (dilation 1, groups 1) are computed:
+                "auto" (Winograd F(2x2,3x3)/F(4x4,3x3) only for the shapes where it measured faster,
+                the default), "direct" (always the im2col GEMM path) or "winograd" (Winograd for
+                every such shape). Other convolutions are always direct. Returns the current mode.
+                Winograd results differ from direct ones by rounding only (relative error ~1e-5).
+                """) { call in
+                if !call.isNil(1) {
+                    let name = try call.string(1)
+                    guard let mode = ConvAlgorithm(rawValue: name) else {
+                        throw call.error(1, "expected \"auto\", \"direct\" or \"winograd\", got \"\(name)\"")
+                    }
+                    ConvAlgorithm.mode = mode
+                }
+                return call.push(ConvAlgorithm.mode.rawValue)
+            },
             .function("max_memory", arity: 1, """
                 mer.max_memory([bytes])
                 Sets the most memory tensors may hold (a request past it is an error: "not enough memory");

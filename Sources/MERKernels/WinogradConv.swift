@@ -1,0 +1,674 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Winograd convolution for 3×3, stride 1, dilation 1, one group (any padding), NCHW float32.
+///
+///     input  (n, cin, h, w)      weight (cout, cin, 3, 3)      output (n, cout, hout, wout)
+///     tiles: the output is cut into m×m tiles, tilesY = ⌈hout/m⌉ × tilesX = ⌈wout/m⌉ per image;
+///     tile (ty, tx) reads the α×α input patch at rows ty·m − padH …, cols tx·m − padW … (α = m+2),
+///     zero outside the image; outputs past hout/wout are computed and dropped.
+///
+/// With U = G g Gᵀ (α×α per filter), V = Bᵀ d B (α×α per input patch), ξ = one of the α²
+/// positions of the transformed tile (see WinogradTransforms.swift for Bᵀ, G, Aᵀ):
+///
+///     forward         M[ξ] (cout, T) = U[ξ] (cout, cin) · V[ξ] (cin, T);   Y_tile = Aᵀ M_tile A (+ bias)
+///                     (U[ξ] is stored transposed, cin × cout: its GEMM packing then copies runs of
+///                     12 channels instead of scattering 12 rows, ~13 % of a 640→640 @14 forward)
+///     backwardData    the forward of dOut with the 180°-rotated, in/out-swapped filters and
+///                     padding 2 − pad ("full" correlation: dIn[y,x] = Σ dOut[y−ky+pad, x−kx+pad]·w[ky,kx]);
+///                     a padding above 2 gives a negative padding, which is a crop and works the same.
+///     backwardWeight  Y is linear in g: dg = Gᵀ [ (A dY Aᵀ) ⊙ V ] G summed over tiles, so with
+///                     Z = A dY Aᵀ per output tile,  dUᵀ[ξ] (cin, cout) = Σ_chunks V[ξ] (cin, T) · Z[ξ] (T, cout),
+///                     then dW[co, ci] = Gᵀ dU[·, co, ci] G.
+///
+/// The α² products per chunk of T tiles are the work (α²/(m²·9) of the direct multiply-adds:
+/// 4/9 for F(2,3), 1/4 for F(4,3)); they run on the packed `Gemm` at `threads: 1`.
+///
+/// Chunks and threads: the batch's tile rows (image, ty) are cut into chunks of whole tile rows,
+/// ≈ `targetTiles` tiles each (see there), independent of the thread count. Chunks run one
+/// after another; inside a chunk each phase is split over the workers: the input transform by
+/// channel, the α² GEMMs by ξ (each at `threads: 1`), the output transform by channel. Splitting
+/// the GEMMs by ξ means every U[ξ] is packed by one worker once per chunk; a first cut that
+/// gave each worker its own chunks packed all of U on both cores, and on the wide 14×14 layers
+/// (few tiles, U = α²·cin·cout floats) that packing, streamed from memory, was ~22 % of the
+/// time (perf).
+/// Narrow layers (cin·cout ≤ `perWorkerMaxChannelPairs`) instead give each worker whole chunks
+/// (U is small, so packing it on every core is cheap, and there is no barrier per chunk); their
+/// weight pass sums dU over a fixed number of chunk ranges (`weightSlots`) added in order.
+/// No element's arithmetic depends on the split (per-element transforms, one single-threaded
+/// GEMM per ξ, dU[ξ] accumulated over the same chunk sequence whoever runs it), so all three
+/// passes give bit-identical results for any thread count.
+///
+/// Accuracy (float32, data in [−1, 1], error relative to the largest reference value, worst over
+/// WinogradTests' shapes, K up to 576): F(2,3) ≤ 2.2e-6, F(4,3) ≤ 6.2e-6 in all three passes,
+/// against ≤ 3.1e-7 for the direct kernel. The error grows with m (F(4,3)'s transforms scale by
+/// up to 8 and 1/24), which is why F(6,3) is not offered (WinogradTransforms.swift).
+///
+/// Layouts inside a chunk (TP = T rounded up to 16, plus 16 of slack for the input transform):
+///     V  [c][ξ][TP]     input transform, 16 tiles per vector (column pass on image rows, row
+///                       pass on 16 tiles by strided loads or gathers); the GEMMs see V[ξ] with
+///                       leading dimension α²·TP
+///     M  [co][ξ][TP]    forward GEMM output (ldc α²·TP), read 16 tiles per vector by the output
+///                       transform: the α² vectors of one channel lie within α²·TP floats, not
+///                       in α² planes cout·TP apart
+///     Z  [ξ][t][coP]    dOut transform for the weight pass, 16 channels per vector (coP = cout
+///                       rounded up to 16) so that it is the GEMM's non-transposed B
+public enum WinogradKernels {
+    /// Output tile side: F(2×2, 3×3) or F(4×4, 3×3).
+    public enum Tile: Int, Sendable, CaseIterable {
+        case f2 = 2, f4 = 4
+        public var name: String { "F(\(rawValue)x\(rawValue),3x3)" }
+    }
+
+    /// Tiles per chunk the GEMMs aim for (N of the forward product, K of the weight product),
+    /// doubled when either side has ≥ 256 channels. Chunk buffers take α²·(cin + cout)·T floats
+    /// (71 MB for 640→640 at F(4,3) and T = 384; 50 MB at batch 16, whose 256 tiles make one
+    /// chunk). F(4,3) ms per pass fwd / data / weight, two interleaved rounds at load ~4–5
+    /// (`mer-bench --winograd --winograd-tiles T`, with every layer on the phase split, before
+    /// narrow layers got whole chunks per worker):
+    ///
+    ///     T                     96                  192                 384                 768
+    ///     64→64 @112 b16    100 / 95 / 108     91 / 94 / 106      100 / 100 / 116     114 / 121 / 131
+    ///     64→64 @32 b32     16.3 / 15.6 / 19.1 15.3 / 15.6 / 19.2 16.5 / 17.6 / 20.1  20.1 / 21.7 / 23.9
+    ///     320→320 @28 b16   129 / 131 / 112    108 / 106 / 96     107 / 146 / 94 (2nd round 97 / 100 / 96)
+    ///     640→640 @14 b16   146 / 145 / 122    130 / 128 / 113    116 / 113 / 107 (2nd round 150 / 142 / 105)
+    ///
+    /// Narrow layers want short chunks (V and M stay nearer the cores), wide ones long chunks
+    /// (U[ξ], cin·cout floats, is packed once per chunk).
+    nonisolated(unsafe) public static var targetTiles = 192
+
+    /// Whether `s` is a convolution these kernels compute: 3×3, stride 1, dilation 1, groups 1.
+    public static func supports(_ s: ConvShape) -> Bool {
+        s.kh == 3 && s.kw == 3 && s.strideH == 1 && s.strideW == 1 && s.dilH == 1 && s.dilW == 1
+            && s.groups == 1 && s.problem == nil
+    }
+
+    // MARK: Public entry points (same contracts as ConvKernels.forward / backwardData / backwardWeight)
+
+    /// output (n,cout,hout,wout) = conv(input, weight) + bias? — `supports(s)` must hold.
+    public static func forward(_ s: ConvShape, tile: Tile, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        precondition(supports(s), "WinogradKernels.forward: unsupported shape \(s)")
+        guard s.n > 0 else { return }
+        let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
+                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        // U[ξ][co][ci] = (G w[co,ci] Gᵀ)[ξ]
+        let filters = FilterAccess(weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false)
+        switch tile {
+        case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output)
+        case .f4: run(WinogradF4.self, geo, input: input, filters: filters, bias: bias, output: output)
+        }
+    }
+
+    /// gradInput (n,cin,h,w) from gradOutput (n,cout,hout,wout); overwrites gradInput.
+    public static func backwardData(_ s: ConvShape, tile: Tile, gradOutput: UnsafePointer<Float>,
+                                    weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        precondition(supports(s), "WinogradKernels.backwardData: unsupported shape \(s)")
+        guard s.n > 0 else { return }
+        // The transposed convolution: in = dOut (cout channels), out = dIn (cin channels),
+        // padding 2 − pad, filter'[ci, co, ky, kx] = w[co, ci, 2 − ky, 2 − kx].
+        let geo = Geometry(n: s.n, cIn: s.cout, cOut: s.cin, inH: s.hout, inW: s.wout, outH: s.h, outW: s.w,
+                           offY: s.padH - 2, offX: s.padW - 2, m: tile.rawValue)
+        let filters = FilterAccess(weight: weight, ocStride: 9, icStride: s.cin * 9, flip: true)
+        switch tile {
+        case .f2: run(WinogradF2.self, geo, input: gradOutput, filters: filters, bias: nil, output: gradInput)
+        case .f4: run(WinogradF4.self, geo, input: gradOutput, filters: filters, bias: nil, output: gradInput)
+        }
+    }
+
+    /// gradWeight (cout,cin,3,3) and gradBias (cout)? — overwrites both.
+    public static func backwardWeight(_ s: ConvShape, tile: Tile, input: UnsafePointer<Float>,
+                                      gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+                                      gradBias: UnsafeMutablePointer<Float>?) {
+        precondition(supports(s), "WinogradKernels.backwardWeight: unsupported shape \(s)")
+        guard s.n > 0 else {
+            gradWeight.update(repeating: 0, count: s.cout * s.cin * 9)
+            gradBias?.update(repeating: 0, count: s.cout)
+            return
+        }
+        let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
+                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        switch tile {
+        case .f2: runWeight(WinogradF2.self, geo, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+        case .f4: runWeight(WinogradF4.self, geo, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+        }
+        if let gradBias {
+            // dbias[co] = Σ_{images, pixels} dOut, as in the direct kernel.
+            let p = s.hout * s.wout
+            Parallel.forRanges(s.cout) { chans in
+                for co in chans {
+                    var acc = 0.0
+                    for i in 0..<s.n { acc += AccurateSum.sum(gradOutput + (i * s.cout + co) * p, p) }
+                    gradBias[co] = Float(acc)
+                }
+            }
+        }
+    }
+
+    // MARK: Geometry and chunking
+
+    /// A stride-1 3×3 correlation out[y, x] = Σ in[y + offY + ky, x + offX + kx]·f[ky, kx], tiled by m.
+    struct Geometry {
+        let n, cIn, cOut, inH, inW, outH, outW, offY, offX, m, alpha: Int
+        let tilesY, tilesX: Int
+        /// Tile rows (image, ty) per chunk, chunk count, and the padded tiles-per-chunk TP.
+        let rowsPerChunk, chunks, tp: Int
+        /// Width of the row buffers: the input columns a tile row reads, rounded up to 16.
+        let rowWidth: Int
+
+        init(n: Int, cIn: Int, cOut: Int, inH: Int, inW: Int, outH: Int, outW: Int, offY: Int, offX: Int, m: Int) {
+            self.n = n; self.cIn = cIn; self.cOut = cOut; self.inH = inH; self.inW = inW
+            self.outH = outH; self.outW = outW; self.offY = offY; self.offX = offX; self.m = m
+            alpha = m + 2
+            tilesY = (outH + m - 1) / m; tilesX = (outW + m - 1) / m
+            let units = n * tilesY
+            let target = WinogradKernels.targetTiles * (max(cIn, cOut) >= 256 ? 2 : 1)
+            let rows = max(1, min(units, target / tilesX))
+            rowsPerChunk = rows
+            chunks = (units + rows - 1) / rows
+            // 16 floats of slack: a tile group's last vector may run past the last tile.
+            tp = (rows * tilesX + 15) / 16 * 16 + 16
+            rowWidth = (tilesX * m + 2 + 15) / 16 * 16
+        }
+
+        var units: Int { n * tilesY }
+    }
+
+    /// Tile rows u0 ..< u1 of chunk `chunk` and its tile count.
+    @inline(__always)
+    private static func chunkRows(_ geo: Geometry, _ chunk: Int) -> (u0: Int, u1: Int, nt: Int) {
+        let u0 = chunk * geo.rowsPerChunk, u1 = min(geo.units, u0 + geo.rowsPerChunk)
+        return (u0, u1, (u1 - u0) * geo.tilesX)
+    }
+
+    /// Where filter (oc, ic) of the correlation being run lies in the layer's weight tensor.
+    struct FilterAccess {
+        let weight: UnsafePointer<Float>
+        let ocStride, icStride: Int
+        /// Taps read in reverse (the 180° rotation of backwardData).
+        let flip: Bool
+    }
+
+    /// 64-byte aligned scratch of `count` floats.
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
+    /// `count` floats rounded up to whole 64-byte lines, so carved sub-buffers stay aligned.
+    @inline(__always)
+    private static func lines(_ count: Int) -> Int { (count + 15) / 16 * 16 }
+
+    /// Runs `body` on `count` floats of the retained workspace (see `Workspace`).
+    private static func withWorkspace<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        let (raw, cap) = Workspace.acquire(bytes: max(1, count) * 4)
+        defer { Workspace.release(raw, bytes: cap) }
+        return body(raw.bindMemory(to: Float.self, capacity: cap / 4))
+    }
+
+    /// One retained buffer for U (or dU), V and M (or Z), grown to the largest call.
+    /// Fresh pages per call cost ~10 % of a 640→640 @14 forward in page faults and clearing
+    /// (perf: clear_page_erms, exc_page_fault), since U alone is α²·cin·cout floats (59 MB
+    /// there). The price is that the largest workspace stays allocated (~110 MB for the paper
+    /// model's widest layer at batch 16). A concurrent second call allocates its own.
+    private enum Workspace {
+        nonisolated(unsafe) private static var cached: (ptr: UnsafeMutableRawPointer, bytes: Int)? = nil
+        nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+            let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+            pthread_mutex_init(m, nil)
+            return m
+        }()
+
+        static func acquire(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
+            pthread_mutex_lock(mutex)
+            if let c = cached, c.bytes >= bytes {
+                cached = nil
+                pthread_mutex_unlock(mutex)
+                return (c.ptr, c.bytes)
+            }
+            pthread_mutex_unlock(mutex)
+            return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
+        }
+
+        static func release(_ ptr: UnsafeMutableRawPointer, bytes: Int) {
+            pthread_mutex_lock(mutex)
+            var victim: UnsafeMutableRawPointer? = ptr
+            if cached == nil { cached = (ptr, bytes); victim = nil }
+            else if cached!.bytes < bytes { victim = cached!.ptr; cached = (ptr, bytes) }
+            pthread_mutex_unlock(mutex)
+            victim?.deallocate()
+        }
+    }
+
+    // MARK: Filter transforms (once per call, 16 filters per vector)
+
+    /// p[o[0]], …, p[o[15]] built in registers. (Filling a zero vector lane by lane went through
+    /// the stack: 16 scalar stores then one 64-byte load, a failed store forwarding that made
+    /// the gather loop ~40 % of the input transform.)
+    @inline(__always)
+    private static func gather16(_ p: UnsafePointer<Float>, _ o: UnsafePointer<Int>) -> SIMD16<Float> {
+        SIMD16<Float>(p[o[0]], p[o[1]], p[o[2]], p[o[3]], p[o[4]], p[o[5]], p[o[6]], p[o[7]],
+                      p[o[8]], p[o[9]], p[o[10]], p[o[11]], p[o[12]], p[o[13]], p[o[14]], p[o[15]])
+    }
+
+    /// p[0], p[s], …, p[15·s] built in registers (see the other `gather16`).
+    @inline(__always)
+    private static func gather16(_ p: UnsafePointer<Float>, stride s: Int) -> SIMD16<Float> {
+        SIMD16<Float>(p[0], p[s], p[2 * s], p[3 * s], p[4 * s], p[5 * s], p[6 * s], p[7 * s],
+                      p[8 * s], p[9 * s], p[10 * s], p[11 * s], p[12 * s], p[13 * s], p[14 * s], p[15 * s])
+    }
+
+    /// Up to 16 floats from `p` (lanes past `lanes` are zero).
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>, lanes: Int) -> SIMD16<Float> {
+        if lanes == 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for l in 0..<lanes { v[l] = p[l] }
+        return v
+    }
+
+    /// U[ξ][ic][oc] = (G f Gᵀ)[ξ] (stored transposed, see `run`) for the correlation's filters
+    /// f(oc, ic)[k] = weight[oc·ocStride + ic·icStride + (flip ? 8 − k : k)] (k = 3·ky + kx),
+    /// 16 oc per vector. Float is enough: G's entries are exact or one rounding away (1/6, 1/24),
+    /// so U carries a few ulps, far below the error the data transforms add. The first cut
+    /// (scalar, Double, nested arrays) was a visible share of wide layers (640×640 filters =
+    /// 410 k transforms per call).
+    private static func transformFilters<T: WinogradTransform>(_: T.Type, _ geo: Geometry, weight: UnsafePointer<Float>,
+                                                              ocStride: Int, icStride: Int, flip: Bool,
+                                                              into u: UnsafeMutablePointer<Float>) {
+        let alpha = geo.alpha, plane = geo.cOut * geo.cIn, cOut = geo.cOut
+        let g = T.g.flatMap { $0 }.map(Float.init)   // G[a][k] at g[a·3 + k]
+        Parallel.forRanges(geo.cIn) { ics in
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 9 + 3 * alpha) { tmp in
+                let w = tmp.baseAddress!, gf = w + 9
+                for ic in ics {
+                    var ocb = 0
+                    while ocb < cOut {
+                        let lanes = min(16, cOut - ocb)
+                        for k in 0..<9 {
+                            let src = weight + ocb * ocStride + ic * icStride + (flip ? 8 - k : k)
+                            var v = SIMD16<Float>()
+                            for l in 0..<lanes { v[l] = src[l * ocStride] }
+                            w[k] = v
+                        }
+                        // gf = G w (α×3), then U = gf Gᵀ (α×α).
+                        for a in 0..<alpha {
+                            for kx in 0..<3 {
+                                gf[a * 3 + kx] = g[a * 3] * w[kx] + g[a * 3 + 1] * w[3 + kx] + g[a * 3 + 2] * w[6 + kx]
+                            }
+                        }
+                        for a in 0..<alpha {
+                            for b in 0..<alpha {
+                                let v = gf[a * 3] * g[b * 3] + gf[a * 3 + 1] * g[b * 3 + 1] + gf[a * 3 + 2] * g[b * 3 + 2]
+                                let dst = u + (a * alpha + b) * plane + ic * cOut + ocb
+                                if lanes == 16 {
+                                    UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<Float>.self)
+                                } else {
+                                    for l in 0..<lanes { dst[l] = v[l] }
+                                }
+                            }
+                        }
+                        ocb += 16
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Forward (also backwardData through its geometry)
+
+    private static func run<T: WinogradTransform>(_ t: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
+                                                 filters f: FilterAccess,
+                                                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let a2 = geo.alpha * geo.alpha, tp = geo.tp
+        let uCount = lines(a2 * geo.cOut * geo.cIn), vCount = lines(a2 * geo.cIn * tp), mCount = lines(a2 * geo.cOut * tp)
+        // Small U (narrow layers): each worker runs whole chunks of its own, with no barrier per
+        // chunk. The three per-chunk fork/joins of the phase split cost ~14 % of 32 → 32 @64
+        // (perf: kernel time in wake-ups) and repacking U per worker is cheap when U is small.
+        // Either way every output element sees the same operations, so results do not change.
+        let parts = max(1, min(Parallel.threads, geo.chunks))
+        // Only with ≥ 4 chunks per worker: whole chunks balance badly when there are few (64 → 128
+        // @16 batch 32 has 3 chunks: 2 + 1 per worker ran 1.8× slower than the phase split).
+        let perWorker = parts > 1 && geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 4 * parts
+        withWorkspace(uCount + (perWorker ? parts : 1) * (vCount + mCount)) { ws in
+            let u = ws
+            transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: u)
+            if perWorker {
+                Parallel.run(parts: parts, threads: parts) { p in
+                    let v = ws + uCount + p * (vCount + mCount), mBuf = v + vCount
+                    for chunk in (geo.chunks * p / parts)..<(geo.chunks * (p + 1) / parts) {
+                        let (u0, u1, nt) = chunkRows(geo, chunk)
+                        transformInput(t, geo, input: input, u0: u0, u1: u1, channels: 0..<geo.cIn, v: v)
+                        for xi in 0..<a2 {
+                            Gemm.sgemm(transA: true, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
+                                       a: u + xi * geo.cOut * geo.cIn, lda: geo.cOut,
+                                       b: v + xi * tp, ldb: a2 * tp,
+                                       beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1)
+                        }
+                        transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: 0..<geo.cOut, bias: bias, output: output)
+                    }
+                }
+                return
+            }
+            let v = ws + uCount, mBuf = v + vCount
+            for chunk in 0..<geo.chunks {
+                let (u0, u1, nt) = chunkRows(geo, chunk)
+                Parallel.forRanges(geo.cIn) { cs in
+                    transformInput(t, geo, input: input, u0: u0, u1: u1, channels: cs, v: v)
+                }
+                Parallel.forRanges(a2) { xis in
+                    for xi in xis {
+                        Gemm.sgemm(transA: true, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
+                                   a: u + xi * geo.cOut * geo.cIn, lda: geo.cOut,
+                                   b: v + xi * tp, ldb: a2 * tp,
+                                   beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1)
+                    }
+                }
+                Parallel.forRanges(geo.cOut) { cos in
+                    transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: cos, bias: bias, output: output)
+                }
+            }
+        }
+    }
+
+    /// Layers with at most this many channel pairs (cin·cout) run whole chunks per worker (or
+    /// per weight slot) instead of splitting each chunk's phases (see `run`, `runWeight`).
+    nonisolated(unsafe) public static var perWorkerMaxChannelPairs = 128 * 128
+
+    /// Fixed number of partial dU sums of the narrow-layer weight pass (see `runWeight`): a
+    /// multiple of the 2 cores here, and independent of the thread count so results are too.
+    static let weightSlots = 4
+
+    /// V[c][ξ][t] = (Bᵀ d_{c,t} B)[ξ] for the tiles of tile rows u0 ..< u1 (t = (u − u0)·tilesX + tx).
+    /// Column pass first, on whole image rows (16 columns per vector, no waste); then the row
+    /// pass on 16 tiles at a time, gathering each tile's α columns (stride m) into lanes.
+    /// Tile rows go in groups of ~64 tiles so the column-transformed rows of a group stay in L1
+    /// while the row pass gathers from them (whole chunks at once, 40 KB per channel at 112 px,
+    /// spilled to L2: the gathers were then ~⅓ of the input transform). A group's last 16-tile
+    /// vector may run past the group: those lanes repeat its last tile and are overwritten by
+    /// the next group (or land in the padding past the chunk's last tile, see `Geometry.tp`).
+    private static func transformInput<T: WinogradTransform>(_: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
+                                                            u0: Int, u1: Int, channels: Range<Int>,
+                                                            v: UnsafeMutablePointer<Float>) {
+        let alpha = geo.alpha, a2 = alpha * alpha, m = geo.m, rw = geo.rowWidth, tp = geo.tp, tilesX = geo.tilesX
+        let groupRows = max(1, 64 / tilesX)
+        // Wide rows (≥ 12 tiles) take the row pass 16 tiles of one tile row at a time with
+        // strided vector loads (`T.strided`) instead of per-lane gathers; narrower ones would
+        // leave too many of the 16 lanes idle. The strided loads may read 16·m floats past a
+        // row's last tile: slack at the end of `vert`.
+        let segments = tilesX >= 12
+        let rows = allocate(alpha * rw), vert = allocate(groupRows * alpha * rw + 16 * m + 16)
+        let tileOffset = UnsafeMutablePointer<Int>.allocate(capacity: groupRows * tilesX + 16)
+        defer { rows.deallocate(); vert.deallocate(); tileOffset.deallocate() }
+        let plane = geo.inH * geo.inW
+        // Input columns x = xp + offX for xp in 0 ..< rw: the valid ones are [xLo, xHi).
+        let xLo = max(0, -geo.offX), xHi = min(rw, geo.inW - geo.offX)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 2 * alpha) { tmp in
+            let d = tmp.baseAddress!, o = d + alpha
+            var g0 = u0
+            while g0 < u1 {
+                let g1 = min(u1, g0 + groupRows)
+                let gTiles = (g1 - g0) * tilesX, tg0 = (g0 - u0) * tilesX
+                for t in 0..<(gTiles + 15) / 16 * 16 {
+                    let tc = min(t, gTiles - 1)
+                    tileOffset[t] = (tc / tilesX) * alpha * rw + (tc % tilesX) * m
+                }
+                for c in channels {
+                    for un in g0..<g1 {
+                        let img = un / geo.tilesY, ty = un % geo.tilesY
+                        let src = input + (img * geo.cIn + c) * plane
+                        for r in 0..<alpha {
+                            let y = ty * m + geo.offY + r
+                            let row = rows + r * rw
+                            if y < 0 || y >= geo.inH || xLo >= xHi {
+                                row.update(repeating: 0, count: rw)
+                                continue
+                            }
+                            if xLo > 0 { row.update(repeating: 0, count: xLo) }
+                            row.advanced(by: xLo).update(from: src + y * geo.inW + xLo + geo.offX, count: xHi - xLo)
+                            if xHi < rw { row.advanced(by: xHi).update(repeating: 0, count: rw - xHi) }
+                        }
+                        // Column pass: vert[u][ξy][x] = Σ_r Bᵀ[ξy][r] row_r[x].
+                        let vOut = vert + (un - g0) * alpha * rw
+                        var xb = 0
+                        while xb < rw {
+                            for r in 0..<alpha {
+                                d[r] = UnsafeRawPointer(rows + r * rw + xb).loadUnaligned(as: SIMD16<Float>.self)
+                            }
+                            T.input(d, 1, o, 1)
+                            for r in 0..<alpha {
+                                UnsafeMutableRawPointer(vOut + r * rw + xb).storeBytes(of: o[r], as: SIMD16<Float>.self)
+                            }
+                            xb += 16
+                        }
+                    }
+                    if segments {
+                        for un in g0..<g1 {
+                            let vRow = vert + (un - g0) * alpha * rw
+                            var tx0 = 0
+                            while tx0 < tilesX {
+                                let t0 = (un - u0) * tilesX + tx0
+                                for ey in 0..<alpha {
+                                    let base = vRow + ey * rw + tx0 * m
+                                    for j in 0..<alpha { d[j] = T.strided(base + j) }
+                                    T.input(d, 1, o, 1)
+                                    for ex in 0..<alpha {
+                                        let dst = v + (c * a2 + ey * alpha + ex) * tp + t0
+                                        UnsafeMutableRawPointer(dst).storeBytes(of: o[ex], as: SIMD16<Float>.self)
+                                    }
+                                }
+                                tx0 += 16
+                            }
+                        }
+                        continue
+                    }
+                    // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j].
+                    var t0 = 0
+                    while t0 < gTiles {
+                        let offs = tileOffset + t0
+                        for ey in 0..<alpha {
+                            let base = vert + ey * rw
+                            for j in 0..<alpha { d[j] = gather16(base + j, offs) }
+                            T.input(d, 1, o, 1)
+                            for ex in 0..<alpha {
+                                let dst = v + (c * a2 + ey * alpha + ex) * tp + tg0 + t0
+                                UnsafeMutableRawPointer(dst).storeBytes(of: o[ex], as: SIMD16<Float>.self)
+                            }
+                        }
+                        t0 += 16
+                    }
+                }
+                g0 = g1
+            }
+        }
+    }
+
+    /// Y = Aᵀ M A per tile and channel, written to the output with the bias. Tiles go 16 at a
+    /// time along one tile row (vectors may start anywhere in M's row: loads are unaligned and
+    /// TP has 16 floats of slack), so the m results of an output row for 16 neighbouring tiles
+    /// are m·16 contiguous pixels: interleaved in registers and copied as one run (the lane-by-
+    /// lane scalar stores of the first cut were ~15 % of a 64-channel forward).
+    private static func transformOutput<T: WinogradTransform>(_: T.Type, _ geo: Geometry, m mBuf: UnsafePointer<Float>,
+                                                             u0: Int, nt: Int, channels: Range<Int>,
+                                                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp, tilesX = geo.tilesX
+        let outPlane = geo.outH * geo.outW
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: a2 + alpha * m + m * m + m) { tmp in
+            let mm = tmp.baseAddress!, half = mm + a2, y = half + alpha * m
+            let row = UnsafeMutableRawPointer(y + m * m)   // m·16 floats
+            for co in channels {
+                let b = bias?[co] ?? 0
+                for un in u0..<(u0 + nt / tilesX) {
+                    let img = un / geo.tilesY, ty = un % geo.tilesY
+                    let oy = ty * m, rowsIn = min(m, geo.outH - oy)
+                    let dst = output + (img * geo.cOut + co) * outPlane + oy * geo.outW
+                    var tx0 = 0
+                    while tx0 < tilesX {
+                        let t0 = (un - u0) * tilesX + tx0
+                        for xi in 0..<a2 {
+                            mm[xi] = UnsafeRawPointer(mBuf + (co * a2 + xi) * tp + t0).loadUnaligned(as: SIMD16<Float>.self)
+                        }
+                        // Column pass: half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx]; then rows: Y[i][j].
+                        for ex in 0..<alpha { T.output(mm + ex, alpha, half + ex, alpha) }
+                        for i in 0..<m { T.output(half + i * alpha, 1, y + i * m, 1) }
+                        let ox = tx0 * m, width = min(16 * m, geo.outW - ox)
+                        for i in 0..<rowsIn {
+                            let out = dst + i * geo.outW + ox
+                            if width == 16 * m {
+                                T.interleave(y + i * m, bias: b, into: UnsafeMutableRawPointer(out))
+                            } else {
+                                T.interleave(y + i * m, bias: b, into: row)
+                                out.update(from: row.assumingMemoryBound(to: Float.self), count: width)
+                            }
+                        }
+                        tx0 += 16
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Backward weight
+
+    private static func runWeight<T: WinogradTransform>(_ t: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
+                                                       gradOutput: UnsafePointer<Float>,
+                                                       gradWeight: UnsafeMutablePointer<Float>) {
+        let a2 = geo.alpha * geo.alpha, tp = geo.tp
+        let coP = (geo.cOut + 15) / 16 * 16
+        let uCount = a2 * geo.cIn * geo.cOut
+        let vCount = lines(a2 * geo.cIn * tp), zCount = lines(a2 * tp * coP)
+        // Narrow layers: the chunks are cut into `weightSlots` contiguous ranges, a fixed number
+        // (not the thread count), each summed into its own dU by whichever worker runs it, with
+        // no barrier per chunk; the slots are added in slot order below. The result is the same
+        // for any thread count. Wide layers keep one dU and split each chunk's phases (slots
+        // would each repack a large U-sized dU and its partial sums).
+        // As in `run`, only with enough chunks (≥ 2 per slot) for the slots to balance on 2 cores.
+        let slots = geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 2 * weightSlots ? weightSlots : 1
+        let slotCount = lines(uCount) + vCount + zCount
+        withWorkspace(slots * slotCount) { ws in
+        let dU = ws
+        if slots > 1 {
+            Parallel.run(parts: slots, threads: min(Parallel.threads, slots)) { sl in
+                let dUs = ws + sl * slotCount, v = dUs + lines(uCount), z = v + vCount
+                let first = geo.chunks * sl / slots
+                for chunk in first..<(geo.chunks * (sl + 1) / slots) {
+                    let (u0, u1, nt) = chunkRows(geo, chunk)
+                    transformInput(t, geo, input: input, u0: u0, u1: u1, channels: 0..<geo.cIn, v: v)
+                    transformGradOutput(t, geo, gradOutput: gradOutput, u0: u0, tiles: 0..<nt, z: z, ldz: coP)
+                    for xi in 0..<a2 {
+                        Gemm.sgemm(transA: false, transB: false, m: geo.cIn, n: geo.cOut, k: nt, alpha: 1,
+                                   a: v + xi * tp, lda: a2 * tp, b: z + xi * tp * coP, ldb: coP,
+                                   beta: chunk == first ? 0 : 1, c: dUs + xi * geo.cIn * geo.cOut, ldc: geo.cOut,
+                                   threads: 1)
+                    }
+                }
+            }
+        } else {
+            let v = ws + lines(uCount), z = v + vCount
+            for chunk in 0..<geo.chunks {
+                let (u0, u1, nt) = chunkRows(geo, chunk)
+                Parallel.forRanges(geo.cIn) { cs in
+                    transformInput(t, geo, input: input, u0: u0, u1: u1, channels: cs, v: v)
+                }
+                Parallel.forRanges(nt) { ts in
+                    transformGradOutput(t, geo, gradOutput: gradOutput, u0: u0, tiles: ts, z: z, ldz: coP)
+                }
+                // dU[ξ] belongs to one worker and sums the chunks in order (the first overwrites).
+                Parallel.forRanges(a2) { xis in
+                    for xi in xis {
+                        Gemm.sgemm(transA: false, transB: false, m: geo.cIn, n: geo.cOut, k: nt, alpha: 1,
+                                   a: v + xi * tp, lda: a2 * tp, b: z + xi * tp * coP, ldb: coP,
+                                   beta: chunk == 0 ? 0 : 1, c: dU + xi * geo.cIn * geo.cOut, ldc: geo.cOut, threads: 1)
+                    }
+                }
+            }
+        }
+        // dW[co, ci] = Gᵀ dU[·][ci][co] G, 16 co per vector: the α² planes of dU are read as α²
+        // sequential streams (a scalar loop with co outer, strided by cout, cost ~40 % of the
+        // 640→640 @14 pass in the first cut).
+        let alpha = geo.alpha, cIn = geo.cIn, cOut = geo.cOut
+        let g = T.g.flatMap { $0 }.map(Float.init)   // G[a][k] at g[a·3 + k]
+        Parallel.forRanges(cIn) { cis in
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: a2 + 3 * alpha + 9) { tmp in
+                let du = tmp.baseAddress!, gtd = du + a2, dw = gtd + 3 * alpha
+                for ci in cis {
+                    var cob = 0
+                    while cob < cOut {
+                        let lanes = min(16, cOut - cob)
+                        for xi in 0..<a2 {
+                            let at = xi * cIn * cOut + ci * cOut + cob
+                            var acc = load(dU + at, lanes: lanes)
+                            for sl in 1..<max(1, slots) { acc += load(dU + sl * slotCount + at, lanes: lanes) }
+                            du[xi] = acc
+                        }
+                        // gtd = Gᵀ dU (3×α), dW = gtd G (3×3).
+                        for ky in 0..<3 {
+                            for b in 0..<alpha {
+                                var acc = SIMD16<Float>()
+                                for a in 0..<alpha { acc += g[a * 3 + ky] * du[a * alpha + b] }
+                                gtd[ky * alpha + b] = acc
+                            }
+                        }
+                        for ky in 0..<3 {
+                            for kx in 0..<3 {
+                                var acc = SIMD16<Float>()
+                                for b in 0..<alpha { acc += gtd[ky * alpha + b] * g[b * 3 + kx] }
+                                dw[ky * 3 + kx] = acc
+                            }
+                        }
+                        for l in 0..<lanes {
+                            let dst = gradWeight + ((cob + l) * cIn + ci) * 9
+                            for k in 0..<9 { dst[k] = dw[k][l] }
+                        }
+                        cob += 16
+                    }
+                }
+            }
+        }
+        }
+    }
+
+    /// Z[ξ][t][co] = (A dY_{co,t} Aᵀ)[ξ], 16 channels per vector (lanes past cout are zero).
+    private static func transformGradOutput<T: WinogradTransform>(_: T.Type, _ geo: Geometry,
+                                                                 gradOutput: UnsafePointer<Float>, u0: Int, tiles: Range<Int>,
+                                                                 z: UnsafeMutablePointer<Float>, ldz: Int) {
+        let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp
+        let outPlane = geo.outH * geo.outW
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: m * m + m * alpha + a2) { tmp in
+            let dy = tmp.baseAddress!, half = dy + m * m, zz = half + m * alpha
+            for t in tiles {
+                let un = u0 + t / geo.tilesX, tx = t % geo.tilesX
+                let img = un / geo.tilesY, ty = un % geo.tilesY
+                let oy = ty * m, ox = tx * m
+                let rowsIn = min(m, geo.outH - oy), colsIn = min(m, geo.outW - ox)
+                var cb = 0
+                while cb < geo.cOut {
+                    let lanes = min(16, geo.cOut - cb)
+                    let src = gradOutput + (img * geo.cOut + cb) * outPlane + oy * geo.outW + ox
+                    for i in 0..<m {
+                        for j in 0..<m {
+                            var lane = SIMD16<Float>()
+                            if i < rowsIn && j < colsIn {
+                                let p = src + i * geo.outW + j
+                                if lanes == 16 {
+                                    lane = gather16(p, stride: outPlane)
+                                } else {
+                                    for l in 0..<lanes { lane[l] = p[l * outPlane] }
+                                }
+                            }
+                            dy[i * m + j] = lane
+                        }
+                    }
+                    // Row pass: half[i][ξx] = Σ_j A[ξx][j] dY[i][j]; column pass: Z[ξy][ξx].
+                    for i in 0..<m { T.expand(dy + i * m, 1, half + i * alpha, 1) }
+                    for ex in 0..<alpha { T.expand(half + ex, alpha, zz + ex, alpha) }
+                    for xi in 0..<a2 {
+                        UnsafeMutableRawPointer(z + (xi * tp + t) * ldz + cb).storeBytes(of: zz[xi], as: SIMD16<Float>.self)
+                    }
+                    cb += 16
+                }
+            }
+        }
+    }
+}
