@@ -47,13 +47,56 @@ local function serialize(v)
   error("cannot serialize a " .. t)
 end
 
--- A table written by `serialize`, read as text (a FIFO or an oversized file is an error,
--- not a hang) and run with an empty environment.
+-- A table written by `serialize`, from a file someone else may have made: read as text (a
+-- FIFO or an oversized file is an error, not a hang), run with an empty environment and an
+-- instruction budget (a data file is table constructors; a loop in it is hostile), and
+-- required to return a table. Nil when it is missing; an error naming the file otherwise.
 local function load_table(path)
-  local ok, text = pcall(mer.read_file, path, 16 << 20)
-  if not ok then return nil end
-  local chunk = load(text, "=" .. path, "t", {})
-  return chunk and chunk() or nil
+  if not mer.exists(path) then return nil end
+  local text = mer.read_file(path, 16 << 20)
+  local chunk, why = load(text, "=" .. path, "t", {})
+  if not chunk then error(path .. ": not a data file (" .. tostring(why) .. ")", 0) end
+  local hook, mask, count = debug.gethook()
+  debug.sethook(function() error(path .. ": runs too long for a data file", 0) end, "", 10000000)
+  local ok, value = pcall(chunk)
+  debug.sethook(hook, mask, count)
+  if not ok then error(tostring(value), 0) end
+  if type(value) ~= "table" then error(path .. ": holds a " .. type(value) .. ", expected a table", 0) end
+  return value
+end
+
+-- Checks of the fields a run directory's data files must have, so a hostile or damaged
+-- one is an error naming it instead of a wrong result or a crash later.
+local function check_labels(path, name, list, classes)
+  if type(list) ~= "table" then error(string.format("%s: %s is not a list", path, name), 0) end
+  for i = 1, #list do
+    local v = list[i]
+    if math.type(v) ~= "integer" or v < 1 or v > classes then
+      error(string.format("%s: %s[%d] is %s, not a class 1..%d", path, name, i, tostring(v), classes), 0)
+    end
+  end
+end
+
+local function check_result(path, r)
+  if type(r.subject) ~= "string" or type(r.classes) ~= "table" or #r.classes < 1 or #r.classes > 4096 then
+    error(path .. ": not a fold result (subject, classes)", 0)
+  end
+  check_labels(path, "pred", r.pred, #r.classes)
+  check_labels(path, "target", r.target, #r.classes)
+  if #r.pred ~= #r.target then error(string.format("%s: %d predictions for %d targets", path, #r.pred, #r.target), 0) end
+  if r.leaky_pred ~= nil then check_labels(path, "leaky_pred", r.leaky_pred, #r.classes) end
+  return r
+end
+
+local function check_checkpoint(path, meta, epochs)
+  if math.type(meta.epoch) ~= "integer" or meta.epoch < 1 or meta.epoch > epochs or type(meta.rng) ~= "string" then
+    error(string.format("%s: not a checkpoint of this run (epoch 1..%d and the generator state)", path, epochs), 0)
+  end
+  if meta.best_epoch ~= nil and (math.type(meta.best_epoch) ~= "integer" or meta.best_epoch < 1 or meta.best_epoch > meta.epoch
+                                 or type(meta.best_acc) ~= "number" or meta.best_acc ~= meta.best_acc) then
+    error(path .. ": its best epoch is not one of its epochs", 0)
+  end
+  return meta
 end
 
 local exists = mer.exists
@@ -95,7 +138,7 @@ local function run_fold(spec, run, k, fold)
   local dir = run.dir .. string.format("/fold-%02d", k)
   mer.mkdir(dir)
   local done_path = dir .. "/result.lua"
-  if exists(done_path) then return load_table(done_path), true end
+  if exists(done_path) then return check_result(done_path, load_table(done_path)), true end
 
   mer.seed(spec.seed * 1000 + k)
   local model = spec.model()
@@ -111,7 +154,7 @@ local function run_fold(spec, run, k, fold)
   local ckpt, meta_path = dir .. "/checkpoint.safetensors", dir .. "/checkpoint.lua"
   local best = {acc = -1}
   if exists(meta_path) then
-    local meta = load_table(meta_path)
+    local meta = check_checkpoint(meta_path, load_table(meta_path), spec.epochs)
     model:load(ckpt)
     opt:load(dir .. "/optimizer.safetensors")
     sched.epoch = meta.epoch
@@ -238,14 +281,15 @@ function experiment.merge(dir)
   assert(dir, "usage: mer-script merge runs/<dir>")
   local manifest = load_table(dir .. "/folds.lua")
   if type(manifest) ~= "table" or math.type(manifest.count) ~= "integer" or manifest.count < 1
-     or type(manifest.subjects) ~= "table" then
+     or manifest.count > 100000 or type(manifest.subjects) ~= "table" then
     error("merge: " .. dir .. "/folds.lua is missing or malformed (is this a run directory made by experiment.loso?)", 0)
   end
   local results, missing = {}, {}
   for k = 1, manifest.count do
-    local r = load_table(string.format("%s/fold-%02d/result.lua", dir, k))
-    if type(r) == "table" and type(r.pred) == "table" and type(r.target) == "table" then
-      results[#results + 1] = r
+    local path = string.format("%s/fold-%02d/result.lua", dir, k)
+    local r = load_table(path)
+    if r then
+      results[#results + 1] = check_result(path, r)
     else
       missing[#missing + 1] = string.format("%d (%s)", k, tostring(manifest.subjects[k]))
     end

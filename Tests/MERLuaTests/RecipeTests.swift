@@ -104,6 +104,42 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(try metrics(shared), try metrics(reference))
     }
 
+    /// A run directory someone else made: its data files are data, never code that loops,
+    /// nor labels out of range, nor a FIFO that blocks; each is an error naming the file.
+    func testHostileFoldResultsAreRefusedByName() throws {
+        let shared = work.appendingPathComponent("runs/hostile").path
+        for fold in ["1", "2"] { _ = try run([quickstart] + tiny + ["--fold", fold, "--resume", shared]) }
+        let result = shared + "/fold-01/result.lua"
+        let original = try String(contentsOfFile: result, encoding: .utf8)
+        func merge() throws -> (Int32, String) {
+            let (p, out) = try start(["merge", shared])
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let cases: [(String, String)] = [
+            ("while true do end", "runs too long for a data file"),
+            ("return 42", "holds a number, expected a table"),
+            ("return {", "not a data file"),
+            (original.replacingOccurrences(of: "pred = {", with: "pred = {99, "), "is 99, not a class 1..5"),
+        ]
+        for (text, expected) in cases {
+            try text.write(toFile: result, atomically: true, encoding: .utf8)
+            let (status, out) = try merge()
+            XCTAssertNotEqual(status, 0, out)
+            XCTAssertTrue(out.contains(result) && out.contains(expected), "expected «\(expected)» naming \(result):\n\(out)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: shared + "/metrics.json"))
+        }
+        try FileManager.default.removeItem(atPath: result)
+        XCTAssertEqual(mkfifo(result, 0o600), 0)
+        let (status, out) = try merge()
+        XCTAssertNotEqual(status, 0, out)
+        XCTAssertTrue(out.contains("not a regular file"), out)
+        try FileManager.default.removeItem(atPath: result)
+        try original.write(toFile: result, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try merge().0, 0, "the untouched run merges")
+    }
+
     func testMergeOfARunWithAnUnfinishedFoldNamesItAndWritesNothing() throws {
         let shared = work.appendingPathComponent("runs/partial").path
         _ = try run([quickstart] + tiny + ["--fold", "2", "--resume", shared])
