@@ -34,6 +34,19 @@ T.test("write_file is atomic and binary-safe; read_file caps the size", function
   T.raises("mer.exists: expected at most 1 argument, got 2", mer.exists, path, 1)
 end)
 
+T.test("image.max_bytes limits a decode before it allocates", function()
+  local default = image.max_bytes()
+  assert(default == 512 << 20, default)
+  local path = base .. "/wide.png"
+  image.save(tensor.rand{3, 64, 64}, path)          -- 48 KB of float32 once decoded
+  image.max_bytes(16 << 10)
+  T.raises("more than the image memory limit", image.load, path)
+  image.max_bytes(default)
+  assert(image.load(path):numel() == 3 * 64 * 64)
+  T.raises("image.max_bytes: argument 1: expected a byte count", image.max_bytes, 0)
+  mer.remove(path)
+end)
+
 T.test("nothing is left behind", function()
   for _, p in ipairs({"/bytes.bin", "/a/z.txt", "/a/b", "/a", ""}) do mer.remove(base .. p) end
   assert(not mer.exists(base))

@@ -23,6 +23,14 @@ struct SaveImageOptions {
 extension LuaVM {
     func installImageModule() {
         defineModule("image", [
+            .function("max_bytes", arity: 1, """
+                image.max_bytes([bytes])
+                Sets the most memory one image decode may take (decoder buffer plus tensor; default 512 MiB),
+                checked from the file's header before anything is allocated; returns the current limit.
+                """) { call in
+                if !call.isNil(1) { ImageIO.maxDecodedBytes = try call.integer(1, in: 1...(1 << 40), what: "a byte count in 1...2^40") }
+                return call.push(ImageIO.maxDecodedBytes)
+            },
             .function("load", arity: 1, """
                 image.load(path)
                 Reads a PNG or JPEG (format from the file's bytes) into a (C, H, W) tensor in [0, 1]:
