@@ -45,6 +45,11 @@ public enum XLSXReader {
                 }
             } catch is TooLarge { throw tooLarge }
             catch { throw DataError("\(name): cannot extract \(p): \(error)") }
+            // Foundation's XML parser traps on some invalid UTF-8 (in a namespaced name):
+            // an XML part must be UTF-8 before it reaches it.
+            guard String(validating: out, as: UTF8.self) != nil else {
+                throw DataError("\(name): \(p) is not valid UTF-8 (damaged or not a workbook)")
+            }
             return out
         }
         var sheetPath = "xl/worksheets/sheet1.xml"
@@ -67,11 +72,13 @@ public enum XLSXReader {
 
     /// The shared-string table of `xl/sharedStrings.xml`.
     public static func sharedStrings(_ data: Data) -> [String] {
+        guard String(validating: data, as: UTF8.self) != nil else { return [] }
         let p = SharedStringsParser(); parse(data, p); return p.strings
     }
 
     /// The rows of a worksheet part.
     public static func rows(_ sheet: Data, shared: [String], file: String) throws -> [(row: Int, cells: [Int: String])] {
+        guard String(validating: sheet, as: UTF8.self) != nil else { throw DataError("\(file): worksheet is not valid UTF-8") }
         let sp = SheetParser(shared: shared)
         let parser = XMLParser(data: sheet)
         parser.delegate = sp
@@ -84,6 +91,7 @@ public enum XLSXReader {
     }
 
     private static func parse(_ data: Data, _ delegate: XMLParserDelegate) {
+        guard String(validating: data, as: UTF8.self) != nil else { return }
         let p = XMLParser(data: data)
         p.delegate = delegate
         _ = p.parse()
