@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "MERNN", dependencies: ["MERKernels", "MERTensor"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
 
-        .target(name: "MERVision", dependencies: ["CImageBridge", "MERKernels", "MERTensor"],
+        .target(name: "MERVision", dependencies: ["CImageBridge", "MERFiles", "MERKernels", "MERTensor"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
         .target(name: "MERData", dependencies: ["MERVision", "MERTensor",
                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")]),

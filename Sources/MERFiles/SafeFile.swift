@@ -3,10 +3,34 @@ import Foundation
 import Glibc
 #endif
 
-/// A file operation that failed; the message names the path and the reason.
+/// A file operation that failed: what was done, to which path, and why (as data, so a
+/// caller can word it its own way); the message names all three.
 public struct FileError: Error, CustomStringConvertible, LocalizedError {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+    public enum Problem: Equatable {
+        case system(Int32)                       // errno
+        case directory, notRegular, notDirectory, notEmpty, exists
+        case tooLarge(size: Int, limit: Int)
+    }
+    public let operation: String
+    public let path: String
+    public let problem: Problem
+
+    public init(_ operation: String, _ path: String, _ problem: Problem) {
+        self.operation = operation; self.path = path; self.problem = problem
+    }
+
+    public var reason: String {
+        switch problem {
+        case .system(let e): return e == ELOOP ? "is a symbolic link (not followed)" : String(cString: strerror(e))
+        case .directory: return "it is a directory"
+        case .notRegular: return "not a regular file"
+        case .notDirectory: return "not a directory"
+        case .notEmpty: return "directory not empty"
+        case .exists: return "a file of that name exists"
+        case .tooLarge(let size, let limit): return "\(size) bytes, more than the \(limit) this file may have"
+        }
+    }
+    public var description: String { "cannot \(operation) \(path): \(reason)" }
     public var errorDescription: String? { description }
 }
 
@@ -19,34 +43,40 @@ public enum SafeFile {
     nonisolated(unsafe) private static var counter = 0
     private static let lock = NSLock()
 
-    static func reason(_ code: Int32 = errno) -> String {
-        code == ELOOP ? "is a symbolic link (not followed)" : String(cString: strerror(code))
+    /// The folder holding `path` ("." for a bare name). Not NSString's
+    /// deletingLastPathComponent: it traps on one-character names ("a") in
+    /// swift-corelibs-foundation 6.3.
+    public static func directory(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        return slash == p.startIndex ? "/" : String(p[..<slash])
     }
 
     /// Writes `data` to `path` atomically: a reader sees the old file or the new one.
     public static func write(_ data: Data, to path: String) throws {
         let n: Int = lock.withLock { counter += 1; return counter }
-        let dir = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let tmp = (dir.isEmpty ? "" : dir + "/") + ".\(name).tmp-\(getpid())-\(n)-\(UInt32.random(in: 0...UInt32.max))"
+        let dir = directory(of: path)
+        let name = path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
+        let tmp = dir + "/.\(name).tmp-\(getpid())-\(n)-\(UInt32.random(in: 0...UInt32.max))"
         // O_EXCL with O_CREAT never opens an existing name, a symbolic link included.
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError("cannot write \(path): \(reason())") }
+        guard fd >= 0 else { throw FileError("write", path, .system(errno)) }
         var ok = false
         defer { if !ok { unlink(tmp) } }
         try data.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let w = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if w < 0 { if errno == EINTR { continue }; let e = errno; close(fd); throw FileError("cannot write \(path): \(reason(e))") }
+                if w < 0 { if errno == EINTR { continue }; let e = errno; close(fd); throw FileError("write", path, .system(e)) }
                 done += w
             }
         }
-        if fsync(fd) != 0 { let e = errno; close(fd); throw FileError("cannot write \(path): \(reason(e))") }
+        if fsync(fd) != 0 { let e = errno; close(fd); throw FileError("write", path, .system(e)) }
         close(fd)
         // rename(2) replaces the name itself: a symbolic link at `path` is replaced, its
         // target left alone.
-        guard rename(tmp, path) == 0 else { throw FileError("cannot write \(path): \(reason())") }
+        guard rename(tmp, path) == 0 else { throw FileError("write", path, .system(errno)) }
         ok = true
     }
 
@@ -55,17 +85,17 @@ public enum SafeFile {
     /// Appends to a regular file (created if missing); a symbolic link or a FIFO is refused.
     public static func append(_ data: Data, to path: String) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError("cannot append to \(path): \(reason())") }
+        guard fd >= 0 else { throw FileError("append to", path, .system(errno)) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw FileError("cannot append to \(path): not a regular file")
+            throw FileError("append to", path, .notRegular)
         }
         try data.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let w = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if w < 0 { if errno == EINTR { continue }; throw FileError("cannot append to \(path): \(reason())") }
+                if w < 0 { if errno == EINTR { continue }; throw FileError("append to", path, .system(errno)) }
                 done += w
             }
         }
@@ -75,22 +105,22 @@ public enum SafeFile {
     /// a device or a directory is refused without blocking.
     public static func read(_ path: String, maxBytes: Int) throws -> Data {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError("cannot read \(path): \(reason())") }
+        guard fd >= 0 else { throw FileError("read", path, .system(errno)) }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw FileError("cannot read \(path): \(reason())") }
-        guard (st.st_mode & S_IFMT) != S_IFDIR else { throw FileError("cannot read \(path): it is a directory") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileError("cannot read \(path): not a regular file") }
+        guard fstat(fd, &st) == 0 else { throw FileError("read", path, .system(errno)) }
+        guard (st.st_mode & S_IFMT) != S_IFDIR else { throw FileError("read", path, .directory) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileError("read", path, .notRegular) }
         let size = Int(st.st_size)
         guard size <= maxBytes else {
-            throw FileError("cannot read \(path): \(size) bytes, more than the \(maxBytes) this file may have")
+            throw FileError("read", path, .tooLarge(size: size, limit: maxBytes))
         }
         var data = Data(count: size)
         var done = 0
         try data.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) in
             while done < b.count {
                 let r = Glibc.read(fd, b.baseAddress! + done, b.count - done)
-                if r < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw FileError("cannot read \(path): \(reason())") }
+                if r < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw FileError("read", path, .system(errno)) }
                 if r == 0 { break }
                 done += r
             }
@@ -101,16 +131,19 @@ public enum SafeFile {
 
     /// Makes `path` and its missing parents (like `mkdir -p`); an existing directory is fine.
     public static func makeDirectory(_ path: String) throws {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-        catch { throw FileError("cannot make directory \(path): \(isDirectory(path) ? "exists" : (error as NSError).localizedDescription)") }
-        guard isDirectory(path) else { throw FileError("cannot make directory \(path): a file of that name exists") }
+        if exists(path) && !isDirectory(path) { throw FileError("make directory", path, .exists) }
+        if mkdir(path, 0o755) == 0 || isDirectory(path) { return }
+        // Parents first, as mkdir -p.
+        let parent = directory(of: path)
+        if parent != path && parent != "." && parent != "/" { try makeDirectory(parent) }
+        guard mkdir(path, 0o755) == 0 || isDirectory(path) else { throw FileError("make directory", path, .system(errno)) }
     }
 
     /// The names in a directory, sorted (no `.` or `..`).
     public static func list(_ path: String) throws -> [String] {
-        guard isDirectory(path) else { throw FileError("cannot list \(path): not a directory") }
+        guard isDirectory(path) else { throw FileError("list", path, .notDirectory) }
         do { return try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
-        catch { throw FileError("cannot list \(path): \((error as NSError).localizedDescription)") }
+        catch { throw FileError("list", path, .system(EACCES)) }
     }
 
     /// Whether something exists at `path` (a symbolic link counts, even a dangling one).
@@ -127,8 +160,8 @@ public enum SafeFile {
     /// Removes a file, a symbolic link (not its target) or an empty directory.
     public static func remove(_ path: String) throws {
         var st = stat()
-        guard lstat(path, &st) == 0 else { throw FileError("cannot remove \(path): \(reason())") }
+        guard lstat(path, &st) == 0 else { throw FileError("remove", path, .system(errno)) }
         let r = (st.st_mode & S_IFMT) == S_IFDIR ? rmdir(path) : unlink(path)
-        guard r == 0 else { throw FileError("cannot remove \(path): \(errno == ENOTEMPTY ? "directory not empty" : reason())") }
+        guard r == 0 else { throw FileError("remove", path, errno == ENOTEMPTY ? .notEmpty : .system(errno)) }
     }
 }

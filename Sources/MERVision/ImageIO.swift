@@ -1,5 +1,6 @@
 import CImageBridge
 import Foundation
+import MERFiles
 import MERTensor
 #if canImport(Glibc)
 import Glibc
@@ -88,64 +89,31 @@ public enum ImageIO {
         }
     }
 
-    /// The whole file, or an error naming it (`no such file`, `is a directory`, ...).
+    /// The whole file, or an error naming it (`no such file`, `is a directory`, ...). Read
+    /// through MERFiles.SafeFile: a FIFO or device named as a frame is refused without
+    /// blocking, and a file over 2 GiB is not an image.
     static func readFile(_ path: String, op: String) throws -> Data {
-        // O_NONBLOCK: opening a FIFO (or a device) named as a frame must not wait for a
-        // writer; such files are refused below, and a regular file reads the same either way.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 { throw TensorError("\(op): \(path): \(errnoText(errno))") }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw TensorError("\(op): \(path): \(errnoText(errno))") }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw TensorError("\(op): \(path): is a directory") }
-        if (st.st_mode & S_IFMT) != S_IFREG { throw TensorError("\(op): \(path): not a regular file") }
-        let expected = Int(st.st_size)
-        if expected > 1 << 31 { throw TensorError("\(op): \(path): file of \(expected) bytes is too large for an image") }
-        var bytes = [UInt8](repeating: 0, count: max(expected, 0))
-        var got = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeMutableBytes { raw in
-            while got < expected {
-                let n = read(fd, raw.baseAddress! + got, expected - got)
-                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
-                if n == 0 { break } // shrank while reading
-                got += n
+        do { return try SafeFile.read(path, maxBytes: 1 << 31) } catch let e as FileError {
+            switch e.problem {
+            case .system(let code): throw TensorError("\(op): \(path): \(errnoText(code))")
+            case .directory: throw TensorError("\(op): \(path): is a directory")
+            case .tooLarge(let size, _): throw TensorError("\(op): \(path): file of \(size) bytes is too large for an image")
+            default: throw TensorError("\(op): \(path): \(e.reason)")
             }
         }
-        if failure != 0 { throw TensorError("\(op): \(path): \(errnoText(failure))") }
-        return Data(bytes.prefix(got))
     }
 
-    nonisolated(unsafe) private static var tempCounter = 0
-    private static let tempLock = NSLock()
-
-    /// Writes to `.<name>.tmp-<pid>-<n>` in the same directory, then renames it over `path`.
+    /// Through MERFiles.SafeFile (an exclusive temporary beside `path`, then a rename);
+    /// a missing folder is named as such.
     static func writeAtomically(_ data: Data, to path: String, context: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
+        let dir = SafeFile.directory(of: path)
         var isDir: ObjCBool = false
         if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
             throw TensorError("\(context): directory \(dir) does not exist")
         }
         if !isDir.boolValue { throw TensorError("\(context): \(dir) is not a directory") }
-        tempLock.lock(); tempCounter += 1; let n = tempCounter; tempLock.unlock()
-        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(n)").path
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 { throw TensorError("\(context): cannot create a file in \(dir): \(errnoText(errno))") }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
-                done += n
-            }
-        }
-        if close(fd) != 0 && failure == 0 { failure = errno }
-        if failure == 0 && rename(temp, path) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temp)
-            throw TensorError("\(context): write failed: \(errnoText(failure))")
+        do { try SafeFile.write(data, to: path) } catch let e as FileError {
+            throw TensorError("\(context): write failed: \(e.reason)")
         }
     }
 }

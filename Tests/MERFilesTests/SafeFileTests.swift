@@ -57,12 +57,26 @@ final class SafeFileTests: XCTestCase {
         XCTAssertEqual(message { _ = try SafeFile.read(self.dir, maxBytes: 10) }, "cannot read \(dir!): it is a directory")
     }
 
+    /// One-character names (NSString.deletingLastPathComponent traps on them).
+    func testOneCharacterNamesAndParents() throws {
+        XCTAssertEqual(SafeFile.directory(of: "a"), ".")
+        XCTAssertEqual(SafeFile.directory(of: "/a"), "/")
+        XCTAssertEqual(SafeFile.directory(of: "x/a/"), "x")
+        let cwd = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        try SafeFile.write("x", to: "a")
+        XCTAssertEqual(try SafeFile.read("a", maxBytes: 10), Data("x".utf8))
+        try SafeFile.makeDirectory("b/c")
+        XCTAssertTrue(SafeFile.isDirectory(dir + "/b/c"))
+    }
+
     func testDirectoriesListingExistenceAndRemoval() throws {
         try SafeFile.makeDirectory(dir + "/a/b/c")
         try SafeFile.makeDirectory(dir + "/a/b/c")
         XCTAssertTrue(SafeFile.isDirectory(dir + "/a/b/c"))
         try SafeFile.write("x", to: dir + "/a/f")
-        XCTAssertTrue(message { try SafeFile.makeDirectory(self.dir + "/a/f") }.contains("cannot make directory"))
+        XCTAssertEqual(message { try SafeFile.makeDirectory(self.dir + "/a/f") }, "cannot make directory \(dir!)/a/f: a file of that name exists")
         XCTAssertEqual(try SafeFile.list(dir + "/a"), ["b", "f"])
         try FileManager.default.createSymbolicLink(atPath: dir + "/a/link", withDestinationPath: dir + "/a/f")
         try SafeFile.remove(dir + "/a/link")
