@@ -11,7 +11,10 @@ extension LuaVM {
             functions), a tensor or other object (its methods), or a name such as "tensor.zeros".
             """) { call in
             call.push(call.vm.helpText(call, 1))
-            lua_getglobal(call.L, "print")
+            mer_pushglobaltable(call.L)            // raw: no script __index may raise here
+            lua_pushstring(call.L, "print")
+            lua_rawget(call.L, -2)
+            mer_remove(call.L, -2)
             mer_insert(call.L, -2)
             if mer_pcall(call.L, 1, 0, 0) != LUA_OK { throw LuaError(propagatingValueOnStack: "help") }
             return 0
@@ -76,17 +79,21 @@ extension LuaVM {
             if name.hasPrefix("t:") || name.hasPrefix("tensor:"), parts.count == 2 {
                 pushMethods(of: "tensor")
             } else if let first = parts.first {
-                lua_getglobal(L, first)
-                for p in parts.dropFirst() {
+                // Raw lookups: a script may give _G or a module a raising __index, and this
+                // also runs for completion, outside any protected call.
+                mer_pushglobaltable(L)
+                for p in parts {
                     guard lua_type(L, -1) == LUA_TTABLE else { break }
-                    lua_getfield(L, -1, p)
+                    lua_pushstring(L, p)
+                    lua_rawget(L, -2)
                     mer_remove(L, -2)
                 }
             } else {
                 lua_pushnil(L)
             }
             if parts.count == 2 && (name.hasPrefix("t:") || name.hasPrefix("tensor:")) {
-                lua_getfield(L, -1, parts[1])
+                lua_pushstring(L, parts[1])
+                lua_rawget(L, -2)
                 mer_remove(L, -2)
             }
             defer { mer_pop(L, 1) }

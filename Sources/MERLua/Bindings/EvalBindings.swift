@@ -151,7 +151,9 @@ extension LuaVM {
                 let folds = try call.elements(1, count: Int(lua_rawlen(call.L, 1))) { t -> (pred: [Int], target: [Int]) in
                     guard call.isTable(t) else { throw call.error(t, "expected a table {pred, target}, got \(call.typeName(t))") }
                     func part(_ name: String, _ position: lua_Integer) throws -> [Int] {
-                        if lua_getfield(call.L, t, name) == LUA_TNIL { mer_pop(call.L, 1); lua_rawgeti(call.L, t, position) }
+                        // Raw: a metamethod on a script's table may raise, and no raise may cross Swift.
+                        lua_pushstring(call.L, name)
+                        if lua_rawget(call.L, t) == LUA_TNIL { mer_pop(call.L, 1); lua_rawgeti(call.L, t, position) }
                         defer { mer_pop(call.L, 1) }
                         do { return try call.classLabels(call.top) } catch let e as ArgumentError where e.argument == call.top {
                             throw e.within(t, name)

@@ -37,7 +37,7 @@ extension LuaVM {
                 let limit = call.isNil(2) ? 64 << 20 : try call.integer(2, in: 0...(1 << 40), what: "a byte count")
                 let data = try SafeFile.read(path, maxBytes: limit)
                 data.withUnsafeBytes { raw in
-                    lua_pushlstring(call.L, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+                    _ = lua_pushlstring(call.L, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
                 }
                 return 1
             },

@@ -27,7 +27,8 @@ final class LuaFunctionRef {
             throw LuaError("data.map: the mapping function must return the sample table, got \(call.typeName(-1))")
         }
         let t = lua_gettop(L)
-        lua_getfield(L, t, "x")
+        lua_pushstring(L, "x")        // raw: the script's table may have a raising __index
+        lua_rawget(L, t)
         guard let x = call.object(-1, as: Tensor.self) else {
             throw LuaError("data.map: the returned sample's x must be a tensor, got \(call.typeName(-1))")
         }
