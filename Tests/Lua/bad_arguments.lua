@@ -130,6 +130,18 @@ T.test("a script's raising __index is never run from Swift (no raise may cross a
   assert(ok, tostring(err))
 end)
 
+T.test("deep nesting is an error or works, never a Lua stack overrun", function()
+  local x = 1
+  for _ = 1, 10000 do x = {x} end
+  T.raises("tensor.from: argument 1: tables nested more than 64 deep", tensor.from, x)
+  local shape = {}
+  for i = 1, 64 do shape[i] = 1 end
+  shape[64] = 2
+  local nested = tensor.zeros(shape):totable()
+  for _ = 1, 63 do nested = nested[1] end
+  assert(#nested == 2 and nested[2] == 0)
+end)
+
 T.test("__gc checks what it is given", function()
   local gc = getmetatable(tensor.zeros{1}).__gc
   T.raises("tensor.__gc: expected a mer-script object, got FILE*", gc, io.stdout)

@@ -51,7 +51,11 @@ extension LuaCall {
     }
 
     /// The values of `t` as nested tables (a number for a 0-d tensor).
-    @discardableResult func pushNested(_ t: Tensor) -> Int32 {
+    @discardableResult func pushNested(_ t: Tensor) throws -> Int32 {
+        // One table on the stack per dimension while the nesting is built.
+        guard lua_checkstack(L, Int32(clamping: t.rank + 4)) != 0 else {
+            throw error("a tensor of \(t.rank) dimensions nests too deep for Lua's stack")
+        }
         let values = t.toArray()
         if t.rank == 0 { return push(values[0]) }
         func build(_ dim: Int, _ start: Int) {

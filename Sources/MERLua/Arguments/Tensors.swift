@@ -32,9 +32,17 @@ extension LuaCall {
         guard isTable(i) else { throw error(i, "expected a number or a table of numbers, got \(typeName(i))") }
         var shape: [Int] = []
         // The shape is read down the first elements, then every element is checked against it.
+        // Nesting is bounded (a tensor has at most 64 dimensions) and the stack checked, so
+        // a table nested thousands deep is an error, not a Lua stack overrun.
+        let maxDepth = 64
+        guard lua_checkstack(L, Int32(maxDepth + 4)) != 0 else { throw error("out of Lua stack space") }
         lua_pushvalue(L, i)
         var depth = 0
         while lua_type(L, -1) == LUA_TTABLE {
+            guard depth < maxDepth else {
+                mer_pop(L, Int32(depth + 1))
+                throw error(i, "tables nested more than \(maxDepth) deep (a tensor has at most \(maxDepth) dimensions)")
+            }
             let n = Int(lua_rawlen(L, -1))
             shape.append(n)
             if n == 0 { break }

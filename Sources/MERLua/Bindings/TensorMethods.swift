@@ -100,7 +100,7 @@ extension LuaVM {
             Method("dim", arity: 0, "t:dim()\nNumber of dimensions.") { call, t in call.push(t.rank) },
             Method("numel", arity: 0, "t:numel()\nNumber of elements.") { call, t in call.push(t.count) },
             Method("item", arity: 0, "t:item()\nThe value of a one-element tensor, as a number.") { call, t in call.push(try t.item()) },
-            Method("totable", arity: 0, "t:totable()\nThe values as nested Lua tables (a number for a 0-d tensor).") { call, t in call.pushNested(t) },
+            Method("totable", arity: 0, "t:totable()\nThe values as nested Lua tables (a number for a 0-d tensor).") { call, t in try call.pushNested(t) },
             Method("is_contiguous", arity: 0, "t:is_contiguous()\nWhether the elements are laid out densely in row-major order.") { call, t in
                 call.push(t.isContiguous)
             },
