@@ -25,11 +25,6 @@
 local experiment = {}
 local crash_after, hold_after = os.getenv("MER_CRASH_AFTER"), os.getenv("MER_HOLD_AFTER")
 
--- Atomic (a new temporary file renamed over the target), never through a symbolic link.
-local function write_atomic(path, text)
-  mer.write_file(path, text)
-end
-
 local function serialize(v)
   local t = type(v)
   if t == "number" then return string.format("%.17g", v)
@@ -202,10 +197,11 @@ local function run_fold(spec, run, k, fold)
       if a > leaky.acc then leaky = {acc = a, epoch = epoch, pred = tp} end
     end
     run:log(row)
-    -- Checkpoint after every epoch (written atomically: temporary file, then rename).
+    -- Checkpoint after every epoch (mer.write_file: a temporary file renamed over the old,
+    -- never written through a symbolic link).
     model:save(ckpt)
     opt:save(dir .. "/optimizer.safetensors")
-    write_atomic(meta_path, "return " .. serialize({epoch = epoch, rng = mer.rng_state(),
+    mer.write_file(meta_path, "return " .. serialize({epoch = epoch, rng = mer.rng_state(),
                                                      best_epoch = best.epoch, best_acc = best.epoch and best.acc or nil}))
     local here = k .. ":" .. epoch
     if crash_after == here then os.exit(137, false) end
@@ -222,7 +218,7 @@ local function run_fold(spec, run, k, fold)
   local result = {subject = fold.subject, pred = pred, target = target, classes = spec.dataset:classes(),
                   chosen_epoch = val and best.epoch or spec.epochs,
                   leaky_pred = leaky and leaky.pred or nil, leaky_epoch = leaky and leaky.epoch or nil}
-  write_atomic(done_path, "return " .. serialize(result))
+  mer.write_file(done_path, "return " .. serialize(result))
   return result, false
 end
 
@@ -246,7 +242,7 @@ function experiment.loso(spec)
   -- of a split run writes the same content (the split depends on the data set alone).
   local subjects = {}
   for k, fold in ipairs(folds) do subjects[k] = fold.subject end
-  write_atomic(run.dir .. "/folds.lua", "return " .. serialize({count = #folds, subjects = subjects}))
+  mer.write_file(run.dir .. "/folds.lua", "return " .. serialize({count = #folds, subjects = subjects}))
   local results = {}
   for k, fold in ipairs(folds) do
     if spec.fold == nil or spec.fold == k then

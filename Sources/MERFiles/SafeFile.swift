@@ -142,8 +142,14 @@ public enum SafeFile {
     /// The names in a directory, sorted (no `.` or `..`).
     public static func list(_ path: String) throws -> [String] {
         guard isDirectory(path) else { throw FileError("list", path, .notDirectory) }
-        do { return try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
-        catch { throw FileError("list", path, .system(EACCES)) }
+        guard let d = opendir(path) else { throw FileError("list", path, .system(errno)) }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
     }
 
     /// Whether something exists at `path` (a symbolic link counts, even a dangling one).

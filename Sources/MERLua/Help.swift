@@ -11,10 +11,7 @@ extension LuaVM {
             functions), a tensor or other object (its methods), or a name such as "tensor.zeros".
             """) { call in
             call.push(call.vm.helpText(call, 1))
-            mer_pushglobaltable(call.L)            // raw: no script __index may raise here
-            lua_pushstring(call.L, "print")
-            lua_rawget(call.L, -2)
-            mer_remove(call.L, -2)
+            LuaVM.pushRawGlobal(call.L, "print")
             mer_insert(call.L, -2)
             if mer_pcall(call.L, 1, 0, 0) != LUA_OK { throw LuaError(propagatingValueOnStack: "help") }
             return 0
@@ -81,8 +78,8 @@ extension LuaVM {
             } else if let first = parts.first {
                 // Raw lookups: a script may give _G or a module a raising __index, and this
                 // also runs for completion, outside any protected call.
-                mer_pushglobaltable(L)
-                for p in parts {
+                LuaVM.pushRawGlobal(L, first)
+                for p in parts.dropFirst() {
                     guard lua_type(L, -1) == LUA_TTABLE else { break }
                     lua_pushstring(L, p)
                     lua_rawget(L, -2)

@@ -108,6 +108,16 @@ public final class LuaVM {
         return .ok
     }
 
+    /// Pushes the global `name` without running a metamethod: a script may give `_G` an
+    /// `__index` that raises, and no raise may cross a Swift frame (nor happen outside a
+    /// protected call, as during completion).
+    static func pushRawGlobal(_ L: OpaquePointer, _ name: String) {
+        mer_pushglobaltable(L)
+        lua_pushstring(L, name)
+        lua_rawget(L, -2)
+        mer_remove(L, -2)
+    }
+
     func popMessage() -> String {
         let msg = mer_tostring(L, -1, nil).map { String(cString: $0) } ?? "(error object is not a string)"
         mer_pop(L, 1)

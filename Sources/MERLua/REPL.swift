@@ -102,12 +102,7 @@ public final class REPL {
             let n = lua_gettop(L) - top
             if n > 0 {
                 // Printing runs Lua (`__tostring`), so it is interruptible like the chunk.
-                // Raw: outside a protected call, _G's own __index (a script may set one) must
-                // not run.
-                mer_pushglobaltable(L)
-                lua_pushstring(L, "print")
-                lua_rawget(L, -2)
-                mer_remove(L, -2)
+                LuaVM.pushRawGlobal(L, "print")
                 mer_insert(L, top + 1)
                 if case .failed(let message) = vm.call(arguments: n, results: 0) { report(message) }
             }
