@@ -11,7 +11,7 @@ public struct Batch {
     public let ids: [String]
     public let subjects: [String]
     /// Labels as a float tensor of shape (N) (what `cross_entropy` takes).
-    public var labels: Tensor { Tensor.from(y.map(Float.init)) }
+    public var labels: Tensor { get throws { try Tensor.from(y.map(Float.init)) } }
 }
 
 /// Batches a dataset, optionally shuffled, with background prefetch.

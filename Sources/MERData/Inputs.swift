@@ -65,7 +65,7 @@ public enum InputKinds {
             }
             parts.append(t)
         }
-        return parts.count == 1 ? parts[0].clone() : try Tensor.cat(parts, dim: 0)
+        return parts.count == 1 ? try parts[0].clone() : try Tensor.cat(parts, dim: 0)
     }
 }
 

@@ -123,7 +123,7 @@ public class MicroExpressionDataset: Dataset {
         }
         let e = entries[index]
         if let x = cache.get(index) {
-            return Sample(x: x.clone(), label: e.label, subject: e.subject, id: e.id)
+            return Sample(x: try x.clone(), label: e.label, subject: e.subject, id: e.id)
         }
         let crop: CropMode = e.faceCropped ? .none : options.crop
         let prep = FramePreprocessor(crop: crop, size: options.size)
@@ -137,7 +137,7 @@ public class MicroExpressionDataset: Dataset {
         do { x = try InputKinds.build(kinds, onset: onset, apex: apex) }
         catch { throw DataError("\(name): sample \(e.id): \(error)") }
         cache.put(index, x)
-        return Sample(x: cache.enabled ? x.clone() : x, label: e.label, subject: e.subject, id: e.id)
+        return Sample(x: cache.enabled ? try x.clone() : x, label: e.label, subject: e.subject, id: e.id)
     }
 
     /// Decodes every sample now (two threads), filling the cache and writing the cache file.

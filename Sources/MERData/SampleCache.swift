@@ -98,8 +98,7 @@ final class SampleCache {
             let t = t!
             u32(UInt32(t.rank))
             for d in t.shape { u32(UInt32(d)) }
-            let c = t.clone()
-            out.append(UnsafeBufferPointer(start: c.pointer, count: c.count))
+            t.toArray().withUnsafeBufferPointer { out.append($0) }
         }
         do {
             try out.write(to: URL(fileURLWithPath: path), options: .atomic)

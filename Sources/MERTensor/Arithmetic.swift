@@ -44,7 +44,7 @@ extension Tensor {
     /// Elementwise `op` of two broadcast tensors into a new contiguous tensor (no autograd).
     func zipWith(_ other: Tensor, _ op: BinaryOp, _ name: String) throws -> Tensor {
         let shape = try Tensor.broadcastShape(self.shape, other.shape, name)
-        let out = Tensor(uninitialized: shape)
+        let out = try Tensor(uninitialized: shape)
         let a = pointer, b = other.pointer, o = out.pointer
         Strided.forEachRow(shape: shape, strides: [out.strides, broadcastStrides(to: shape), other.broadcastStrides(to: shape)]) { off, n, rs in
             Elementwise.binary(op, count: n, a: a + off[1], aStride: rs[1], b: b + off[2], bStride: rs[2], out: o + off[0], outStride: rs[0])
@@ -53,8 +53,8 @@ extension Tensor {
     }
 
     /// Elementwise map into a new contiguous tensor (no autograd).
-    func map(_ op: UnaryOp) -> Tensor {
-        let out = Tensor(uninitialized: shape)
+    func map(_ op: UnaryOp) throws -> Tensor {
+        let out = try Tensor(uninitialized: shape)
         let x = pointer, o = out.pointer
         Strided.forEachRow(shape: shape, strides: [out.strides, strides]) { off, n, rs in
             Elementwise.unary(op, count: n, x: x + off[1], xStride: rs[1], out: o + off[0], outStride: rs[0])
@@ -143,13 +143,13 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) throws -> Tensor { try a.sub(b) }
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try a.mul(b) }
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try a.div(b) }
-    public static func + (a: Tensor, s: Float) -> Tensor { a.adding(scalar: s) }
-    public static func - (a: Tensor, s: Float) -> Tensor { a.adding(scalar: -s) }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.multiplied(by: s) }
-    public static func / (a: Tensor, s: Float) -> Tensor { a.multiplied(by: 1 / s) }
-    public static func + (s: Float, a: Tensor) -> Tensor { a.adding(scalar: s) }
-    public static func * (s: Float, a: Tensor) -> Tensor { a.multiplied(by: s) }
-    public static func - (s: Float, a: Tensor) -> Tensor { a.rsub(s) }
-    public static func / (s: Float, a: Tensor) -> Tensor { a.rdiv(s) }
-    public static prefix func - (a: Tensor) -> Tensor { a.neg() }
+    public static func + (a: Tensor, s: Float) throws -> Tensor { try a.adding(scalar: s) }
+    public static func - (a: Tensor, s: Float) throws -> Tensor { try a.adding(scalar: -s) }
+    public static func * (a: Tensor, s: Float) throws -> Tensor { try a.multiplied(by: s) }
+    public static func / (a: Tensor, s: Float) throws -> Tensor { try a.multiplied(by: 1 / s) }
+    public static func + (s: Float, a: Tensor) throws -> Tensor { try a.adding(scalar: s) }
+    public static func * (s: Float, a: Tensor) throws -> Tensor { try a.multiplied(by: s) }
+    public static func - (s: Float, a: Tensor) throws -> Tensor { try a.rsub(s) }
+    public static func / (s: Float, a: Tensor) throws -> Tensor { try a.rdiv(s) }
+    public static prefix func - (a: Tensor) throws -> Tensor { try a.neg() }
 }

@@ -68,7 +68,7 @@ extension Tensor {
             seed = g
         } else {
             try check(count == 1, "backward: implicit gradient needs a single-element tensor, got shape \(describe(shape)); pass a gradient")
-            seed = Tensor.full(shape, 1)
+            seed = try Tensor.full(shape, 1)
         }
 
         // Reverse topological order by iterative depth-first search (deep graphs must not
@@ -111,8 +111,8 @@ extension Tensor {
 
     /// A contiguous copy in a buffer of its own, so a leaf's `grad` never aliases a
     /// gradient (or a view of one) that another op still holds.
-    func privateCopy() -> Tensor {
-        let out = Tensor(uninitialized: shape)
+    func privateCopy() throws -> Tensor {
+        let out = try Tensor(uninitialized: shape)
         Strided.copy(from: self, to: out.pointer)
         return out
     }

@@ -23,9 +23,9 @@ extension Tensor {
         for t in [runningMean, runningVar].compactMap({ $0 }) {
             try check(t.isContiguous && !t.requiresGrad, "batch_norm: running statistics must be contiguous buffers without grad")
         }
-        let x = input.contiguousData(), gamma = weight?.contiguousData(), beta = bias?.contiguousData()
-        let out = Tensor(uninitialized: input.shape)
-        let mean = Tensor(uninitialized: [c]), invStd = Tensor(uninitialized: [c])
+        let x = try input.contiguousData(), gamma = try weight?.contiguousData(), beta = try bias?.contiguousData()
+        let out = try Tensor(uninitialized: input.shape)
+        let mean = try Tensor(uninitialized: [c]), invStd = try Tensor(uninitialized: [c])
         if training {
             BatchNormKernels.forwardTrain(n: n, c: c, hw: hw, input: x.pointer, gamma: gamma.map { UnsafePointer($0.pointer) },
                                           beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, momentum: momentum,
@@ -38,16 +38,16 @@ extension Tensor {
         }
         // Eval mode must differentiate through the statistics used, so keep copies of them
         // (the buffers may be updated by a later training step before backward runs).
-        let rm = training ? nil : runningMean!.contiguousData().clone().detach()
-        let rv = training ? nil : runningVar!.contiguousData().clone().detach()
+        let rm = training ? nil : try runningMean!.contiguousData().clone().detach()
+        let rv = training ? nil : try runningVar!.contiguousData().clone().detach()
         let inputs = [input] + [weight, bias].compactMap { $0 }
         let hasWeight = weight != nil, hasBias = bias != nil
         let needX = input.requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
         return out.record("batch_norm", inputs) { g in
-            let gy = g.contiguousData()
-            let gx = needX ? Tensor(uninitialized: x.shape) : nil
-            let gw = needW ? Tensor(uninitialized: [c]) : nil
-            let gb = needB ? Tensor(uninitialized: [c]) : nil
+            let gy = try g.contiguousData()
+            let gx = needX ? try Tensor(uninitialized: x.shape) : nil
+            let gw = needW ? try Tensor(uninitialized: [c]) : nil
+            let gb = needB ? try Tensor(uninitialized: [c]) : nil
             if training {
                 BatchNormKernels.backwardTrain(n: n, c: c, hw: hw, input: x.pointer, gradOutput: gy.pointer,
                                                gamma: gamma.map { UnsafePointer($0.pointer) }, saveMean: mean.pointer, saveInvStd: invStd.pointer,

@@ -20,23 +20,26 @@ extension Tensor {
                           strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1,
                           dilH: dilation.0, dilW: dilation.1, groups: groups)
         if let problem = s.problem { throw TensorError("conv2d: \(problem)") }
-        let x = input.contiguousData(), w = weight.contiguousData(), b = bias?.contiguousData()
-        let out = Tensor(uninitialized: [s.n, cout, s.hout, s.wout])
+        let x = try input.contiguousData(), w = try weight.contiguousData(), b = try bias?.contiguousData()
+        let out = try Tensor(uninitialized: [s.n, cout, s.hout, s.wout])
+        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward), for: "conv2d's workspace")
         if s.n > 0 {
             ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: b.map { UnsafePointer($0.pointer) }, output: out.pointer)
         }
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
         let needInput = input.requiresGrad, needWeight = weight.requiresGrad, needBias = bias?.requiresGrad ?? false
         return out.record("conv2d", inputs) { g in
-            let gy = g.contiguousData()
+            let gy = try g.contiguousData()
             var gx: Tensor?, gw: Tensor?, gb: Tensor?
             if needInput {
-                gx = Tensor(uninitialized: x.shape)
+                gx = try Tensor(uninitialized: x.shape)
+                try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .backwardData), for: "conv2d's backward workspace")
                 if s.n > 0 { ConvKernels.backwardData(s, gradOutput: gy.pointer, weight: w.pointer, gradInput: gx!.pointer) }
             }
             if needWeight || needBias {
-                gw = Tensor(zeros: w.shape)
-                gb = needBias ? Tensor(zeros: [cout]) : nil
+                gw = try Tensor(zeros: w.shape)
+                gb = needBias ? try Tensor(zeros: [cout]) : nil
+                try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .backwardWeight), for: "conv2d's weight-gradient workspace")
                 if s.n > 0 {
                     ConvKernels.backwardWeight(s, input: x.pointer, gradOutput: gy.pointer, gradWeight: gw!.pointer, gradBias: gb?.pointer)
                 }

@@ -18,43 +18,43 @@ extension Tensor {
 
     public static func zeros(_ shape: [Int]) throws -> Tensor {
         try validShape(shape, "zeros")
-        return Tensor(zeros: shape)
+        return try Tensor(zeros: shape)
     }
 
     public static func ones(_ shape: [Int]) throws -> Tensor { try full(shape, 1, op: "ones") }
 
     public static func full(_ shape: [Int], _ value: Float, op: String = "full") throws -> Tensor {
         try validShape(shape, op)
-        return full(shape, value)
+        return try full(shape, value)
     }
 
     /// Unchecked variant for internal use with shapes that come from existing tensors.
-    static func full(_ shape: [Int], _ value: Float) -> Tensor {
-        let t = Tensor(uninitialized: shape)
+    static func full(_ shape: [Int], _ value: Float) throws -> Tensor {
+        let t = try Tensor(uninitialized: shape)
         t.pointer.update(repeating: value, count: t.count)
         return t
     }
 
     /// A tensor with the same shape as `self`, filled with `value`.
-    public func filled(_ value: Float) -> Tensor { Tensor.full(shape, value) }
+    public func filled(_ value: Float) throws -> Tensor { try Tensor.full(shape, value) }
 
     /// A tensor of the given shape from row-major values.
     public static func from(_ values: [Float], shape: [Int]) throws -> Tensor {
         try validShape(shape, "from")
         let n = shape.reduce(1, *)
         try check(values.count == n, "from: \(values.count) values do not fill shape \(describe(shape)) (\(n) elements)")
-        let t = Tensor(uninitialized: shape)
+        let t = try Tensor(uninitialized: shape)
         values.withUnsafeBufferPointer { t.pointer.update(from: $0.baseAddress!, count: n) }
         return t
     }
 
     /// A 1-d tensor of values.
-    public static func from(_ values: [Float]) -> Tensor {
-        try! from(values, shape: [values.count])
+    public static func from(_ values: [Float]) throws -> Tensor {
+        try from(values, shape: [values.count])
     }
 
     /// 0-d tensor holding one value.
-    public static func scalar(_ value: Float) -> Tensor { full([], value) }
+    public static func scalar(_ value: Float) throws -> Tensor { try full([], value) }
 
     /// start, start+step, … below end.
     public static func arange(_ start: Float, _ end: Float, step: Float = 1) throws -> Tensor {
@@ -62,7 +62,7 @@ extension Tensor {
         try check(start.isFinite && end.isFinite, "arange: bounds must be finite")
         let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         try validShape([n], "arange")
-        let t = Tensor(uninitialized: [n])
+        let t = try Tensor(uninitialized: [n])
         for i in 0..<n { t.pointer[i] = start + Float(i) * step }
         return t
     }
@@ -70,7 +70,7 @@ extension Tensor {
     /// Uniform on [low, high).
     public static func rand(_ shape: [Int], low: Float = 0, high: Float = 1, generator: Generator = .global) throws -> Tensor {
         try validShape(shape, "rand")
-        let t = Tensor(uninitialized: shape)
+        let t = try Tensor(uninitialized: shape)
         for i in 0..<t.count { t.pointer[i] = low + (high - low) * generator.uniform() }
         return t
     }
@@ -78,7 +78,7 @@ extension Tensor {
     /// Normal with the given mean and standard deviation.
     public static func randn(_ shape: [Int], mean: Float = 0, std: Float = 1, generator: Generator = .global) throws -> Tensor {
         try validShape(shape, "randn")
-        let t = Tensor(uninitialized: shape)
+        let t = try Tensor(uninitialized: shape)
         for i in 0..<t.count { t.pointer[i] = mean + std * generator.normal() }
         return t
     }
@@ -87,14 +87,14 @@ extension Tensor {
     public static func randint(_ low: Int, _ high: Int, _ shape: [Int], generator: Generator = .global) throws -> Tensor {
         try check(high > low, "randint: high \(high) must be greater than low \(low)")
         try validShape(shape, "randint")
-        let t = Tensor(uninitialized: shape)
+        let t = try Tensor(uninitialized: shape)
         for i in 0..<t.count { t.pointer[i] = Float(low + generator.integer(below: high - low)) }
         return t
     }
 
     /// A contiguous copy, recorded by autograd (gradients pass straight through).
-    public func clone() -> Tensor {
-        let out = Tensor(uninitialized: shape)
+    public func clone() throws -> Tensor {
+        let out = try Tensor(uninitialized: shape)
         Strided.copy(from: self, to: out.pointer)
         return out.record("clone", [self]) { g in [g] }
     }

@@ -20,7 +20,7 @@ extension Tensor {
     public func addInPlace(_ other: Tensor, alpha: Float = 1) throws {
         try inPlace("add_") {
             try Tensor.broadcastCheckInto(self, other, "add_")
-            let src = alpha == 1 ? other : other.map(.mulScalar(alpha))
+            let src = alpha == 1 ? other : try other.map(.mulScalar(alpha))
             let o = pointer, b = src.pointer
             Strided.forEachRow(shape: shape, strides: [strides, strides, src.broadcastStrides(to: shape)]) { off, n, rs in
                 Elementwise.binary(.add, count: n, a: o + off[1], aStride: rs[1], b: b + off[2], bStride: rs[2], out: o + off[0], outStride: rs[0])

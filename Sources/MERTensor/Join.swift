@@ -13,7 +13,7 @@ extension Tensor {
         }
         var shape = first.shape
         shape[d] = tensors.reduce(0) { $0 + $1.shape[d] }
-        let out = Tensor(uninitialized: shape)
+        let out = try Tensor(uninitialized: shape)
         var start = 0
         var ranges: [(Int, Int)] = []
         for t in tensors {
@@ -22,7 +22,7 @@ extension Tensor {
             start += t.shape[d]
         }
         return out.record("cat", tensors) { g in
-            ranges.map { g.narrowView(d, $0.0, $0.1).contiguousData() }
+            try ranges.map { try g.narrowView(d, $0.0, $0.1).contiguousData() }
         }
     }
 

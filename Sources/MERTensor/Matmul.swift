@@ -2,10 +2,10 @@ import MERKernels
 
 extension Tensor {
     /// How a 2-d view can be handed to GEMM without a copy: (transposed?, leading dimension).
-    func gemmOperand() -> (Tensor, Bool, Int) {
+    func gemmOperand() throws -> (Tensor, Bool, Int) {
         if strides[1] == 1 && strides[0] >= Swift.max(shape[1], 1) { return (self, false, strides[0]) }
         if strides[0] == 1 && strides[1] >= Swift.max(shape[0], 1) { return (self, true, strides[1]) }
-        let c = contiguousData()
+        let c = try contiguousData()
         return (c, false, Swift.max(shape[1], 1))
     }
 
@@ -26,7 +26,7 @@ extension Tensor {
             let ae = try a.expand(batch + [m, k]).contiguous(), be = try b.expand(batch + [k, n]).contiguous()
             let count = batch.reduce(1, *)
             let a3 = try ae.reshape([count, m, k]), b3 = try be.reshape([count, k, n])
-            let result = Tensor(uninitialized: [count, m, n])
+            let result = try Tensor(uninitialized: [count, m, n])
             for i in 0..<count {
                 Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
                            a: a3.pointer + i * m * k, lda: Swift.max(k, 1),
@@ -48,11 +48,11 @@ extension Tensor {
     /// 2-d × 2-d through GEMM, reading transposed views in place.
     static func mm(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         let m = a.shape[0], k = a.shape[1], n = b.shape[1]
-        let out = Tensor(uninitialized: [m, n])
+        let out = try Tensor(uninitialized: [m, n])
         if k == 0 {
             out.pointer.update(repeating: 0, count: m * n)
         } else if m > 0 && n > 0 {
-            let (ao, ta, lda) = a.gemmOperand(), (bo, tb, ldb) = b.gemmOperand()
+            let (ao, ta, lda) = try a.gemmOperand(), (bo, tb, ldb) = try b.gemmOperand()
             Gemm.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: ao.pointer, lda: lda,
                        b: bo.pointer, ldb: ldb, beta: 0, c: out.pointer, ldc: n)
         }

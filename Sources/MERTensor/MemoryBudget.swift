@@ -19,16 +19,29 @@ public enum MemoryBudget {
     /// Bytes held by live tensors (their storages) now.
     public static var liveBytes: Int { lock.withLock { live } }
 
-    static func allocated(_ bytes: Int) { lock.withLock { live += bytes } }
+    /// Counts `bytes` in if they fit in the budget (check and count under one lock, so two
+    /// threads cannot both pass the check with room for one); throws otherwise.
+    static func reserve(_ bytes: Int, for what: String) throws {
+        let refused: (Int, Int)? = lock.withLock {
+            let (total, overflow) = live.addingReportingOverflow(bytes)
+            if overflow || total > limit { return (live, limit) }
+            live = total
+            return nil
+        }
+        if let (inUse, cap) = refused { throw exhausted(what, bytes, inUse, cap) }
+    }
+
     static func released(_ bytes: Int) { lock.withLock { live -= bytes } }
 
     /// Throws unless `bytes` more fit in the budget; `what` names the request.
     public static func check(_ bytes: Int, for what: String) throws {
         let (inUse, cap) = lock.withLock { (live, limit) }
         let (total, overflow) = inUse.addingReportingOverflow(bytes)
-        guard !overflow, total <= cap else {
-            throw TensorError("not enough memory: \(what) requested \(format(bytes)), with \(format(inUse)) in use and a budget of \(format(cap)) (mer.max_memory)")
-        }
+        guard !overflow, total <= cap else { throw exhausted(what, bytes, inUse, cap) }
+    }
+
+    static func exhausted(_ what: String, _ bytes: Int, _ inUse: Int, _ cap: Int) -> TensorError {
+        TensorError("not enough memory: \(what) requested \(format(bytes)), with \(format(inUse)) in use and a budget of \(format(cap)) (mer.max_memory)")
     }
 
     static func format(_ bytes: Int) -> String {

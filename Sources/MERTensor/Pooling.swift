@@ -13,15 +13,15 @@ extension Tensor {
     public func maxPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
                           ceilMode: Bool = false) throws -> Tensor {
         let s = try poolShape("max_pool2d", kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode)
-        let x = contiguousData()
-        let out = Tensor(uninitialized: [s.n, s.c, s.hout, s.wout])
+        let x = try contiguousData()
+        let out = try Tensor(uninitialized: [s.n, s.c, s.hout, s.wout])
         var indices = [Int32](repeating: 0, count: out.count)
         indices.withUnsafeMutableBufferPointer {
             PoolKernels.maxForward(s, input: x.pointer, output: out.pointer, indices: $0.baseAddress!)
         }
         let inShape = shape
         return out.record("max_pool2d", [self]) { g in
-            let gy = g.contiguousData(), gx = Tensor(uninitialized: inShape)
+            let gy = try g.contiguousData(), gx = try Tensor(uninitialized: inShape)
             indices.withUnsafeBufferPointer {
                 PoolKernels.maxBackward(s, gradOutput: gy.pointer, indices: $0.baseAddress!, gradInput: gx.pointer)
             }
@@ -33,12 +33,12 @@ extension Tensor {
     public func avgPool2d(kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0),
                           ceilMode: Bool = false, countIncludePad: Bool = true) throws -> Tensor {
         let s = try poolShape("avg_pool2d", kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode)
-        let x = contiguousData()
-        let out = Tensor(uninitialized: [s.n, s.c, s.hout, s.wout])
+        let x = try contiguousData()
+        let out = try Tensor(uninitialized: [s.n, s.c, s.hout, s.wout])
         PoolKernels.avgForward(s, countIncludePad: countIncludePad, input: x.pointer, output: out.pointer)
         let inShape = shape
         return out.record("avg_pool2d", [self]) { g in
-            let gy = g.contiguousData(), gx = Tensor(uninitialized: inShape)
+            let gy = try g.contiguousData(), gx = try Tensor(uninitialized: inShape)
             PoolKernels.avgBackward(s, countIncludePad: countIncludePad, gradOutput: gy.pointer, gradInput: gx.pointer)
             return [gx]
         }
@@ -54,12 +54,12 @@ extension Tensor {
     public func adaptiveAvgPool2d(_ size: (Int, Int)) throws -> Tensor {
         try adaptiveCheck("adaptive_avg_pool2d", size)
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let x = contiguousData()
-        let out = Tensor(uninitialized: [n, c, size.0, size.1])
+        let x = try contiguousData()
+        let out = try Tensor(uninitialized: [n, c, size.0, size.1])
         AdaptivePoolKernels.avgForward(n: n, c: c, h: h, w: w, oh: size.0, ow: size.1, input: x.pointer, output: out.pointer)
         let inShape = shape
         return out.record("adaptive_avg_pool2d", [self]) { g in
-            let gy = g.contiguousData(), gx = Tensor(uninitialized: inShape)
+            let gy = try g.contiguousData(), gx = try Tensor(uninitialized: inShape)
             AdaptivePoolKernels.avgBackward(n: n, c: c, h: h, w: w, oh: size.0, ow: size.1, gradOutput: gy.pointer, gradInput: gx.pointer)
             return [gx]
         }
@@ -68,15 +68,15 @@ extension Tensor {
     public func adaptiveMaxPool2d(_ size: (Int, Int)) throws -> Tensor {
         try adaptiveCheck("adaptive_max_pool2d", size)
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let x = contiguousData()
-        let out = Tensor(uninitialized: [n, c, size.0, size.1])
+        let x = try contiguousData()
+        let out = try Tensor(uninitialized: [n, c, size.0, size.1])
         var indices = [Int32](repeating: 0, count: out.count)
         indices.withUnsafeMutableBufferPointer {
             AdaptivePoolKernels.maxForward(n: n, c: c, h: h, w: w, oh: size.0, ow: size.1, input: x.pointer, output: out.pointer, indices: $0.baseAddress!)
         }
         let inShape = shape
         return out.record("adaptive_max_pool2d", [self]) { g in
-            let gy = g.contiguousData(), gx = Tensor(uninitialized: inShape)
+            let gy = try g.contiguousData(), gx = try Tensor(uninitialized: inShape)
             indices.withUnsafeBufferPointer {
                 AdaptivePoolKernels.maxBackward(n: n, c: c, h: h, w: w, oh: size.0, ow: size.1, gradOutput: gy.pointer, indices: $0.baseAddress!, gradInput: gx.pointer)
             }

@@ -13,18 +13,18 @@ extension Tensor {
     }
 
     /// Sum of all elements (a 0-d tensor).
-    public func sum() -> Tensor {
-        let x = contiguousData()
-        let out = Tensor.full([], Reduce.sumContiguous(x.pointer, count))
+    public func sum() throws -> Tensor {
+        let x = try contiguousData()
+        let out = try Tensor.full([], Reduce.sumContiguous(x.pointer, count))
         let old = shape
         return out.record("sum", [self]) { g in [try g.expand(old).contiguousData()] }
     }
 
     public func sum(dim: Int, keepDim: Bool = false) throws -> Tensor {
         let d = try axis(dim, "sum")
-        let x = contiguousData()
+        let x = try contiguousData()
         let (o, n, i) = splitAround(d)
-        let out = Tensor(uninitialized: reducedShape(d, keepDim: keepDim))
+        let out = try Tensor(uninitialized: reducedShape(d, keepDim: keepDim))
         Reduce.sum(outer: o, n: n, inner: i, input: x.pointer, output: out.pointer)
         let old = shape, kept = reducedShape(d, keepDim: true)
         return out.record("sum", [self]) { g in [try g.reshape(kept).expand(old).contiguousData()] }
@@ -32,7 +32,7 @@ extension Tensor {
 
     public func mean() throws -> Tensor {
         try check(count > 0, "mean: tensor is empty")
-        return sum().multiplied(by: 1 / Float(count))
+        return try sum().multiplied(by: 1 / Float(count))
     }
 
     public func mean(dim: Int, keepDim: Bool = false) throws -> Tensor {
@@ -70,20 +70,20 @@ extension Tensor {
         let name = largest ? "max" : "min"
         let d = try axis(dim, name)
         try check(shape[d] > 0, "\(name): dimension \(d + 1) is empty")
-        let x = contiguousData()
+        let x = try contiguousData()
         let (o, n, i) = splitAround(d)
-        let values = Tensor(uninitialized: reducedShape(d, keepDim: keepDim))
+        let values = try Tensor(uninitialized: reducedShape(d, keepDim: keepDim))
         var idx = [Int32](repeating: 0, count: o * i)
         idx.withUnsafeMutableBufferPointer { ib in
             Reduce.extreme(largest: largest, outer: o, n: n, inner: i, input: x.pointer, values: values.pointer, indices: ib.baseAddress!)
         }
-        let indices = Tensor(uninitialized: values.shape)
+        let indices = try Tensor(uninitialized: values.shape)
         for k in 0..<idx.count { indices.pointer[k] = Float(idx[k]) }
         let old = shape
         values.record(name, [self]) { g in
             // Scatter each output gradient to the position it was taken from.
-            let gx = Tensor(zeros: old)
-            let gc = g.contiguousData()
+            let gx = try Tensor(zeros: old)
+            let gc = try g.contiguousData()
             for oo in 0..<o {
                 for ii in 0..<i {
                     gx.pointer[(oo * n + Int(idx[oo * i + ii])) * i + ii] = gc.pointer[oo * i + ii]
@@ -100,14 +100,14 @@ extension Tensor {
     private func softmax(dim: Int, log: Bool) throws -> Tensor {
         let name = log ? "log_softmax" : "softmax"
         let d = try axis(dim, name)
-        let x = contiguousData()
+        let x = try contiguousData()
         let (o, n, i) = splitAround(d)
-        let out = Tensor(uninitialized: shape)
+        let out = try Tensor(uninitialized: shape)
         Reduce.softmax(log: log, outer: o, n: n, inner: i, input: x.pointer, output: out.pointer)
         let y = out.detach()
         return out.record(name, [self]) { g in
-            let gc = g.contiguousData()
-            let gx = Tensor(uninitialized: y.shape)
+            let gc = try g.contiguousData()
+            let gx = try Tensor(uninitialized: y.shape)
             Reduce.softmaxBackward(log: log, outer: o, n: n, inner: i, output: y.pointer, gradOutput: gc.pointer, gradInput: gx.pointer)
             return [gx]
         }

@@ -44,8 +44,8 @@ public enum SafeTensors {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [SafeTensorsEntry] in
             let header = try parse(raw, source: source)
             let base = header.dataStart
-            return header.tensors.map { info in
-                let t = Tensor(uninitialized: info.shape)
+            return try header.tensors.map { info in
+                let t = try Tensor(uninitialized: info.shape)
                 convert(raw, from: base + info.begin, dtype: info.dtype, count: info.count, to: t.pointer)
                 return SafeTensorsEntry(name: info.name, dtype: info.dtype, shape: info.shape, tensor: t)
             }

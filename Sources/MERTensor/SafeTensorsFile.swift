@@ -75,7 +75,7 @@ extension SafeTensors {
             try withUnsafeBytes(of: &length) { try writeFully(fd, $0, writeFailed) }
             try header.withUnsafeBytes { try writeFully(fd, $0, writeFailed) }
             for (_, tensor) in tensors {
-                let t = tensor.contiguousData()
+                let t = try tensor.contiguousData()
                 let n = t.count
                 if n == 0 { continue }
                 try withExtendedLifetime(t) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A reference-counted, 64-byte aligned float buffer shared by a tensor and its views.
 /// Alignment lets kernels use aligned 512-bit loads on the start of a contiguous tensor.
 public final class Storage {
@@ -7,25 +9,30 @@ public final class Storage {
     /// backward was overwritten afterwards (PyTorch's version counter).
     public internal(set) var version = 0
 
-    /// Allocates `count` floats, zero-filled.
-    public init(count: Int) {
-        self.count = count
-        MemoryBudget.allocated(max(count, 1) * 4)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    /// Allocates `count` floats, zero-filled. Throws "not enough memory" when the request
+    /// exceeds the budget (`MemoryBudget`) or the system refuses it, instead of aborting:
+    /// a script asking for too much gets a Lua error and the REPL keeps its state.
+    public convenience init(count: Int, for what: @autoclosure () -> String = "a tensor") throws {
+        try self.init(uninitializedCount: count, for: what())
         data.initialize(repeating: 0, count: max(count, 1))
     }
 
     /// Allocates `count` floats without clearing them; the caller writes every element.
-    public init(uninitializedCount count: Int) {
+    public init(uninitializedCount count: Int, for what: @autoclosure () -> String = "a tensor") throws {
+        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: 4)
+        guard count >= 0, !overflow else { throw TensorError("not enough memory: \(what()) requested \(count) elements, more than any machine holds") }
+        try MemoryBudget.reserve(bytes, for: what())
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+            MemoryBudget.released(bytes)
+            throw TensorError("not enough memory: \(what()) requested \(MemoryBudget.format(bytes)) and the system refused it")
+        }
         self.count = count
-        MemoryBudget.allocated(max(count, 1) * 4)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     deinit {
-        UnsafeMutableRawPointer(data).deallocate()
+        free(UnsafeMutableRawPointer(data))
         MemoryBudget.released(max(count, 1) * 4)
     }
 }

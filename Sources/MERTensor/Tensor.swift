@@ -20,16 +20,29 @@ public final class Tensor {
         self.storage = storage; self.shape = shape; self.strides = strides; self.offset = offset
     }
 
-    /// A new contiguous tensor, zero-filled.
-    public convenience init(zeros shape: [Int]) {
-        self.init(storage: Storage(count: shape.reduce(1, *)), shape: shape,
-                  strides: Tensor.contiguousStrides(shape), offset: 0)
+    /// A new contiguous tensor, zero-filled. Throws "not enough memory" past the budget:
+    /// every op allocates its result through here or `init(uninitialized:)`.
+    public convenience init(zeros shape: [Int]) throws {
+        self.init(storage: try Storage(count: Tensor.elementCount(shape), for: "a tensor of shape \(describe(shape))"),
+                  shape: shape, strides: Tensor.contiguousStrides(shape), offset: 0)
     }
 
     /// A new contiguous tensor whose elements the caller must all write.
-    convenience init(uninitialized shape: [Int]) {
-        self.init(storage: Storage(uninitializedCount: shape.reduce(1, *)), shape: shape,
-                  strides: Tensor.contiguousStrides(shape), offset: 0)
+    convenience init(uninitialized shape: [Int]) throws {
+        self.init(storage: try Storage(uninitializedCount: Tensor.elementCount(shape), for: "a tensor of shape \(describe(shape))"),
+                  shape: shape, strides: Tensor.contiguousStrides(shape), offset: 0)
+    }
+
+    /// The number of elements of `shape`, or an error when the product overflows (a
+    /// result shape computed from two valid inputs, e.g. an outer product, can).
+    static func elementCount(_ shape: [Int]) throws -> Int {
+        var n = 1
+        for s in shape {
+            let (p, overflow) = n.multipliedReportingOverflow(by: s)
+            guard s >= 0, !overflow else { throw TensorError("not enough memory: a tensor of shape \(describe(shape)) has more elements than any machine holds") }
+            n = p
+        }
+        return n
     }
 
     public static func contiguousStrides(_ shape: [Int]) -> [Int] {
@@ -70,8 +83,12 @@ public final class Tensor {
 
     /// The elements in row-major order.
     public func toArray() -> [Float] {
-        let t = contiguousData()
-        return Array(UnsafeBufferPointer(start: t.pointer, count: count))
+        // Straight into the array: a contiguous copy first would need a second buffer.
+        let n = count
+        return [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            if n > 0 { Strided.copy(from: self, to: buffer.baseAddress!) }
+            initialized = n
+        }
     }
 
     /// The single value of a one-element tensor.
@@ -92,9 +109,9 @@ public final class Tensor {
     }
 
     /// This tensor if contiguous, else a contiguous copy (no autograd; see `contiguous()`).
-    func contiguousData() -> Tensor {
+    func contiguousData() throws -> Tensor {
         if isContiguous { return self }
-        let out = Tensor(uninitialized: shape)
+        let out = try Tensor(uninitialized: shape)
         Strided.copy(from: self, to: out.pointer)
         return out
     }

@@ -23,7 +23,7 @@ extension Tensor {
     /// Same elements in a new shape; a view when the data is contiguous, else a copy.
     public func reshape(_ newShape: [Int]) throws -> Tensor {
         let shape = try inferShape(newShape, "reshape")
-        let base = contiguousData()
+        let base = try contiguousData()
         let out = Tensor(storage: base.storage, shape: shape, strides: Tensor.contiguousStrides(shape), offset: base.offset)
         let old = self.shape
         return out.record("reshape", [self]) { g in [try g.reshape(old)] }
@@ -73,7 +73,7 @@ extension Tensor {
         let out = Tensor(storage: storage, shape: s, strides: strides, offset: offset + start * strides[d])
         let full = shape
         return out.record("narrow", [self]) { g in
-            let z = Tensor(zeros: full)
+            let z = try Tensor(zeros: full)
             try z.narrowView(d, start, length).assign(g)
             return [z]
         }
@@ -88,7 +88,7 @@ extension Tensor {
         let out = Tensor(storage: storage, shape: s, strides: st, offset: offset + index * strides[d])
         let full = shape
         return out.record("select", [self]) { g in
-            let z = Tensor(zeros: full)
+            let z = try Tensor(zeros: full)
             try z.narrowView(d, index, 1).assign(g.unsqueeze(d))
             return [z]
         }
@@ -123,8 +123,8 @@ extension Tensor {
     }
 
     /// This tensor if already contiguous, else a contiguous copy (recorded).
-    public func contiguous() -> Tensor {
-        isContiguous ? self : clone()
+    public func contiguous() throws -> Tensor {
+        isContiguous ? self : try clone()
     }
 
     // MARK: Internal helpers

@@ -22,8 +22,8 @@ public enum Augment {
     /// Mirrors every tensor left–right.
     public static func hflip(_ xs: [Tensor]) throws -> [Tensor] {
         let ls = try AugmentCheck.layouts(xs, "hflip")
-        return zip(xs, ls).map { x, l in
-            AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
+        return try zip(xs, ls).map { x, l in
+            try AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
                 for j in 0..<l.height {
                     for i in 0..<l.width { d[j * l.width + i] = s[j * l.width + l.width - 1 - i] }
                 }
@@ -37,8 +37,8 @@ public enum Augment {
     /// Mirrors every tensor top–bottom.
     public static func vflip(_ xs: [Tensor]) throws -> [Tensor] {
         let ls = try AugmentCheck.layouts(xs, "vflip")
-        return zip(xs, ls).map { x, l in
-            AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
+        return try zip(xs, ls).map { x, l in
+            try AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
                 for j in 0..<l.height {
                     (d + j * l.width).update(from: s + (l.height - 1 - j) * l.width, count: l.width)
                 }
@@ -94,8 +94,8 @@ public enum Augment {
         }
         let ls = try AugmentCheck.layouts(xs, op)
         let m = try p.inverse(width: ls[0].width, height: ls[0].height)
-        return zip(xs, ls).map { x, l in
-            AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
+        return try zip(xs, ls).map { x, l in
+            try AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
                 AugmentKernel.affine(s, d, h: l.height, w: l.width, m: m, fill: fill)
             }
         }
@@ -118,9 +118,9 @@ public enum Augment {
             throw AugmentCheck.fail("adjust", "gamma must be positive and finite, got \(augmentFormat(gamma))")
         }
         let ls = try AugmentCheck.layouts(xs, "adjust")
-        return zip(xs, ls).map { x, l in
+        return try zip(xs, ls).map { x, l in
             let n = l.height * l.width
-            return AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
+            return try AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
                 var sum: Double = 0
                 for i in 0..<n { sum += Double(s[i]) }
                 let m = Float(sum / Double(n))
@@ -144,9 +144,9 @@ public enum Augment {
         guard std.isFinite else { throw AugmentCheck.fail("noise", "std must be finite, got \(std)") }
         guard std >= 0 else { throw AugmentCheck.fail("noise", "std must be non-negative, got \(augmentFormat(std))") }
         let ls = try AugmentCheck.layouts(xs, "noise")
-        return zip(xs, ls).map { x, l in
+        return try zip(xs, ls).map { x, l in
             let n = l.height * l.width
-            return AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
+            return try AugmentKernel.map(x, l, outH: l.height, outW: l.width) { s, d, _ in
                 for i in 0..<n {
                     let y = s[i] + std * generator.normal()
                     d[i] = clamp ? min(max(y, 0), 1) : y
@@ -177,8 +177,8 @@ public enum Augment {
                 && box.top + box.height <= h && box.left + box.width <= w else {
             throw AugmentCheck.fail(op, "box \(box) is not a non-empty box inside the \(h)×\(w) image")
         }
-        return zip(xs, ls).map { x, l in
-            AugmentKernel.map(x, l, outH: size.height, outW: size.width) { s, d, _ in
+        return try zip(xs, ls).map { x, l in
+            try AugmentKernel.map(x, l, outH: size.height, outW: size.width) { s, d, _ in
                 AugmentKernel.resizedCrop(s, d, w: l.width, box: box, outH: size.height, outW: size.width)
             }
         }
@@ -262,7 +262,7 @@ public enum RandomAugment {
     /// Mirrors all tensors left–right with probability `p` (one draw for all).
     public static func randomHFlip(_ xs: [Tensor], p: Float = 0.5, generator: Generator) throws -> [Tensor] {
         _ = try AugmentCheck.layouts(xs, "randomHFlip")
-        return try flip(p: p, generator: generator) ? Augment.hflip(xs) : xs.map { $0.clone() }
+        return try flip(p: p, generator: generator) ? Augment.hflip(xs) : xs.map { try $0.clone() }
     }
 
     /// Draws a photometric adjustment: brightness uniform in ±maxBrightness, contrast uniform

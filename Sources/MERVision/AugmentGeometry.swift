@@ -141,7 +141,7 @@ enum AugmentCheck {
         let h = x.shape[x.rank - 2], w = x.shape[x.rank - 1]
         guard x.count > 0 else { throw fail(op, "\(argument) is empty (shape \(x.shape))") }
         let planes = x.count / (h * w)
-        let c = x.contiguous()
+        let c = try x.contiguous()
         let p = c.pointer
         for i in 0..<c.count where !p[i].isFinite {
             throw fail(op, "\(argument) has a non-finite pixel (\(p[i])) at element \(i)")
@@ -178,12 +178,12 @@ enum AugmentKernel {
     /// Runs `body(src, dst)` over the tensor's planes, producing a new contiguous tensor of
     /// shape `outShape` (leading dimensions of the input, then outH, outW).
     static func map(_ x: Tensor, _ l: AugmentLayout, outH: Int, outW: Int,
-                    _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+                    _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) throws -> Tensor {
         var shape = l.shape
         shape[shape.count - 2] = outH
         shape[shape.count - 1] = outW
-        let out = Tensor(zeros: shape)
-        let src = x.contiguous()
+        let out = try Tensor(zeros: shape)
+        let src = try x.contiguous()
         let sp = UnsafePointer(src.pointer), dp = out.pointer
         for plane in 0..<l.planes {
             body(sp + plane * l.height * l.width, dp + plane * outH * outW, plane)

@@ -30,9 +30,9 @@ enum CodecSupport {
     }
 
     /// (C, H, W) float32 in [0, 1] from a decoded C image (which the caller still frees).
-    static func tensor(from img: cib_image) -> Tensor {
+    static func tensor(from img: cib_image) throws -> Tensor {
         let c = Int(img.channels), h = Int(img.height), w = Int(img.width)
-        let t = Tensor(zeros: [c, h, w])
+        let t = try Tensor(zeros: [c, h, w])
         let dst = t.pointer
         let plane = h * w
         let threads = plane >= 1 << 16 ? Parallel.threads : 1
@@ -94,8 +94,8 @@ enum CodecSupport {
     }
 
     /// Interleaved samples (UInt8 or native UInt16) of a (C, H, W) tensor, clamped to [0, 1] and rounded.
-    static func interleaved(_ t: Tensor, c: Int, h: Int, w: Int, bitDepth: Int) -> [UInt8] {
-        let src = (t.isContiguous ? t : t.detach().contiguous()).pointer
+    static func interleaved(_ t: Tensor, c: Int, h: Int, w: Int, bitDepth: Int) throws -> [UInt8] {
+        let src = (t.isContiguous ? t : try t.detach().contiguous()).pointer
         let plane = h * w
         let bytes = bitDepth / 8
         var out = [UInt8](repeating: 0, count: plane * c * bytes)

@@ -17,8 +17,8 @@ extension ImageOps {
         var shape = t.shape
         shape[t.rank - 2] = height
         shape[t.rank - 1] = width
-        let out = Tensor(zeros: shape)
-        let src = contiguous(t).pointer, dst = out.pointer
+        let out = try Tensor(zeros: shape)
+        let src = try contiguous(t).pointer, dst = out.pointer
         for p in 0..<planes {
             for r in 0..<height {
                 (dst + (p * height + r) * width).update(from: src + (p * h + y + r) * w + x, count: width)

@@ -47,7 +47,7 @@ extension OpticalFlow {
             }
             if maxRad == 0 { maxRad = 1 }
         }
-        let out = Tensor(zeros: [3, h, w])
+        let out = try Tensor(zeros: [3, h, w])
         let o = out.pointer, plane = h * w
         let wheel = middleburyWheel, ncols = wheel.count
         for i in 0..<plane {

@@ -37,7 +37,7 @@ extension ImageOps {
         let dst = out.pointer
         for (k, t) in images.enumerated() {
             let (ic, ih, iw) = dims[k]
-            let src = contiguous(t).pointer
+            let src = try contiguous(t).pointer
             let top = (k / cols) * (ch + padding) + padding
             let left = (k % cols) * (cw + padding) + padding
             for oc in 0..<c {
@@ -71,10 +71,10 @@ extension ImageOps {
             let n = batch.shape[0]
             guard n >= 1 else { throw TensorError("\(op): batch has no images") }
             let per = batch.shape[1] * batch.shape[2] * batch.shape[3]
-            let src = contiguous(batch)
+            let src = try contiguous(batch)
             var images: [Tensor] = []
             for i in 0..<n {
-                let t = Tensor(zeros: Array(batch.shape.dropFirst()))
+                let t = try Tensor(zeros: Array(batch.shape.dropFirst()))
                 t.pointer.update(from: src.pointer + i * per, count: per)
                 images.append(t)
             }

@@ -14,8 +14,8 @@ public enum ImageOps {
     }
 
     /// The data of `t` as a contiguous buffer (a copy only when `t` is a strided view).
-    static func contiguous(_ t: Tensor) -> Tensor {
-        t.isContiguous ? t : t.detach().contiguous()
+    static func contiguous(_ t: Tensor) throws -> Tensor {
+        t.isContiguous ? t : try t.detach().contiguous()
     }
 
     /// Luma: (1, H, W) from (C, H, W), or (N, 1, H, W) from (N, C, H, W).
@@ -27,8 +27,8 @@ public enum ImageOps {
         guard (1...4).contains(c) else {
             throw TensorError("\(op): expected 1 to 4 channels (gray, gray+alpha, RGB, RGBA), got \(c)")
         }
-        let src = contiguous(t).pointer
-        let out = Tensor(zeros: t.rank == 3 ? [1, h, w] : [n, 1, h, w])
+        let src = try contiguous(t).pointer
+        let out = try Tensor(zeros: t.rank == 3 ? [1, h, w] : [n, 1, h, w])
         let dst = out.pointer
         let plane = h * w
         let total = n * plane

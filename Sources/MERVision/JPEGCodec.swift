@@ -22,7 +22,7 @@ public enum JPEGCodec {
         guard code == 0, img.pixels != nil else {
             throw TensorError("\(context): \(CodecSupport.describe(code: code, message: message, format: "JPEG"))")
         }
-        return CodecSupport.tensor(from: img)
+        return try CodecSupport.tensor(from: img)
     }
 
     /// Encodes a (C, H, W) (or (H, W)) tensor, C = 1 or 3, as a baseline JPEG of `quality`
@@ -38,7 +38,7 @@ public enum JPEGCodec {
         guard h <= 65500, w <= 65500 else {
             throw TensorError("\(context): JPEG images are at most 65500 pixels per side, got \(w)x\(h)")
         }
-        let samples = CodecSupport.interleaved(t, c: c, h: h, w: w, bitDepth: 8)
+        let samples = try CodecSupport.interleaved(t, c: c, h: h, w: w, bitDepth: 8)
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         let (code, message) = samples.withUnsafeBufferPointer { buf in

@@ -18,7 +18,7 @@ extension OpticalFlow {
             throw TensorError("strain: u and v differ in size: u is \(fu.h)×\(fu.w), v is \(fv.h)×\(fv.w)")
         }
         let h = fu.h, w = fu.w
-        let out = Tensor(zeros: u.shape)
+        let out = try Tensor(zeros: u.shape)
         let o = out.pointer
         fu.pixels.withUnsafeBufferPointer { up in
             fv.pixels.withUnsafeBufferPointer { vp in

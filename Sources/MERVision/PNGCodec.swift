@@ -20,7 +20,7 @@ public enum PNGCodec {
         guard code == 0, img.pixels != nil else {
             throw TensorError("\(context): \(CodecSupport.describe(code: code, message: message, format: "PNG"))")
         }
-        return CodecSupport.tensor(from: img)
+        return try CodecSupport.tensor(from: img)
     }
 
     /// Encodes a (C, H, W) (or (H, W)) tensor, C = 1...4, as PNG: values clamped to [0, 1]
@@ -34,7 +34,7 @@ public enum PNGCodec {
         guard bitDepth == 8 || bitDepth == 16 else {
             throw TensorError("\(context): PNG bit depth must be 8 or 16, got \(bitDepth)")
         }
-        let samples = CodecSupport.interleaved(t, c: c, h: h, w: w, bitDepth: bitDepth)
+        let samples = try CodecSupport.interleaved(t, c: c, h: h, w: w, bitDepth: bitDepth)
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         let (code, message) = samples.withUnsafeBytes { raw in

@@ -28,8 +28,8 @@ extension ImageOps {
         var outShape = t.shape
         outShape[t.rank - 2] = height
         outShape[t.rank - 1] = width
-        let out = Tensor(zeros: outShape)
-        let src = contiguous(t).pointer
+        let out = try Tensor(zeros: outShape)
+        let src = try contiguous(t).pointer
         if hs == height && ws == width {
             out.pointer.update(from: src, count: t.count)
             return out

@@ -131,7 +131,7 @@ public enum OpticalFlow {
         }
         let solver = TVL1Solver(h: ia.h, w: ia.w, a: ia.pixels, b: ib.pixels, scale: scale, options: options)
         let (u, v) = solver.run()
-        let ut = Tensor(zeros: [1, ia.h, ia.w]), vt = Tensor(zeros: [1, ia.h, ia.w])
+        let ut = try Tensor(zeros: [1, ia.h, ia.w]), vt = try Tensor(zeros: [1, ia.h, ia.w])
         u.withUnsafeBufferPointer { ut.pointer.update(from: $0.baseAddress!, count: $0.count) }
         v.withUnsafeBufferPointer { vt.pointer.update(from: $0.baseAddress!, count: $0.count) }
         return (ut, vt)

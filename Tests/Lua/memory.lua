@@ -44,4 +44,36 @@ T.test("a request past the memory budget is an error, and the host goes on", fun
   assert(keep:numel() + ok:numel() == 1024 * 384)
 end)
 
+T.test("an op whose result does not fit raises, and the tensors it had stay usable", function()
+  collectgarbage(); collectgarbage()
+  local budget, base = mer.max_memory()
+  local x = tensor.ones{1, 1}
+  local huge = x:expand{1e6, 1e6}                 -- a view: no storage of its own
+  -- Every op that allocates a result goes through the budget: a copy of 4 TB, an
+  -- elementwise op, a reduction's temporary, a matrix product.
+  T.raises("not enough memory: a tensor of shape [1000000, 1000000] requested 3.6 TB", function() return huge:clone() end)
+  T.raises("not enough memory: a tensor of shape [1000000, 1000000] requested 3.6 TB", function() return huge + 1 end)
+  T.raises("not enough memory: a tensor of shape [1000000, 1000000] requested 3.6 TB", function() return huge:exp() end)
+  T.raises("not enough memory", function() return huge:sum(1) end)
+  local col, row = tensor.ones{1e6, 1}, tensor.ones{1, 1e6}
+  T.raises("not enough memory: a tensor of shape [1000000, 1000000] requested 3.6 TB", function() return col:matmul(row) end)
+  -- Under a tight budget a convolution's output is refused before any work is done.
+  local _, used = mer.max_memory()
+  mer.max_memory(used + (8 << 20))
+  local img, w = tensor.ones{8, 3, 128, 128}, tensor.ones{64, 3, 3, 3}
+  T.raises("not enough memory: a tensor of shape [8, 64, 128, 128] requested 32.0 MB", function()
+    return nn.F.conv2d(img, w, nil, {padding = 1})
+  end)
+  mer.max_memory(budget)
+  -- The lowering's column buffer grows with channels x taps x output pixels: a 1000-channel
+  -- 1x1 input padded by 3000 has a 144 MB output but would need 134 GB of columns.
+  T.raises("not enough memory: conv2d's workspace requested 134.2 GB", function()
+    return nn.F.conv2d(tensor.ones{1, 1000, 1, 1}, tensor.ones{1, 1000, 1, 1}, nil, {padding = 3000})
+  end)
+  assert(nn.F.conv2d(img:narrow(1, 1, 1):narrow(2, 1, 1), tensor.ones{1, 1, 3, 3}):sum():item() == 9 * 126 * 126)
+  assert(x:item() == 1 and col:sum():item() == 1e6)
+  local _, after = mer.max_memory()
+  assert(after >= base, "the budget's count went below where it started")
+end)
+
 return T.done()

@@ -21,7 +21,7 @@ final class DataLoaderTests: XCTestCase {
         XCTAssertEqual(batches[0].indices, [0, 1, 2, 3])
         XCTAssertEqual(batches[0].ids, ["toy0", "toy1", "toy2", "toy3"])
         XCTAssertEqual(batches[0].y, [0, 1, 2, 0])
-        XCTAssertEqual(batches[0].labels.toArray(), [0, 1, 2, 0])
+        XCTAssertEqual(try batches[0].labels.toArray(), [0, 1, 2, 0])
         XCTAssertEqual(batches[0].subjects, ["s1", "s2", "s1", "s2"])
         XCTAssertEqual(batches[2].x.toArray(), [8, 8, 8, 8, 9, 9, 9, 9])
         let dropping = try DataLoader(dataset: ds, batchSize: 4, dropLast: true)
@@ -127,7 +127,7 @@ final class DataLoaderTests: XCTestCase {
             calls += 1
             if pthread_equal(pthread_self(), consumer) == 0 { offThread += 1 }
             var t = s
-            t.x = s.x * 2
+            t.x = try s.x * 2
             return t
         }
         let batches = try collect(loader)

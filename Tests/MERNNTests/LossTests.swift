@@ -12,8 +12,8 @@ final class LossTests: XCTestCase {
     let classWeights: [Double] = [0.2, 1.0, 3.0]
 
     var logits: Tensor { try! Tensor.from(logitRows.flatMap { $0.map(Float.init) }, shape: [2, 3]) }
-    var target: Tensor { Tensor.from(labels.map(Float.init)) }
-    var weight: Tensor { Tensor.from(classWeights.map(Float.init)) }
+    var target: Tensor { try! Tensor.from(labels.map(Float.init)) }
+    var weight: Tensor { try! Tensor.from(classWeights.map(Float.init)) }
 
     /// log-probabilities in Double.
     func logProbs() -> [[Double]] {
@@ -114,8 +114,8 @@ final class LossTests: XCTestCase {
     }
 
     func testGradCheck() throws {
-        let t = Tensor.from([3, 0, 4, 1, 1])
-        let w = Tensor.from([0.5, 2, 1, 0.25, 1.5])
+        let t = try Tensor.from([3, 0, 4, 1, 1])
+        let w = try Tensor.from([0.5, 2, 1, 0.25, 1.5])
         for (weight, eps) in [(nil, Float(0)), (w, 0), (nil, 0.2), (w, 0.3)] as [(Tensor?, Float)] {
             let x = GradCheck.input([5, 5], seed: 11)
             try GradCheck.check([x]) { try Loss.crossEntropy($0[0], t, weight: weight, labelSmoothing: eps) }

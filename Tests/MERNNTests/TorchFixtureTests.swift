@@ -38,7 +38,7 @@ final class TorchFixtureTests: XCTestCase {
             ("sgd", { try SGD([$0], lr: 0.1, momentum: 0.9, weightDecay: 1e-3, nesterov: true) }),
         ]
         for (name, make) in cases {
-            let p = e["p0"]!.clone().detach()
+            let p = try e["p0"]!.clone().detach()
             try p.requiresGrad(true)
             let opt = try make(p)
             for i in 0..<3 {

@@ -69,14 +69,14 @@ final class TorchParityTests: XCTestCase {
             run.values[step == 1 ? "loss" : "loss2"] = try loss.detach().reshape([1])
             for (n, p) in model.namedParameters() {
                 guard let g = p.grad else { XCTFail("step \(step): no gradient for \(n)"); continue }
-                if subset.contains(n) { run.values["grad\(step).\(n)"] = g.clone() }
+                if subset.contains(n) { run.values["grad\(step).\(n)"] = try g.clone() }
                 if step == 1 { run.digests["grad1_digest.\(n)"] = gradientDigest(g, theta0[n]!) }
             }
-            for (n, b) in model.namedBuffers() { run.values["state\(step).\(n)"] = b.clone() }
+            for (n, b) in model.namedBuffers() { run.values["state\(step).\(n)"] = try b.clone() }
             try opt.step()
         }
         for (n, p) in model.namedParameters() {
-            if subset.contains(n) { run.values["param2.\(n)"] = p.clone() }
+            if subset.contains(n) { run.values["param2.\(n)"] = try p.clone() }
             run.digests["update_digest.\(n)"] = updateDigest(p, theta0[n]!)
         }
         return run

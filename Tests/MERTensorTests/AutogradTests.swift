@@ -14,7 +14,7 @@ final class AutogradTests: XCTestCase {
 
     func testNoGradRecordsNothingAndDetachCutsTheGraph() throws {
         let x = try Tensor.ones([2]).requiresGrad(true)
-        let y = GradMode.disabled { x * 2 }
+        let y = try GradMode.disabled { try x * 2 }
         XCTAssertFalse(y.requiresGrad)
         XCTAssertNil(y.gradFn)
         XCTAssertThrowsError(try y.sum().backward()) { XCTAssertTrue("\($0)".contains("does not require grad")) }
@@ -26,17 +26,17 @@ final class AutogradTests: XCTestCase {
 
     func testSecondBackwardThroughReleasedGraphIsAnError() throws {
         let x = try Tensor.ones([2]).requiresGrad(true)
-        let loss = x.exp().sum()
+        let loss = try x.exp().sum()
         try loss.backward()
         XCTAssertThrowsError(try loss.backward()) { XCTAssertTrue("\($0)".contains("already released")) }
-        let kept = x.exp().sum()
+        let kept = try x.exp().sum()
         try kept.backward(retainGraph: true)
         try kept.backward()
     }
 
     func testBackwardNeedsScalarOrExplicitGradient() throws {
         let x = try Tensor.ones([3]).requiresGrad(true)
-        let y = x * 2
+        let y = try x * 2
         XCTAssertThrowsError(try y.backward()) { XCTAssertTrue("\($0)".contains("single-element")) }
         try y.backward(try Tensor.from([1, 2, 3], shape: [3]))
         XCTAssertEqual(x.grad?.toArray(), [2, 4, 6])
@@ -57,7 +57,7 @@ final class AutogradTests: XCTestCase {
     func testDeepChainDoesNotOverflowTheStack() throws {
         let x = try Tensor.ones([1]).requiresGrad(true)
         var y = x
-        for _ in 0..<20000 { y = y.adding(scalar: 0) }
+        for _ in 0..<20000 { y = try y.adding(scalar: 0) }
         try y.sum().backward()
         XCTAssertEqual(x.grad?.toArray(), [1])
     }

@@ -52,8 +52,8 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertFalse(view.isContiguous)
         let special = try Tensor.from([0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, 3.4e38], shape: [7])
         let tensors: [(name: String, tensor: Tensor)] = [
-            ("z.last_first", a), ("layer.0.weight_t", view), ("scalar", .scalar(-2.5)),
-            ("empty", try Tensor.zeros([0, 3])), ("special", special), ("名前 \"quoted\"\n", .from([1, 2])),
+            ("z.last_first", a), ("layer.0.weight_t", view), ("scalar", try .scalar(-2.5)),
+            ("empty", try Tensor.zeros([0, 3])), ("special", special), ("名前 \"quoted\"\n", try .from([1, 2])),
         ]
         let meta = ["format": "pt", "note": "quotes \" backslash \\ tab\t ünïcödé", "": "empty key"]
         let path = temp("round.safetensors")
@@ -428,7 +428,7 @@ final class SafeTensorsTests: XCTestCase {
 
     func testSaveIsAtomic() throws {
         let path = temp("model.safetensors")
-        let old = Tensor.from([1, 2, 3])
+        let old = try Tensor.from([1, 2, 3])
         try old.save(path: path)
         let oldBytes = try Data(contentsOf: URL(fileURLWithPath: path))
         XCTAssertEqual(try directoryListing(), ["model.safetensors"], "no temporary file remains after a save")

@@ -12,7 +12,7 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try Tensor.arange(0, 5).toArray(), [0, 1, 2, 3, 4])
         XCTAssertEqual(try Tensor.arange(1, 2, step: 0.25).toArray(), [1, 1.25, 1.5, 1.75])
         XCTAssertEqual(try Tensor.zeros([0, 3]).count, 0)
-        XCTAssertEqual(Tensor.scalar(3).shape, [])
+        XCTAssertEqual(try Tensor.scalar(3).shape, [])
         XCTAssertEqual(try Tensor.scalar(3).item(), 3)
     }
 
@@ -61,16 +61,16 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try (a - b).toArray(), [-9, -18, -7, -16])
         XCTAssertEqual(try (a * b).toArray(), [10, 40, 30, 80])
         XCTAssertEqual(try (b / a).toArray(), [10, 10, 10 / 3, 5])
-        XCTAssertEqual((a * 2 + 1).toArray(), [3, 5, 7, 9])
-        XCTAssertEqual((1 - a).toArray(), [0, -1, -2, -3])
-        XCTAssertEqual((12 / a).toArray(), [12, 6, 4, 3])
-        XCTAssertEqual(a.pow(2).toArray(), [1, 4, 9, 16])
+        XCTAssertEqual(try (a * 2 + 1).toArray(), [3, 5, 7, 9])
+        XCTAssertEqual(try (1 - a).toArray(), [0, -1, -2, -3])
+        XCTAssertEqual(try (12 / a).toArray(), [12, 6, 4, 3])
+        XCTAssertEqual(try a.pow(2).toArray(), [1, 4, 9, 16])
         XCTAssertEqual(try a.clamp(2, 3).toArray(), [2, 2, 3, 3])
-        XCTAssertEqual(t([-1, 0, 2], [3]).relu().toArray(), [0, 0, 2])
-        XCTAssertEqual(t([-2, 4], [2]).leakyRelu(0.1).toArray(), [-0.2, 4])
-        XCTAssertEqual(t([0], [1]).sigmoid().toArray(), [0.5])
+        XCTAssertEqual(try t([-1, 0, 2], [3]).relu().toArray(), [0, 0, 2])
+        XCTAssertEqual(try t([-2, 4], [2]).leakyRelu(0.1).toArray(), [-0.2, 4])
+        XCTAssertEqual(try t([0], [1]).sigmoid().toArray(), [0.5])
         XCTAssertEqual(try a.gt(t([2, 2], [2])).toArray(), [0, 0, 1, 1])
-        XCTAssertEqual(a.le(2).toArray(), [1, 1, 0, 0])
+        XCTAssertEqual(try a.le(2).toArray(), [1, 1, 0, 0])
         XCTAssertEqual(try a.maximum(t([2.5], [1])).toArray(), [2.5, 2.5, 3, 4])
     }
 
@@ -125,9 +125,9 @@ final class TensorTests: XCTestCase {
         let x = t([1, .nan, 3], [3])
         XCTAssertTrue(try x.max().item().isNaN, "max propagates NaN as PyTorch does")
         XCTAssertTrue(try x.sum().item().isNaN)
-        XCTAssertEqual(t([1, 0], [2]).rdiv(1).toArray(), [1, .infinity])
-        XCTAssertTrue(x.relu().toArray()[1].isNaN)
-        XCTAssertEqual(t([-.infinity, 0], [2]).exp().toArray(), [0, 1])
+        XCTAssertEqual(try t([1, 0], [2]).rdiv(1).toArray(), [1, .infinity])
+        XCTAssertTrue(try x.relu().toArray()[1].isNaN)
+        XCTAssertEqual(try t([-.infinity, 0], [2]).exp().toArray(), [0, 1])
     }
 
     func testMatmulByHand() throws {

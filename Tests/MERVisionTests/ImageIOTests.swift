@@ -18,15 +18,15 @@ final class ImageIOTests: XCTestCase {
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// Values on the 8- or 16-bit grid, so a lossless round trip is exact.
-    func quantised(c: Int, h: Int, w: Int, levels: Int) -> Tensor {
-        image(c: c, h: h, w: w) { ch, y, x in Float((x * 37 + y * 71 + ch * 101 + 13 + x * y * 7) % (levels + 1)) / Float(levels) }
+    func quantised(c: Int, h: Int, w: Int, levels: Int) throws -> Tensor {
+        try image(c: c, h: h, w: w) { ch, y, x in Float((x * 37 + y * 71 + ch * 101 + 13 + x * y * 7) % (levels + 1)) / Float(levels) }
     }
 
     func testPNGRoundTripEveryChannelCountAndDepth() throws {
         for c in 1...4 {
             for depth in [8, 16] {
                 for interlaced in [false, true] {
-                    let t = quantised(c: c, h: 13, w: 17, levels: depth == 8 ? 255 : 65535)
+                    let t = try quantised(c: c, h: 13, w: 17, levels: depth == 8 ? 255 : 65535)
                     let data = try PNGCodec.encode(t, bitDepth: depth, interlaced: interlaced)
                     XCTAssertEqual(data[28], interlaced ? 1 : 0, "IHDR interlace byte")
                     XCTAssertEqual(Int(data[24]), depth, "IHDR bit depth")
@@ -51,13 +51,13 @@ final class ImageIOTests: XCTestCase {
 
     func testJPEGRoundTripQuality95() throws {
         // Smooth content: JPEG at quality 95 stays within a few levels.
-        let rgb = image(c: 3, h: 48, w: 64) { c, y, x in
+        let rgb = try image(c: 3, h: 48, w: 64) { c, y, x in
             0.5 + 0.35 * sin(Float(x) / 9 + Float(c)) * cos(Float(y) / 7)
         }
         try ImageIO.save(rgb, path: path("rgb.jpg"))
         let back = try ImageIO.load(path: path("rgb.jpg"))
         assertClose(back, rgb, tol: 6 / 255, "RGB q95 (4:4:4)")
-        let gray = image(c: 1, h: 40, w: 30) { _, y, x in Float(x + y) / 70 }
+        let gray = try image(c: 1, h: 40, w: 30) { _, y, x in Float(x + y) / 70 }
         try ImageIO.save(gray, path: path("gray.jpeg"), quality: 95)
         let backGray = try ImageIO.load(path: path("gray.jpeg"))
         XCTAssertEqual(backGray.shape, [1, 40, 30])
@@ -86,8 +86,8 @@ final class ImageIOTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["frame.png"])
     }
 
-    func testSaveErrors() {
-        let t = Tensor(zeros: [3, 2, 2])
+    func testSaveErrors() throws {
+        let t = try Tensor(zeros: [3, 2, 2])
         XCTAssertEqual(errorMessage { try ImageIO.save(t, path: self.path("x.gif")) },
                        "image.save: \(path("x.gif")): unknown image format (extension '.gif'); use .png, .jpg or .jpeg")
         XCTAssertTrue(errorMessage { try ImageIO.save(Tensor(zeros: [5, 2, 2]), path: self.path("x.png")) }

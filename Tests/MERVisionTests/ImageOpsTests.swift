@@ -134,7 +134,7 @@ final class ImageOpsTests: XCTestCase {
         XCTAssertEqual(v[0], 1)
         XCTAssertEqual(v[3 * 7 + 2], 1)      // padding row between
         // Gray + RGB → RGB, gray repeated; default columns ⌈√N⌉; default padding 2.
-        let rgb = image(c: 3, h: 2, w: 2) { c, _, _ in Float(c) / 4 }
+        let rgb = try image(c: 3, h: 2, w: 2) { c, _, _ in Float(c) / 4 }
         let mixed = try ImageOps.grid([b, rgb])
         XCTAssertEqual(mixed.shape, [3, 6, 10])
         for c in 0..<3 {

@@ -19,9 +19,9 @@ enum Fixtures {
 }
 
 /// A (C, H, W) tensor from a per-pixel function.
-func image(c: Int, h: Int, w: Int, _ f: (Int, Int, Int) -> Float) -> Tensor {
-    let t = Tensor(zeros: [c, h, w])
-    for ch in 0..<c { for y in 0..<h { for x in 0..<w { t.pointer[(ch * h + y) * w + x] = f(ch, y, x) } } }
+func image(c: Int, h: Int, w: Int, _ f: (Int, Int, Int) throws -> Float) throws -> Tensor {
+    let t = try Tensor(zeros: [c, h, w])
+    for ch in 0..<c { for y in 0..<h { for x in 0..<w { t.pointer[(ch * h + y) * w + x] = try f(ch, y, x) } } }
     return t
 }
 

@@ -8,7 +8,7 @@ import MERTensor
 extension LuaCall {
     /// The argument as a tensor, or a number turned into a 0-d tensor.
     func tensorOrScalar(_ i: Int32) throws -> Tensor {
-        if isNumber(i) { return Tensor.scalar(try float(i)) }
+        if isNumber(i) { return try Tensor.scalar(try float(i)) }
         if let u = object(i, as: Tensor.self) { return u }
         throw error(i, "expected a tensor or a number, got \(typeName(i))")
     }
@@ -28,7 +28,7 @@ extension LuaCall {
 
     /// A tensor from a number or nested tables of numbers; rows must agree in length.
     func nestedTable(_ i: Int32) throws -> Tensor {
-        if isNumber(i) { return Tensor.scalar(try float(i)) }
+        if isNumber(i) { return try Tensor.scalar(try float(i)) }
         guard isTable(i) else { throw error(i, "expected a number or a table of numbers, got \(typeName(i))") }
         var shape: [Int] = []
         // The shape is read down the first elements, then every element is checked against it.
@@ -128,7 +128,7 @@ extension LuaCall {
 
     /// Class labels 1..C (a tensor or a table) as the 0-based float tensor the losses take.
     func labelTensor(_ i: Int32) throws -> Tensor {
-        if let u = object(i, as: Tensor.self) { return u.adding(scalar: -1) }
+        if let u = object(i, as: Tensor.self) { return try u.adding(scalar: -1) }
         guard isTable(i) else { throw error(i, "expected class labels (a tensor or a table of integers 1..C), got \(typeName(i))") }
         let list = try integerList(i, what: "a table of class labels")
         return try Tensor.from(list.map { Float($0) - 1 }, shape: [list.count]) // in Float: $0 - 1 could overflow

@@ -91,7 +91,7 @@ extension LuaVM {
                     box.current = nil
                     return call.pushNil()
                 }
-                return call.pushBatch(batch)
+                return try call.pushBatch(batch)
             },
             .meta("__len") { call in
                 let box: LoaderBox = try call.arg(1)
@@ -230,10 +230,10 @@ extension LuaCall {
         return 1
     }
 
-    func pushBatch(_ b: Batch) -> Int32 {
+    func pushBatch(_ b: Batch) throws -> Int32 {
         lua_createtable(L, 0, 5)
         push(b.x); lua_setfield(L, -2, "x")
-        push(Tensor.from(b.y.map { Float($0 + 1) })); lua_setfield(L, -2, "y")
+        push(try Tensor.from(b.y.map { Float($0 + 1) })); lua_setfield(L, -2, "y")
         pushStrings(b.ids); lua_setfield(L, -2, "ids")
         pushStrings(b.subjects); lua_setfield(L, -2, "subjects")
         pushIntegers(b.indices.map { $0 + 1 }); lua_setfield(L, -2, "index")

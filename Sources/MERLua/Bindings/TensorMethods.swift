@@ -8,10 +8,10 @@ import MERTensor
 extension LuaVM {
     func installTensorType() {
         func arith(_ meta: String, _ name: String, _ op: @escaping (Tensor, Tensor) throws -> Tensor,
-                   _ right: @escaping (Tensor, Float) -> Tensor, _ left: @escaping (Float, Tensor) throws -> Tensor) -> Binding {
+                   _ right: @escaping (Tensor, Float) throws -> Tensor, _ left: @escaping (Float, Tensor) throws -> Tensor) -> Binding {
             .meta(meta, name: "tensor.\(name)") { call in
                 if let a = call.object(1, as: Tensor.self) {
-                    if call.isNumber(2) { return call.push(right(a, try call.float(2))) }
+                    if call.isNumber(2) { return call.push(try right(a, try call.float(2))) }
                     return call.push(try op(a, try call.tensorOrScalar(2)))
                 }
                 guard call.isNumber(1) else { throw call.error(1, "expected a tensor or a number, got \(call.typeName(1))") }
@@ -42,11 +42,11 @@ extension LuaVM {
                 }
                 return call.push(parts.joined())
             },
-            arith("__add", "add", { try $0 + $1 }, { $0 + $1 }, { $0 + $1 }),
-            arith("__sub", "sub", { try $0 - $1 }, { $0 - $1 }, { $0 - $1 }),
-            arith("__mul", "mul", { try $0 * $1 }, { $0 * $1 }, { $0 * $1 }),
-            arith("__div", "div", { try $0 / $1 }, { $0 / $1 }, { $0 / $1 }),
-            arith("__pow", "pow", { try $0.pow($1) }, { $0.pow($1) }, { s, t in try Tensor.full(t.shape, s).pow(t) }),
+            arith("__add", "add", { try $0 + $1 }, { try $0 + $1 }, { try $0 + $1 }),
+            arith("__sub", "sub", { try $0 - $1 }, { try $0 - $1 }, { try $0 - $1 }),
+            arith("__mul", "mul", { try $0 * $1 }, { try $0 * $1 }, { try $0 * $1 }),
+            arith("__div", "div", { try $0 / $1 }, { try $0 / $1 }, { try $0 / $1 }),
+            arith("__pow", "pow", { try $0.pow($1) }, { try $0.pow($1) }, { s, t in try Tensor.full(t.shape, s).pow(t) }),
             .meta("__unm", name: "tensor.neg") { call in call.push(try call.tensor(1).neg()) },
         ], index: { call, t in
             if !call.isNumber(2) { return nil }
@@ -79,7 +79,7 @@ extension LuaVM {
                 if call.isNil(2) { return call.push(largest ? try t.max() : try t.min()) }
                 let d = try call.dimension(2, rank: t.rank), keep = try call.optBoolean(3, false)
                 let (v, i) = largest ? try t.max(dim: d, keepDim: keep) : try t.min(dim: d, keepDim: keep)
-                return call.push(v) + call.push(i + 1)
+                return try call.push(v) + call.push(i + 1)
             }
         }
         /// In place (optimisers, buffers), refused on tensors that require grad while recording; returns t.
@@ -149,21 +149,21 @@ extension LuaVM {
             Method("flatten", arity: 1, "t:flatten([d])\nMerges dimensions d (default 1) to the last into one.") { call, t in
                 call.push(try t.flatten(from: call.isNil(2) ? 0 : try call.dimension(2, rank: t.rank)))
             },
-            unary("contiguous", "A contiguous tensor with the same values (itself if already contiguous).") { $0.contiguous() },
-            unary("clone", "A contiguous copy (gradients flow through it).") { $0.clone() },
+            unary("contiguous", "A contiguous tensor with the same values (itself if already contiguous).") { try $0.contiguous() },
+            unary("clone", "A contiguous copy (gradients flow through it).") { try $0.clone() },
             unary("detach", "The same values, cut from the autograd graph (shares storage).") { $0.detach() },
             // Maths
-            unary("exp", "Elementwise e^x.") { $0.exp() },
-            unary("log", "Elementwise natural logarithm.") { $0.log() },
-            unary("sqrt", "Elementwise square root.") { $0.sqrt() },
-            unary("abs", "Elementwise absolute value.") { $0.abs() },
-            unary("neg", "Elementwise -x.") { $0.neg() },
-            unary("relu", "Elementwise max(x, 0).") { $0.relu() },
-            unary("sigmoid", "Elementwise 1 / (1 + e^-x).") { $0.sigmoid() },
-            unary("tanh", "Elementwise hyperbolic tangent.") { $0.tanh() },
-            unary("square", "Elementwise x^2.") { $0.square() },
+            unary("exp", "Elementwise e^x.") { try $0.exp() },
+            unary("log", "Elementwise natural logarithm.") { try $0.log() },
+            unary("sqrt", "Elementwise square root.") { try $0.sqrt() },
+            unary("abs", "Elementwise absolute value.") { try $0.abs() },
+            unary("neg", "Elementwise -x.") { try $0.neg() },
+            unary("relu", "Elementwise max(x, 0).") { try $0.relu() },
+            unary("sigmoid", "Elementwise 1 / (1 + e^-x).") { try $0.sigmoid() },
+            unary("tanh", "Elementwise hyperbolic tangent.") { try $0.tanh() },
+            unary("square", "Elementwise x^2.") { try $0.square() },
             Method("leaky_relu", arity: 1, "t:leaky_relu([slope=0.01])\nElementwise x if x >= 0 else slope*x.") { call, t in
-                call.push(t.leakyRelu(try call.optFloat(2, 0.01)))
+                call.push(try t.leakyRelu(try call.optFloat(2, 0.01)))
             },
             binary("add", "a + b") { try $0 + $1 }, binary("sub", "a - b") { try $0 - $1 },
             binary("mul", "a * b (elementwise)") { try $0 * $1 }, binary("div", "a / b") { try $0 / $1 },
@@ -179,7 +179,7 @@ extension LuaVM {
                 call.push(try t.clamp(try bound(call, 2, -.infinity), try bound(call, 3, .infinity)))
             },
             // Reductions
-            reduction("sum", "Sum of all elements (a 0-d tensor), or along dimension d.", all: { $0.sum() }, along: { try $0.sum(dim: $1, keepDim: $2) }),
+            reduction("sum", "Sum of all elements (a 0-d tensor), or along dimension d.", all: { try $0.sum() }, along: { try $0.sum(dim: $1, keepDim: $2) }),
             reduction("mean", "Mean of all elements, or along dimension d.", all: { try $0.mean() }, along: { try $0.mean(dim: $1, keepDim: $2) }),
             extremum("max", largest: true), extremum("min", largest: false),
             Method("argmax", arity: 2, "t:argmax([d [, keepdim]])\n1-based position of the maximum along d (of the flattened tensor without d).") { call, t in

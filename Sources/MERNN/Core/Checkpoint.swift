@@ -30,8 +30,8 @@ extension Module {
 
 extension Optimizer {
     /// Optimiser state as named tensors prefixed `optim.` and hyper-parameters as metadata.
-    public func checkpointEntries() -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
-        let tensors = state().map { (name: Checkpoint.optimizerPrefix + $0.name, tensor: $0.tensor) }
+    public func checkpointEntries() throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
+        let tensors = try state().map { (name: Checkpoint.optimizerPrefix + $0.name, tensor: $0.tensor) }
         var meta: [String: String] = [:]
         for (k, v) in hyperparameters { meta[Checkpoint.optimizerPrefix + k] = v }
         meta[Checkpoint.optimizerPrefix + "step"] = String(stepCount)
@@ -60,7 +60,7 @@ extension Optimizer {
 
     /// Writes this optimiser's state alone to `path`.
     public func save(path: String, metadata: [String: String]? = nil) throws {
-        let (tensors, meta) = checkpointEntries()
+        let (tensors, meta) = try checkpointEntries()
         try SafeTensors.write(tensors, metadata: meta.merging(metadata ?? [:]) { a, _ in a }, to: path)
     }
 
@@ -81,7 +81,7 @@ public enum Checkpoint {
         var tensors = model.stateDict()
         var meta = metadata ?? [:]
         if let optimizer {
-            let (t, m) = optimizer.checkpointEntries()
+            let (t, m) = try optimizer.checkpointEntries()
             tensors += t
             meta.merge(m) { _, new in new }
         }
@@ -100,7 +100,7 @@ public enum Checkpoint {
         if let optimizer {
             // The optimiser first (it changes nothing if its state is invalid), then the model
             // (likewise); if the model does not fit, the optimiser's previous state is put back.
-            let saved = optimizer.state()
+            let saved = try optimizer.state()
             let savedLr = optimizer.lr, savedSteps = optimizer.stepCount
             try optimizer.loadCheckpointEntries(all, metadata: meta, source: path)
             do { try model.loadStateDict(modelEntries, strict: strict, source: path) } catch {

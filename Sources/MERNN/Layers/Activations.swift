@@ -1,22 +1,22 @@
 import MERTensor
 
 public final class ReLU: Module {
-    public override func forward(_ x: Tensor) throws -> Tensor { x.relu() }
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.relu() }
 }
 
 public final class LeakyReLU: Module {
     public let slope: Float
     public init(_ slope: Float = 0.01) { self.slope = slope; super.init() }
-    public override func forward(_ x: Tensor) throws -> Tensor { x.leakyRelu(slope) }
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.leakyRelu(slope) }
     public override var extraDescription: String { "\(slope)" }
 }
 
 public final class Sigmoid: Module {
-    public override func forward(_ x: Tensor) throws -> Tensor { x.sigmoid() }
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.sigmoid() }
 }
 
 public final class Tanh: Module {
-    public override func forward(_ x: Tensor) throws -> Tensor { x.tanh() }
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.tanh() }
 }
 
 public final class Identity: Module {

@@ -16,7 +16,7 @@ public final class BatchNorm2d: Module {
         bias = affine ? try Tensor.zeros([channels]) : nil
         runningMean = try Tensor.zeros([channels])
         runningVar = try Tensor.ones([channels])
-        numBatchesTracked = Tensor.scalar(0)
+        numBatchesTracked = try Tensor.scalar(0)
         super.init()
         if let w = weight, let b = bias { registerParameter("weight", w); registerParameter("bias", b) }
         registerBuffer("running_mean", runningMean)

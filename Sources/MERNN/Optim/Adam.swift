@@ -33,8 +33,8 @@ public class Adam: Optimizer {
 
     public override func update(index i: Int, param: Tensor, grad: Tensor) throws {
         if expAvg[i] == nil {
-            expAvg[i] = Tensor(zeros: param.shape)
-            expAvgSq[i] = Tensor(zeros: param.shape)
+            expAvg[i] = try Tensor(zeros: param.shape)
+            expAvgSq[i] = try Tensor(zeros: param.shape)
             steps[i] = 0
         }
         steps[i] += 1
@@ -59,10 +59,10 @@ public class Adam: Optimizer {
         [("exp_avg", true), ("exp_avg_sq", true), ("step", false)]
     }
 
-    public override func parameterState() -> [(index: Int, entries: [(name: String, tensor: Tensor)])] {
-        params.indices.compactMap { i in
+    public override func parameterState() throws -> [(index: Int, entries: [(name: String, tensor: Tensor)])] {
+        try params.indices.compactMap { i in
             guard let m = expAvg[i], let v = expAvgSq[i] else { return nil }
-            return (i, [("step", .scalar(Float(steps[i]))), ("exp_avg", m), ("exp_avg_sq", v)])
+            return (i, [("step", try .scalar(Float(steps[i]))), ("exp_avg", m), ("exp_avg_sq", v)])
         }
     }
 

@@ -62,7 +62,7 @@ open class Optimizer {
     // MARK: State
 
     /// Per-parameter state tensors, `(index, [(name, tensor)])`, for parameters that have any.
-    open func parameterState() -> [(index: Int, entries: [(name: String, tensor: Tensor)])] { [] }
+    open func parameterState() throws -> [(index: Int, entries: [(name: String, tensor: Tensor)])] { [] }
 
     /// Installs state for parameter `index` (names as `parameterState` gives them, shapes
     /// already checked against the parameter where they must match). Called only after all
@@ -73,9 +73,9 @@ open class Optimizer {
     open var stateNames: [(name: String, parameterShaped: Bool)] { [] }
 
     /// Everything needed to resume: `step`, `lr` and each parameter's state.
-    public func state() -> [(name: String, tensor: Tensor)] {
-        var out: [(name: String, tensor: Tensor)] = [("step", .scalar(Float(stepCount))), ("lr", .scalar(Float(lr)))]
-        for (i, entries) in parameterState() {
+    public func state() throws -> [(name: String, tensor: Tensor)] {
+        var out: [(name: String, tensor: Tensor)] = [("step", try .scalar(Float(stepCount))), ("lr", try .scalar(Float(lr)))]
+        for (i, entries) in try parameterState() {
             for (n, t) in entries { out.append(("\(i).\(n)", t)) }
         }
         return out
@@ -132,7 +132,7 @@ open class Optimizer {
         }
         clearState()
         for (i, dict) in perParam {
-            try setParameterState(index: i, dict.mapValues { $0.copiedIfShared() })
+            try setParameterState(index: i, try dict.mapValues { try $0.copiedIfShared() })
         }
         stepCount = step!
         if let l = exactLr ?? newLr { lr = l }
@@ -150,7 +150,7 @@ open class Optimizer {
 
 extension Tensor {
     /// A private copy (state loaded from a file must not alias the caller's tensors).
-    func copiedIfShared() -> Tensor {
-        GradMode.disabled { clone().detach() }
+    func copiedIfShared() throws -> Tensor {
+        try GradMode.disabled { try clone().detach() }
     }
 }

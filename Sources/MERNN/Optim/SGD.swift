@@ -28,7 +28,7 @@ public final class SGD: Optimizer {
     public override func update(index i: Int, param: Tensor, grad: Tensor) throws {
         var first = false
         if momentum != 0 && buffers[i] == nil {
-            buffers[i] = Tensor(zeros: param.shape)
+            buffers[i] = try Tensor(zeros: param.shape)
             first = true
         }
         let buf = buffers[i]

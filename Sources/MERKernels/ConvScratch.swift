@@ -1,0 +1,58 @@
+/// How much scratch memory a convolution pass takes besides its inputs and outputs, so
+/// that the tensor layer can check it against the memory budget before running the pass.
+///
+/// Why it matters: the lowering's column buffers grow with (input channels · taps) × output
+/// pixels, which can be thousands of times the output (a 1000-channel 1×1 input padded by
+/// 3000 asked for 144 GB and aborted the process). The figures are upper bounds computed
+/// from the same decisions the kernels make (algorithm, tile, worker count), saturating
+/// instead of overflowing.
+extension ConvKernels {
+    public static func scratchBytes(_ s: ConvShape, pass: ConvAlgorithm.Pass) -> Int {
+        guard s.n > 0 else { return 0 }
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: pass) {
+            return WinogradKernels.scratchFloats(s, tile: tile, pass: pass).saturatingTimes(4)
+        }
+        let l = ConvLowering(s)
+        switch pass {
+        case .forward:
+            return l.parts.saturatingTimes(l.colsCount).saturatingTimes(4)
+        case .backwardData:
+            let perWorker = (s.n + l.parts - 1) / l.parts
+            let stack = l.pointwise ? 1 : max(1, min(perWorker, 768 / max(l.p, 1)))
+            return l.parts.saturatingTimes(l.colsCount.saturatingTimes(stack)).saturatingTimes(4)
+        case .backwardWeight:
+            let hp = s.h.saturatingPlus(2 * s.padH), wp = s.w.saturatingPlus(2 * s.padW)
+            let hwc = l.pointwise ? 0 : hp.saturatingTimes(wp).saturatingTimes(l.cinPG)
+            return l.parts.saturatingTimes(s.cout.saturatingTimes(l.k).saturatingPlus(hwc)).saturatingTimes(4)
+        }
+    }
+}
+
+extension WinogradKernels {
+    /// Floats of workspace one pass takes (see `run` and `runWeight`): the transformed filters,
+    /// plus per-worker transformed-input and product buffers of one chunk of tiles.
+    static func scratchFloats(_ s: ConvShape, tile: Tile, pass: ConvAlgorithm.Pass) -> Int {
+        let forwardLike = pass != .backwardData
+        let geo = Geometry(n: s.n, cIn: forwardLike ? s.cin : s.cout, cOut: forwardLike ? s.cout : s.cin,
+                           inH: forwardLike ? s.h : s.hout, inW: forwardLike ? s.w : s.wout,
+                           outH: forwardLike ? s.hout : s.h, outW: forwardLike ? s.wout : s.w,
+                           offY: 0, offX: 0, m: tile.rawValue)
+        let a2 = geo.alpha * geo.alpha, workers = max(Parallel.threads, weightSlots)
+        let u = a2.saturatingTimes(geo.cIn).saturatingTimes(geo.cOut)
+        let v = a2.saturatingTimes(geo.cIn).saturatingTimes(geo.tp)
+        let m = a2.saturatingTimes(geo.tp).saturatingTimes(geo.cOut + 16)
+        let rows = (geo.rowsPerChunk + 1).saturatingTimes(geo.alpha).saturatingTimes(geo.rowWidth)
+        return workers.saturatingTimes(u.saturatingPlus(v).saturatingPlus(m).saturatingPlus(rows).saturatingPlus(1024))
+    }
+}
+
+extension Int {
+    func saturatingTimes(_ other: Int) -> Int {
+        let (r, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? Int.max : r
+    }
+    func saturatingPlus(_ other: Int) -> Int {
+        let (r, overflow) = addingReportingOverflow(other)
+        return overflow ? Int.max : r
+    }
+}
