@@ -7,9 +7,12 @@ final class LuaScriptTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let luaTests = packageRoot.appendingPathComponent("Tests/Lua")
 
-    func runLuaFile(_ name: String) {
+    /// Runs Tests/Lua/`name` in a fresh VM; `recipeLibraries` adds Scripts/lib (experiment, cli).
+    func runLuaFile(_ name: String, recipeLibraries: Bool = false) {
         let vm = LuaVM()
-        vm.setModuleSearchPath(scriptDirectory: Self.luaTests.path, libraries: [Self.luaTests.appendingPathComponent("lib").path])
+        let libraries = [Self.luaTests.appendingPathComponent("lib").path]
+            + (recipeLibraries ? [Self.packageRoot.appendingPathComponent("Scripts/lib").path] : [])
+        vm.setModuleSearchPath(scriptDirectory: Self.luaTests.path, libraries: libraries)
         let path = Self.luaTests.appendingPathComponent(name).path
         if case .failed(let message) = vm.run(file: path) {
             XCTFail("\(name):\n\(message)")
@@ -18,19 +21,14 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "synthetic_augment.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "run_dir_fuzz.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
     func testTensorBasics() { runLuaFile("tensor_basics.lua") }
     func testOptimAndLosses() { runLuaFile("optim_losses.lua") }
     func testModels() { runLuaFile("nn_models.lua") }
-    func testRecipeOptions() {
-        let vm = LuaVM()
-        vm.setModuleSearchPath(scriptDirectory: Self.luaTests.path, libraries: [Self.luaTests.appendingPathComponent("lib").path,
-                                                                              Self.packageRoot.appendingPathComponent("Scripts/lib").path])
-        if case .failed(let message) = vm.run(file: Self.luaTests.appendingPathComponent("recipe_cli.lua").path) { XCTFail(message) }
-    }
+    func testRecipeOptions() { runLuaFile("recipe_cli.lua", recipeLibraries: true) }
     func testImageAndData() {
         // The fixtures' paths are relative to the package root.
         FileManager.default.changeCurrentDirectoryPath(Self.packageRoot.path)
@@ -46,6 +44,8 @@ final class LuaScriptTests: XCTestCase {
     func testAPIBehaviourUsersExpect() { runLuaFile("api_behaviour.lua") }
     func testEveryRegisteredBindingSurvivesWrongArguments() { runLuaFile("registry_battery.lua") }
     func testFilesWithoutAShell() { runLuaFile("files.lua") }
+    /// Damaged run directories reopened by merge and resume (MER_RUNDIR_FUZZ_COUNT for long runs).
+    func testDamagedRunDirectoriesGiveErrorsNamingTheirFiles() { runLuaFile("run_dir_fuzz.lua", recipeLibraries: true) }
 
     /// The Markdown reference is made from the registered help texts: every module has a
     /// section, every binding an entry with its signature, fields are marked.
