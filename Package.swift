@@ -58,7 +58,7 @@ let package = Package(
 
         .target(name: "MERVision", dependencies: ["CImageBridge", "MERFiles", "MERKernels", "MERTensor"],
                 swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"], .when(configuration: .release))]),
-        .target(name: "MERData", dependencies: ["MERVision", "MERTensor",
+        .target(name: "MERData", dependencies: ["MERFiles", "MERVision", "MERTensor",
                                                 .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
         .target(name: "MEREval", dependencies: ["CFreeType", "MERFiles", "MERVision", "MERTensor"]),

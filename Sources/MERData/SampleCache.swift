@@ -1,4 +1,5 @@
 import Foundation
+import MERFiles
 import MERTensor
 
 /// Decoded, preprocessed inputs kept in memory, optionally persisted to a cache file.
@@ -101,7 +102,7 @@ final class SampleCache {
             t.toArray().withUnsafeBufferPointer { out.append($0) }
         }
         do {
-            try out.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try SafeFile.write(out, to: path)
             writes += 1
         } catch {
             warn("cannot write cache file \(path): \(error)")

@@ -82,15 +82,23 @@ public enum SafeFile {
 
     public static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
 
-    /// Appends to a regular file (created if missing); a symbolic link or a FIFO is refused.
-    public static func append(_ data: Data, to path: String) throws {
+    /// A descriptor open for appending to the regular file `path` (created if missing); a
+    /// symbolic link, a FIFO or a device is refused without blocking. The caller closes it.
+    public static func openForAppending(_ path: String) throws -> Int32 {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError("append to", path, .system(errno)) }
-        defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
             throw FileError("append to", path, .notRegular)
         }
+        return fd
+    }
+
+    /// Appends to a regular file (created if missing); a symbolic link or a FIFO is refused.
+    public static func append(_ data: Data, to path: String) throws {
+        let fd = try openForAppending(path)
+        defer { close(fd) }
         try data.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {

@@ -41,6 +41,29 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.out, "2.0\n")
     }
 
+    /// A progress log (eval.progress{file=...}) is appended to like every other file the
+    /// project writes: a FIFO at the name is refused at once (fopen "a" waited for a reader
+    /// forever) and a symbolic link is not followed.
+    func testProgressFileRefusesFIFOsAndSymbolicLinks() throws {
+        let fifo = tmp.appendingPathComponent("fifo").path, link = tmp.appendingPathComponent("link").path
+        let target = tmp.appendingPathComponent("target.txt").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        try "keep\n".write(toFile: target, atomically: true, encoding: .utf8)
+        XCTAssertEqual(symlink(target, link), 0)
+        let r = try run(["--timeout", "20", "-e", """
+            for _, name in ipairs{"fifo", "link"} do
+              local ok, e = pcall(eval.progress, 4, "x", {file = name})
+              print(name, ok, e)
+            end
+            local p = eval.progress(2, "x", {file = "plain.txt"}); p:update(2); p:done()
+            """])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("fifo\tfalse\teval.progress: argument 3: option 'file': cannot append to fifo: "), r.out)
+        XCTAssertTrue(r.out.contains("link\tfalse\teval.progress: argument 3: option 'file': cannot append to link: "), r.out)
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "keep\n")
+        XCTAssertTrue(try String(contentsOfFile: tmp.appendingPathComponent("plain.txt").path, encoding: .utf8).contains("x"))
+    }
+
     /// `mer-script doc` prints the Lua API reference (Markdown) and exits 0.
     func testDocPrintsTheAPIReference() throws {
         let r = try run(["doc"])

@@ -4,6 +4,7 @@ import Foundation
 import MERKernels
 import MERNN
 import MEREval
+import MERFiles
 import MERTensor
 
 /// A run directory handed to Lua.
@@ -203,7 +204,13 @@ extension LuaVM {
                 var write: ((String) -> Void)? = nil
                 var terminal: Bool? = nil
                 if let path = o.file {
-                    guard let f = fopen(path, "a") else {
+                    // Through SafeFile: a symbolic link or a FIFO at `path` is refused, not followed or waited on.
+                    let fd: Int32
+                    do { fd = try SafeFile.openForAppending(path) } catch {
+                        throw call.error(3, "\(error)").within(3, "option 'file'")
+                    }
+                    guard let f = fdopen(fd, "a") else {
+                        close(fd)
                         throw call.error(3, "cannot open \(path): \(String(cString: strerror(errno)))").within(3, "option 'file'")
                     }
                     box.file = f
