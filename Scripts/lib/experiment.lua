@@ -76,6 +76,11 @@ local function check_result(path, r)
   if type(r.subject) ~= "string" or type(r.classes) ~= "table" or #r.classes < 1 or #r.classes > 4096 then
     error(path .. ": not a fold result (subject, classes)", 0)
   end
+  for i = 1, #r.classes do
+    if type(r.classes[i]) ~= "string" then
+      error(string.format("%s: classes[%d] is a %s, not a class name", path, i, type(r.classes[i])), 0)
+    end
+  end
   check_labels(path, "pred", r.pred, #r.classes)
   check_labels(path, "target", r.target, #r.classes)
   if #r.pred ~= #r.target then error(string.format("%s: %d predictions for %d targets", path, #r.pred, #r.target), 0) end
@@ -153,7 +158,9 @@ local function run_fold(spec, run, k, fold)
     model:load(ckpt)
     opt:load(dir .. "/optimizer.safetensors")
     sched.epoch = meta.epoch
-    mer.set_rng_state(meta.rng)
+    if not pcall(mer.set_rng_state, meta.rng) then
+      error(meta_path .. ": its generator state is not one written by mer.rng_state()", 0)
+    end
     first_epoch = meta.epoch + 1
     if meta.best_epoch and exists(dir .. "/best.safetensors") then
       best = {acc = meta.best_acc, epoch = meta.best_epoch, file = dir .. "/best.safetensors"}
@@ -293,6 +300,14 @@ function experiment.merge(dir)
   if #missing > 0 then
     error(string.format("merge: %d of %d folds have not finished: %s; no pooled metrics written to %s",
                         #missing, manifest.count, table.concat(missing, ", "), dir), 0)
+  end
+  -- Pooling needs one label set: a fold written with other class names cannot join.
+  local classes = table.concat(results[1].classes, "\0")
+  for k = 2, #results do
+    if table.concat(results[k].classes, "\0") ~= classes then
+      error(string.format("merge: %s/fold-%02d/result.lua has other classes than fold 1 (%s vs %s)", dir, k,
+                          table.concat(results[k].classes, ", "), table.concat(results[1].classes, ", ")), 0)
+    end
   end
   local run = eval.run{resume = dir}
   for _, r in ipairs(results) do run:fold_result{subject = r.subject, pred = r.pred, target = r.target} end

@@ -96,11 +96,13 @@ public enum Curves {
                 var sums: [Double: (Double, Int)] = [:]
                 for (k, row) in byFold[f]!.enumerated() {
                     guard let v = row[key]?.number, v.isFinite else { continue }
+                    // A NaN x (a damaged log's epoch) is no dictionary key: NaN != NaN.
                     let x = xKey.flatMap { row[$0]?.number } ?? Double(k + 1)
+                    guard x.isFinite else { continue }
                     let s = sums[x] ?? (0, 0)
                     sums[x] = (s.0 + v, s.1 + 1)
                 }
-                let pts = sums.keys.sorted().map { Point($0, sums[$0]!.0 / Double(sums[$0]!.1)) }
+                let pts = sums.sorted { $0.key < $1.key }.map { Point($0.key, $0.value.0 / Double($0.value.1)) }
                 if !pts.isEmpty { perFold.append((f, pts)) }
             }
             var series: [Series] = []

@@ -79,6 +79,19 @@ final class PlotTests: XCTestCase {
         _ = SVG.render(fig)
     }
 
+    /// A damaged log.csv (epochs that are NaN, infinite or repeated) still gives curves: the
+    /// rows without a usable x are left out (a NaN epoch trapped the merge of such a run).
+    func testCurvesOfALogWithNonFiniteEpochs() {
+        let log = rows("fold,epoch,loss\n1,nan,1.6\n1,2,1.2\n1,inf,1.0\n1,2,1.4\n2,-inf,1.5\n2,1,1.1")
+        let charts = Curves.charts(rows: log.rows, columns: log.columns)
+        XCTAssertEqual(charts.map(\.title), ["training loss"])
+        let series = charts[0].series
+        XCTAssertEqual(series.map(\.name), ["fold 1", "fold 2", "mean of 2 folds"])
+        XCTAssertEqual(series[0].points.map(\.x), [2], "the two rows of epoch 2 averaged, the others left out")
+        XCTAssertEqual(series[0].points[0].y, 1.3, accuracy: 1e-12)
+        XCTAssertEqual(series[1].points.map(\.x), [1])
+    }
+
     /// Any non-white pixel inside the box?
     func inked(_ r: Raster, x: Int, y: Int, w: Int, h: Int) -> Int {
         var n = 0
