@@ -51,6 +51,7 @@ extension Tensor {
     /// Attaches a node to `output` when recording applies; returns `output`.
     @discardableResult
     func record(_ name: String, _ inputs: [Tensor], _ pullback: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
+        if OpProfile.isEnabled { OpProfile.forwardOpEnded(name) }
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
         requiresGrad = true
         gradFn = GradNode(name: name, inputs: inputs, output: self, pullback: pullback)
@@ -89,20 +90,28 @@ extension Tensor {
         }
 
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        OpProfile.backwardBegan()
+        defer { OpProfile.backwardEnded() }
         try GradMode.disabled {
             for t in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.gradFn else {
-                    if t.requiresGrad { t.grad = try t.grad.map { try $0.adding(g) } ?? g.privateCopy() }
+                    if t.requiresGrad {
+                        t.grad = try OpProfile.timed("gradient accumulation") { try t.grad.map { try $0.adding(g) } ?? g.privateCopy() }
+                    }
                     continue
                 }
                 try node.checkVersions()
-                let inputGrads = try node.pullback!(g)
+                let inputGrads = try OpProfile.timed(node.name + " backward") { try node.pullback!(g) }
                 for (input, ig) in zip(node.inputs, inputGrads) {
                     guard input.requiresGrad, let ig = ig else { continue }
                     try check(ig.shape == input.shape, "backward: \(node.name) produced a gradient of shape \(describe(ig.shape)) for an input of shape \(describe(input.shape))")
                     let key = ObjectIdentifier(input)
-                    grads[key] = try grads[key].map { try $0.adding(ig) } ?? ig
+                    if let earlier = grads[key] {
+                        grads[key] = try OpProfile.timed("gradient accumulation") { try earlier.adding(ig) }
+                    } else {
+                        grads[key] = ig
+                    }
                 }
                 if !retainGraph { node.release() }
             }

@@ -93,7 +93,9 @@ enum ModelBench {
     }
 
     /// `--model-profile paper|quick|paper-infer|quick-infer [--profile-reps N]`: training
-    /// steps (or 1-sample eval forwards) in a steady loop for `perf record`; prints ms each.
+    /// steps (forward, loss, backward, Adam step) or 1-sample eval forwards in a steady loop
+    /// (for `perf record` too), then a table of time per operation type and its share of the
+    /// step (`OpProfile`), from a second, equally long loop with the profiler on.
     static func profile(_ o: BenchOptions, config spec: String) {
         Parallel.threads = o.threads
         let inferOnly = spec.hasSuffix("-infer")
@@ -101,26 +103,52 @@ enum ModelBench {
         guard let c = ModelConfig.all.first(where: { $0.name == name }) else { BenchOptions.fail("--model-profile needs paper or quick") }
         do {
             let model = try DBFEM(c.options, generator: Generator(seed: 1))
+            let step: () throws -> Void
+            let what: String
             if inferOnly {
                 model.eval()
                 let x = try input(c, batch: 1)
-                try GradMode.disabled {
-                    _ = try model(x)
+                step = { try GradMode.disabled { _ = try model(x) } }
+                what = "DBFEM \(name) 1-sample inference"
+            } else {
+                let x = try input(c, batch: c.batch)
+                let opt = try Adam(model.parameters(), lr: 1e-4)
+                step = {
+                    try trainStep(model, x)
                     let t0 = PeakFLOPs.now()
-                    for _ in 0..<o.profileReps { _ = try model(x) }
-                    let ms = (PeakFLOPs.now() - t0) / Double(o.profileReps) * 1e3
-                    print("DBFEM \(name) 1-sample inference threads \(o.threads): \(ms) ms")
+                    try opt.step()
+                    if OpProfile.isEnabled { OpProfile.charge("optimizer step (Adam)", seconds: PeakFLOPs.now() - t0); OpProfile.mark() }
                 }
-                return
+                what = "DBFEM \(name) training, batch \(c.batch)"
             }
-            let x = try input(c, batch: c.batch)
-            try trainStep(model, x)
+            try step()
             let t0 = PeakFLOPs.now()
-            for _ in 0..<o.profileReps { try trainStep(model, x) }
+            for _ in 0..<o.profileReps { try step() }
             let ms = (PeakFLOPs.now() - t0) / Double(o.profileReps) * 1e3
-            print("DBFEM \(name) batch \(c.batch) threads \(o.threads): \(ms) ms/step, \(ms / Double(c.batch)) ms/sample (heap policy applied: \(HeapPolicy.applied))")
+            let perSample = inferOnly ? "" : String(format: ", %.2f ms/sample", ms / Double(c.batch))
+            print("\(what), \(o.threads) threads: \(String(format: "%.1f", ms)) ms/step\(perSample) over \(o.profileReps) steps (heap policy applied: \(HeapPolicy.applied))")
+
+            OpProfile.start()
+            let p0 = PeakFLOPs.now()
+            for _ in 0..<o.profileReps { try step() }
+            let profiledMs = (PeakFLOPs.now() - p0) / Double(o.profileReps) * 1e3
+            let table = OpProfile.stop()
+            printProfile(table, stepMs: profiledMs, steps: o.profileReps)
         } catch {
             BenchOptions.fail("model profile failed: \(error)")
+        }
+    }
+
+    /// The profile as a table, largest first; "other" is the step's time no op was charged.
+    static func printProfile(_ table: [String: OpProfile.Entry], stepMs: Double, steps: Int) {
+        let rows = table.map { (name: $0.key, ms: $0.value.seconds * 1e3 / Double(steps), calls: Double($0.value.calls) / Double(steps)) }
+            .sorted { $0.ms > $1.ms }
+        let charged = rows.reduce(0) { $0 + $1.ms }
+        print("profiled: \(String(format: "%.1f", stepMs)) ms/step (profiler on)")
+        print("operation                          calls/step    ms/step    share")
+        for r in rows + [(name: "other (outside ops)", ms: max(0, stepMs - charged), calls: 0)] {
+            let name = r.name.count > 34 ? String(r.name.prefix(34)) : r.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            print(name + String(format: " %10.1f %10.2f %7.1f %%", r.calls, r.ms, 100 * r.ms / stepMs))
         }
     }
 
