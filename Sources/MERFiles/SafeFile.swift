@@ -154,7 +154,11 @@ public enum SafeFile {
         defer { closedir(d) }
         var names: [String] = []
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            // Read the name in place: glibc allocates an entry only d_reclen bytes long, so
+            // copying the whole 256-byte d_name out of it reads past its end (AddressSanitizer
+            // found this in the run-directory fuzz).
+            let field = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+            let name = String(cString: field.assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
