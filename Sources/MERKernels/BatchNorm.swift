@@ -15,7 +15,8 @@ public enum BatchNormKernels {
                                     eps: Float, momentum: Float,
                                     runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
                                     output: UnsafeMutablePointer<Float>,
-                                    saveMean: UnsafeMutablePointer<Float>, saveInvStd: UnsafeMutablePointer<Float>) {
+                                    saveMean: UnsafeMutablePointer<Float>, saveInvStd: UnsafeMutablePointer<Float>,
+                                    activation: UnaryOp? = nil) {
         guard n > 0, c > 0, hw > 0 else { return }
         let count = Double(n * hw)
         Parallel.forRanges(c) { chans in
@@ -44,6 +45,7 @@ public enum BatchNormKernels {
                 for i in 0..<n {
                     let off = (i * c + ch) * hw
                     affine(input + off, center: mF, scale: Float(scale), shift: Float(shift), output + off, hw)
+                    if let activation { activate(activation, output + off, hw) }
                 }
             }
         }
@@ -53,7 +55,7 @@ public enum BatchNormKernels {
     public static func forwardEval(n: Int, c: Int, hw: Int, input: UnsafePointer<Float>,
                                    runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
                                    gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
-                                   output: UnsafeMutablePointer<Float>) {
+                                   output: UnsafeMutablePointer<Float>, activation: UnaryOp? = nil) {
         guard n > 0, c > 0, hw > 0 else { return }
         Parallel.forRanges(c) { chans in
             for ch in chans {
@@ -62,6 +64,7 @@ public enum BatchNormKernels {
                 for i in 0..<n {
                     let off = (i * c + ch) * hw
                     affine(input + off, center: runningMean[ch], scale: scale, shift: shift, output + off, hw)
+                    if let activation { activate(activation, output + off, hw) }
                 }
             }
         }
@@ -163,6 +166,13 @@ public enum BatchNormKernels {
             j += 16
         }
         while j < count { out[j] = (x[j] - center) * scale + shift; j += 1 }
+    }
+
+    /// The activation of a fused BN + activation, in place on a plane still in cache: the same
+    /// elementwise kernel as the separate op, so the fused result is bit-identical to it.
+    @inline(__always)
+    static func activate(_ op: UnaryOp, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        Elementwise.unary(op, count: count, x: p, xStride: 1, out: p, outStride: 1)
     }
 
     /// out = a·dy + b·(x − center) + k over `count` contiguous floats.

@@ -5,15 +5,24 @@ extension Tensor {
     /// PyTorch's `F.batch_norm`. In training mode the batch statistics normalise and the
     /// running buffers (if given) are updated in place with the unbiased variance; in
     /// eval mode the running buffers normalise and are left alone.
+    ///
+    /// `activation` (relu, or leaky relu with a positive slope) fuses the activation that
+    /// follows: applied in the same pass over memory, and its gradient taken from the output
+    /// (y > 0 exactly where the normalised value is), so the normalised tensor is never kept
+    /// for backward. Results are bit-identical to batch_norm followed by the activation.
     public static func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVar: Tensor?,
                                  weight: Tensor?, bias: Tensor?, training: Bool,
-                                 momentum: Float = 0.1, eps: Float = 1e-5) throws -> Tensor {
+                                 momentum: Float = 0.1, eps: Float = 1e-5,
+                                 activation: BatchNormActivation = .none) throws -> Tensor {
         try check(input.rank == 2 || input.rank == 4, "batch_norm: input must be (N, C) or (N, C, H, W), got shape \(describe(input.shape))")
         let n = input.shape[0], c = input.shape[1], hw = input.rank == 4 ? input.shape[2] * input.shape[3] : 1
         for (name, t) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar)] {
             if let t = t { try check(t.shape == [c], "batch_norm: \(name) must have shape [\(c)], got \(describe(t.shape))") }
         }
         try check(eps >= 0, "batch_norm: eps must be non-negative, got \(eps)")
+        if case .leakyRelu(let slope) = activation {
+            try check(slope > 0, "batch_norm: a fused leaky relu needs a positive slope, got \(slope)")
+        }
         try check((runningMean == nil) == (runningVar == nil), "batch_norm: running_mean and running_var must be given together")
         if training {
             try check(n * hw > 1, "batch_norm: expected more than 1 value per channel when training, got input shape \(describe(input.shape))")
@@ -30,11 +39,13 @@ extension Tensor {
             BatchNormKernels.forwardTrain(n: n, c: c, hw: hw, input: x.pointer, gamma: gamma.map { UnsafePointer($0.pointer) },
                                           beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, momentum: momentum,
                                           runningMean: runningMean?.pointer, runningVar: runningVar?.pointer,
-                                          output: out.pointer, saveMean: mean.pointer, saveInvStd: invStd.pointer)
+                                          output: out.pointer, saveMean: mean.pointer, saveInvStd: invStd.pointer,
+                                          activation: activation.forward)
         } else {
             BatchNormKernels.forwardEval(n: n, c: c, hw: hw, input: x.pointer, runningMean: runningMean!.pointer,
                                          runningVar: runningVar!.pointer, gamma: gamma.map { UnsafePointer($0.pointer) },
-                                         beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, output: out.pointer)
+                                         beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, output: out.pointer,
+                                         activation: activation.forward)
         }
         // Eval mode must differentiate through the statistics used, so keep copies of them
         // (the buffers may be updated by a later training step before backward runs).
@@ -43,8 +54,11 @@ extension Tensor {
         let inputs = [input] + [weight, bias].compactMap { $0 }
         let hasWeight = weight != nil, hasBias = bias != nil
         let needX = input.requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
-        return out.record("batch_norm", inputs) { g in
-            let gy = try g.contiguousData()
+        // The output is what a fused activation's gradient needs (a detached alias: no cycle).
+        let y = activation == .none ? nil : out.detach()
+        return out.record(activation.opName, inputs) { g in
+            var gy = try g.contiguousData()
+            if let y, let mask = activation.gradient { gy = try gy.zipWith(y, mask, activation.opName) }
             let gx = needX ? try Tensor(uninitialized: x.shape) : nil
             let gw = needW ? try Tensor(uninitialized: [c]) : nil
             let gb = needB ? try Tensor(uninitialized: [c]) : nil
@@ -59,6 +73,39 @@ extension Tensor {
                                               gradInput: gx?.pointer, gradGamma: gw?.pointer, gradBeta: gb?.pointer)
             }
             return [gx] + (hasWeight ? [gw] : []) + (hasBias ? [gb] : [])
+        }
+    }
+}
+
+/// The activation a batch normalisation can fuse (see `Tensor.batchNorm`).
+public enum BatchNormActivation: Equatable, Sendable {
+    case none, relu
+    /// Slope > 0: the sign of the output then equals the sign of the normalised value.
+    case leakyRelu(Float)
+
+    var forward: UnaryOp? {
+        switch self {
+        case .none: return nil
+        case .relu: return .relu
+        case .leakyRelu(let s): return .leakyRelu(s)
+        }
+    }
+
+    /// dL/dz from (dL/dy, y): the separate ops' own formulas (relu's uses its output; leaky
+    /// relu's uses its input, whose sign the output shares for a positive slope).
+    var gradient: BinaryOp? {
+        switch self {
+        case .none: return nil
+        case .relu: return .reluGrad
+        case .leakyRelu(let s): return .leakyReluGrad(s)
+        }
+    }
+
+    var opName: String {
+        switch self {
+        case .none: return "batch_norm"
+        case .relu: return "batch_norm_relu"
+        case .leakyRelu: return "batch_norm_leaky_relu"
         }
     }
 }

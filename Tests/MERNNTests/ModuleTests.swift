@@ -10,6 +10,31 @@ final class ModuleTests: XCTestCase {
                     MaxPool2d(kernel: (2, 2)), Flatten(), try Linear(3 * 2 * 2, 4)])
     }
 
+    /// A Sequential runs BatchNorm2d + ReLU / LeakyReLU (slope > 0) as one fused op, with the
+    /// numbers of the modules run one by one; other followers are left alone.
+    func testSequentialFusesBatchNormAndActivation() throws {
+        for (act, fusedName) in [(ReLU() as Module, "batch_norm_relu"), (LeakyReLU(0.1), "batch_norm_leaky_relu"),
+                                 (LeakyReLU(0), nil), (Sigmoid(), nil)] {
+            let net = Sequential([try Conv2d(2, 3, kernel: (3, 3), padding: (1, 1), generator: Generator(seed: 3)),
+                                  try BatchNorm2d(3), act])
+            for training in [true, false] {
+                net.setTraining(training)
+                let x = GradCheck.input([2, 2, 5, 5], seed: 9)
+                OpProfile.start()
+                let y = try net(x)
+                let ops = OpProfile.stop()
+                let stepwise = try net.children.reduce(x) { try $1.module.forward($0) }
+                XCTAssertEqual(y.toArray(), stepwise.toArray(), "\(act) training \(training)")
+                if let fusedName {
+                    XCTAssertNotNil(ops[fusedName], "\(ops.keys.sorted())")
+                    XCTAssertNil(ops["batch_norm"])
+                } else {
+                    XCTAssertNotNil(ops["batch_norm"], "\(ops.keys.sorted())")
+                }
+            }
+        }
+    }
+
     func testStateDictNamesAndOrderFollowPyTorch() throws {
         let net = try smallNet()
         XCTAssertEqual(net.stateDict().map(\.name), [

@@ -113,4 +113,41 @@ final class NNOpsTests: XCTestCase {
             try Tensor.batchNorm($0[0], runningMean: rm, runningVar: rv, weight: $0[1], bias: $0[2], training: false)
         }
     }
+
+    /// BN with a fused activation: finite differences (kink-aware: ReLU's corner) in train
+    /// and eval mode, and bit-identical values and gradients to BN followed by the separate op.
+    func testBatchNormWithFusedActivation() throws {
+        let x = r([3, 4, 5, 3], 70), w = r([4], 71), b = r([4], 72)
+        let rm = r([4], 73), rv = try r([4], 74).abs().adding(scalar: 0.5).detach()
+        for act in [BatchNormActivation.relu, .leakyRelu(0.2), .leakyRelu(0.01)] {
+            for training in [true, false] {
+                let stats = training ? (nil, nil) : (rm, rv)
+                try KinkAwareGradCheck.check([x, w, b]) {
+                    try Tensor.batchNorm($0[0], runningMean: stats.0, runningVar: stats.1, weight: $0[1], bias: $0[2],
+                                         training: training, activation: act)
+                }
+                func run(fused: Bool) throws -> (y: [Float], grads: [[Float]]) {
+                    for t in [x, w, b] { t.grad = nil; try t.requiresGrad(true) }
+                    let z = try Tensor.batchNorm(x, runningMean: stats.0, runningVar: stats.1, weight: w, bias: b,
+                                                 training: training, activation: fused ? act : .none)
+                    let y: Tensor
+                    switch (fused, act) {
+                    case (true, _): y = z
+                    case (false, .leakyRelu(let s)): y = try z.leakyRelu(s)
+                    default: y = try z.relu()
+                    }
+                    try (y * r(y.shape, 75)).sum().backward()
+                    return (y.toArray(), [x, w, b].map { $0.grad!.toArray() })
+                }
+                let fused = try run(fused: true), separate = try run(fused: false)
+                XCTAssertEqual(fused.y, separate.y, "\(act) training \(training): values")
+                XCTAssertEqual(fused.grads, separate.grads, "\(act) training \(training): gradients")
+                XCTAssertTrue(fused.y.contains(0) || fused.y.contains { $0 < 0 }, "the activation's corner is exercised")
+            }
+        }
+        XCTAssertThrowsError(try Tensor.batchNorm(x, runningMean: nil, runningVar: nil, weight: nil, bias: nil,
+                                                  training: true, activation: .leakyRelu(0))) {
+            XCTAssertTrue("\($0)".contains("a fused leaky relu needs a positive slope"), "\($0)")
+        }
+    }
 }

@@ -33,7 +33,7 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let y = try bn2.forward(conv2.forward(bn1.forward(conv1.forward(x)).relu()))
+        let y = try bn2.forward(conv2.forward(bn1.forward(conv1.forward(x), activation: .relu)))
         return try (y + (downsample?.forward(x) ?? x)).relu()
     }
 

@@ -24,13 +24,17 @@ public final class BatchNorm2d: Module {
         registerBuffer("num_batches_tracked", numBatchesTracked)
     }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: Tensor) throws -> Tensor { try forward(x, activation: .none) }
+
+    /// BN with the activation that follows it fused (`Tensor.batchNorm`): one pass over
+    /// memory, and the normalised tensor is not kept for backward.
+    public func forward(_ x: Tensor, activation: BatchNormActivation) throws -> Tensor {
         guard x.rank >= 2, x.shape[1] == channels else {
             throw TensorError("BatchNorm2d: expected input with \(channels) channels in dimension 2, got shape \(x.shape)")
         }
         if isTraining { try GradMode.disabled { try numBatchesTracked.addInPlace(1) } }
         return try Tensor.batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                                    training: isTraining, momentum: momentum, eps: eps)
+                                    training: isTraining, momentum: momentum, eps: eps, activation: activation)
     }
 
     public override var extraDescription: String {

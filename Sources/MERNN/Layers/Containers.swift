@@ -9,17 +9,38 @@ public final class Sequential: Module {
 
     public func append(_ m: Module) { registerModule(String(children.count), m) }
 
+    /// The activation a BatchNorm2d can fuse when `m` follows it, if any.
+    static func fusedActivation(_ m: Module) -> BatchNormActivation? {
+        if m is ReLU { return .relu }
+        if let l = m as? LeakyReLU, l.slope > 0 { return .leakyRelu(l.slope) }
+        return nil
+    }
+
     // The one-tensor entry point too: the base class's would report a wrong input count.
     public override func forward(_ x: Tensor) throws -> Tensor { try forward([x]) }
 
     public override func forward(_ inputs: [Tensor]) throws -> Tensor {
-        guard let first = children.first else {
+        guard !children.isEmpty else {
             guard inputs.count == 1 else { throw TensorError("Sequential: an empty Sequential takes 1 input") }
             return inputs[0]
         }
-        var x = try first.module.forward(inputs)
-        for (_, m) in children.dropFirst() { x = try m.forward([x]) }
-        return x
+        // BatchNorm2d followed by ReLU or LeakyReLU (slope > 0) runs as one fused op
+        // (Tensor.batchNorm's activation): the same numbers, one pass and one tensor fewer.
+        let kids = children
+        var x = inputs
+        var i = 0
+        while i < kids.count {
+            let m = kids[i].module
+            if let bn = m as? BatchNorm2d, x.count == 1, i + 1 < kids.count,
+               let act = Sequential.fusedActivation(kids[i + 1].module) {
+                x = [try bn.forward(x[0], activation: act)]
+                i += 2
+            } else {
+                x = [try m.forward(x)]
+                i += 1
+            }
+        }
+        return x[0]
     }
 }
 
