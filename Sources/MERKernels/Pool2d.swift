@@ -9,8 +9,8 @@ public enum PoolKernels {
     /// Max pooling; indices receive the argmax as the offset iy·w + ix inside its h×w plane.
     /// Padding counts as −infinity, so it never wins. Ties keep the first position in row-major
     /// window order; a NaN always wins (and a later NaN replaces an earlier one), as PyTorch does.
-    public static func maxForward(_ s: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                                  indices: UnsafeMutablePointer<Int32>) {
+    public static func maxForwardReference(_ s: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                                           indices: UnsafeMutablePointer<Int32>) {
         guard s.n > 0 else { return }
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
         let h = s.h, w = s.w, kh = s.kh, kw = s.kw, sh = s.strideH, sw = s.strideW, ph = s.padH, pw = s.padW
@@ -90,8 +90,8 @@ public enum PoolKernels {
 
     /// Average pooling; `countIncludePad` as PyTorch's count_include_pad. A window that holds no
     /// input pixel (impossible for a valid PoolShape) outputs 0.
-    public static func avgForward(_ s: PoolShape, countIncludePad: Bool, input: UnsafePointer<Float>,
-                                  output: UnsafeMutablePointer<Float>) {
+    public static func avgForwardReference(_ s: PoolShape, countIncludePad: Bool, input: UnsafePointer<Float>,
+                                           output: UnsafeMutablePointer<Float>) {
         guard s.n > 0 else { return }
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
         Parallel.forRanges(s.n * s.c) { planes in

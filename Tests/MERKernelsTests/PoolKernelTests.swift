@@ -53,6 +53,47 @@ private func adaptiveMaxBackward(_ a: Adaptive, _ gy: [Float], _ idx: [Int32]) -
 }
 
 final class PoolKernelTests: XCTestCase {
+    // MARK: Vectorised forwards against the plain references
+
+    /// maxForward / avgForward (16 outputs at a time where the windows fit) give the same bits
+    /// as the per-output references, indices included, on random geometries: strides 1–3 (3
+    /// runs only the reference path), padding, ceil mode, widths around the 16-lane blocks,
+    /// ties (values from a small set) and NaNs.
+    func testVectorisedForwardsMatchTheReferences() {
+        var rng = SplitMix64(seed: 11)
+        var blocks = 0
+        for case_ in 0..<300 {
+            let kh = Int.random(in: 1...4, using: &rng), kw = Int.random(in: 1...4, using: &rng)
+            let sh = Int.random(in: 1...3, using: &rng), sw = [1, 2, 2, 1, 3].randomElement(using: &rng)!
+            let ph = Int.random(in: 0...(kh / 2), using: &rng), pw = Int.random(in: 0...(kw / 2), using: &rng)
+            let h = Int.random(in: kh...20, using: &rng), w = Int.random(in: kw...90, using: &rng)
+            let s = PoolShape(n: Int.random(in: 1...2, using: &rng), c: Int.random(in: 1...3, using: &rng), h: h, w: w,
+                              kh: kh, kw: kw, strideH: sh, strideW: sw, padH: ph, padW: pw, ceilMode: Bool.random(using: &rng))
+            guard s.problem == nil else { continue }
+            let x: [Float] = (0..<(s.n * s.c * h * w)).map { _ in
+                let r = Int.random(in: 0..<100, using: &rng)
+                return r == 0 ? .nan : Float(r % 7) - 3   // many ties, some NaNs
+            }
+            let count = s.n * s.c * s.hout * s.wout
+            var y = [Float](repeating: 7, count: count), yRef = y
+            var idx = [Int32](repeating: -7, count: count), idxRef = idx
+            PoolKernels.maxForward(s, input: x, output: &y, indices: &idx)
+            PoolKernels.maxForwardReference(s, input: x, output: &yRef, indices: &idxRef)
+            XCTAssertEqual(y.map(\.bitPattern), yRef.map(\.bitPattern), "max values, case \(case_) \(s)")
+            XCTAssertEqual(idx, idxRef, "max indices, case \(case_) \(s)")
+            for include in [true, false] {
+                var a = [Float](repeating: 7, count: count), aRef = a
+                PoolKernels.avgForward(s, countIncludePad: include, input: x, output: &a)
+                PoolKernels.avgForwardReference(s, countIncludePad: include, input: x, output: &aRef)
+                XCTAssertEqual(a.map(\.bitPattern), aRef.map(\.bitPattern), "avg, case \(case_) \(s) include \(include)")
+            }
+            let (first, last) = PoolKernels.simdColumns(s)
+            if last - first >= 16 { blocks += 1 }
+        }
+        XCTAssertGreaterThan(blocks, 60, "enough cases take the vectorised path")
+    }
+
+
     // MARK: Max pooling, by hand
 
     func testMaxPoolHandComputed() {
