@@ -114,8 +114,8 @@ public enum PoolKernels {
 
     /// out = Σ_window x / divisor is linear with slope 1/divisor for each summed pixel, so each
     /// dOut spreads dOut/divisor over its (clipped) window; overlapping windows add. Overwrites gradInput.
-    public static func avgBackward(_ s: PoolShape, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
-                                   gradInput: UnsafeMutablePointer<Float>) {
+    public static func avgBackwardReference(_ s: PoolShape, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
+                                            gradInput: UnsafeMutablePointer<Float>) {
         guard s.n > 0 else { return }
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
         Parallel.forRanges(s.n * s.c) { planes in

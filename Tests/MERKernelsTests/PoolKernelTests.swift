@@ -55,7 +55,7 @@ private func adaptiveMaxBackward(_ a: Adaptive, _ gy: [Float], _ idx: [Int32]) -
 final class PoolKernelTests: XCTestCase {
     // MARK: Vectorised forwards against the plain references
 
-    /// maxForward / avgForward (16 outputs at a time where the windows fit) give the same bits
+    /// maxForward / avgForward / avgBackward (16 outputs at a time where the windows fit) give the same bits
     /// as the per-output references, indices included, on random geometries: strides 1–3 (3
     /// runs only the reference path), padding, ceil mode, widths around the 16-lane blocks,
     /// ties (values from a small set) and NaNs.
@@ -86,6 +86,11 @@ final class PoolKernelTests: XCTestCase {
                 PoolKernels.avgForward(s, countIncludePad: include, input: x, output: &a)
                 PoolKernels.avgForwardReference(s, countIncludePad: include, input: x, output: &aRef)
                 XCTAssertEqual(a.map(\.bitPattern), aRef.map(\.bitPattern), "avg, case \(case_) \(s) include \(include)")
+                let gy: [Float] = (0..<count).map { _ in Float(Int.random(in: -50...50, using: &rng)) / 7 }
+                var gx = [Float](repeating: 7, count: x.count), gxRef = gx
+                PoolKernels.avgBackward(s, countIncludePad: include, gradOutput: gy, gradInput: &gx)
+                PoolKernels.avgBackwardReference(s, countIncludePad: include, gradOutput: gy, gradInput: &gxRef)
+                XCTAssertEqual(gx.map(\.bitPattern), gxRef.map(\.bitPattern), "avg backward, case \(case_) \(s) include \(include)")
             }
             let (first, last) = PoolKernels.simdColumns(s)
             if last - first >= 16 { blocks += 1 }
