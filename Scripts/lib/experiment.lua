@@ -253,8 +253,16 @@ function experiment.loso(spec)
   local results = {}
   for k, fold in ipairs(folds) do
     if spec.fold == nil or spec.fold == k then
+      local fold_t0 = mer.time()
       local r, reused = run_fold(spec, run, k, fold)
-      if reused then print(string.format("fold %d (%s): done earlier, reusing its predictions", k, fold.subject)) end
+      if reused then
+        print(string.format("fold %d (%s): done earlier, reusing its predictions", k, fold.subject))
+      else
+        local hit = 0
+        for i = 1, #r.target do if r.pred[i] == r.target[i] then hit = hit + 1 end end
+        print(string.format("fold %d/%d (%s): %d of %d held-out samples right, %.1f s", k, #folds, fold.subject,
+                            hit, #r.target, mer.time() - fold_t0))
+      end
       results[#results + 1] = r
       run:fold_result{subject = r.subject, pred = r.pred, target = r.target}
     end

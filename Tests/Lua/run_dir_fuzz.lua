@@ -59,6 +59,13 @@ for _, need in ipairs{"config.json", "log.csv", "folds.lua", "fold-01/result.lua
   assert(found, "the base run has no " .. need .. " (it has " .. table.concat(base_files, ", ") .. ")")
 end
 
+local function remove_tree(path)
+  if pcall(mer.listdir, path) then
+    for _, name in ipairs(mer.listdir(path)) do remove_tree(path .. "/" .. name) end
+  end
+  mer.remove(path)
+end
+
 local function copy_run(to)
   for _, rel in ipairs(base_files) do
     local dir = (to .. "/" .. rel):match("^(.*)/[^/]*$")
@@ -136,13 +143,16 @@ T.test(string.format("%d damaged run directories: success or an error naming a f
                                                  case, op, dir, victim, e))
     end
     -- Nothing appears beside the run directories (no write through a damaged path).
-    local now = mer.listdir(root)
-    assert(#now == case + 1, string.format("case %d: %s now holds %s", case, root, table.concat(now, ",")))
+    local now = table.concat(mer.listdir(root), ",")
+    assert(now == "base,case-" .. case, string.format("case %d: %s now holds %s", case, root, now))
+    remove_tree(dir)
     if case % 50 == 0 then collectgarbage() end
   end
   -- Both outcomes occur for both operations, or the damage is not reaching the readers.
   for k, v in pairs(outcomes) do assert(v > 0, k .. " never happened in " .. count .. " cases") end
   assert(outside_before == "base")
 end)
+
+remove_tree(root)
 
 return T.done()
