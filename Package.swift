@@ -22,13 +22,14 @@ let package = Package(
         .library(name: "MERData", targets: ["MERData"]),
         .library(name: "MEREval", targets: ["MEREval"]),
         .library(name: "MERLua", targets: ["MERLua"]),
+        .library(name: "MERJupyter", targets: ["MERJupyter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
-        // MARK: System libraries (Debian: liblua5.4-dev, libpng-dev, libjpeg-dev)
+        // MARK: System libraries (Debian: liblua5.4-dev, libpng-dev, libjpeg-dev, libzmq3-dev)
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4",
                        providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16",
@@ -39,6 +40,8 @@ let package = Package(
                        providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2",
                        providers: [.apt(["libfreetype-dev"])]),
+        .systemLibrary(name: "CZMQ", pkgConfig: "libzmq",
+                       providers: [.apt(["libzmq3-dev"])]),
 
         // MARK: C bridge (the only code that raises Lua errors)
         .target(name: "CLuaBridge", dependencies: ["CLua"]),
@@ -67,9 +70,12 @@ let package = Package(
         .target(name: "MERLua", dependencies: ["CLua", "CLuaBridge", "CEdit", "MERFiles", "MERKernels", "MERTensor", "MERNN",
                                             "MERVision", "MERData", "MEREval"]),
 
+        // The Jupyter messaging protocol (ZeroMQ sockets, signing, message types); no Lua here.
+        .target(name: "MERJupyter", dependencies: ["CZMQ", "MERFiles"]),
+
         // MARK: Executables
         .executableTarget(name: "mer-script", dependencies: [
-            "MERLua", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MERLua", "MERJupyter", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "mer-bench", dependencies: ["MERKernels", "MERTensor", "MERNN"],
                           swiftSettings: kernelFlags),
@@ -86,6 +92,7 @@ let package = Package(
         .testTarget(name: "MEREvalTests", dependencies: ["MEREval", "MERTensor", "MERVision"]),
         .testTarget(name: "MERFilesTests", dependencies: ["MERFiles"]),
         .testTarget(name: "MERLuaTests", dependencies: ["MERLua"]),
+        .testTarget(name: "MERJupyterTests", dependencies: ["MERJupyter"]),
     ],
     swiftLanguageVersions: [.v5]
 )
