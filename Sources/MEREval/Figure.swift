@@ -41,6 +41,19 @@ public enum Shape: Equatable {
     case text(String, x: Double, y: Double, size: Double, color: RGBColor, anchor: TextAnchor, rotated: Bool, bold: Bool)
     /// A box filled top to bottom through `colors` (evenly spaced stops).
     case verticalGradient(x: Double, y: Double, width: Double, height: Double, colors: [RGBColor])
+    /// A picture scaled (nearest pixel, so single pixels stay sharp) into the box.
+    case image(x: Double, y: Double, width: Double, height: Double, pixels: RGBImage)
+}
+
+/// Pixels for an `.image` shape: row-major RGB, three floats a pixel in [0, 1].
+public struct RGBImage: Equatable {
+    public let width: Int
+    public let height: Int
+    public let pixels: [Float]
+    public init(width: Int, height: Int, pixels: [Float]) {
+        precondition(pixels.count == width * height * 3, "RGBImage: \(pixels.count) values for \(width)x\(height)")
+        self.width = width; self.height = height; self.pixels = pixels
+    }
 }
 
 public struct Point: Equatable {

@@ -8,9 +8,12 @@ public struct Series: Equatable {
     public var width: Double = 1.5
     public var opacity: Double = 1
     public var inLegend: Bool = true
-    public init(name: String, points: [Point], color: RGBColor, width: Double = 1.5, opacity: Double = 1, inLegend: Bool = true) {
+    /// Points drawn as dots of radius `width` instead of a joined line (a scatter plot).
+    public var markers: Bool = false
+    public init(name: String, points: [Point], color: RGBColor, width: Double = 1.5, opacity: Double = 1, inLegend: Bool = true,
+                markers: Bool = false) {
         self.name = name; self.points = points; self.color = color
-        self.width = width; self.opacity = opacity; self.inLegend = inLegend
+        self.width = width; self.opacity = opacity; self.inLegend = inLegend; self.markers = markers
     }
 }
 
@@ -136,7 +139,8 @@ public enum Plot {
         let clip = { (p: Point) in Point(min(max(px(p.x), left), right), min(max(py(p.y), top), bottom)) }
         for s in chart.series {
             let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite }.map(clip)
-            if pts.count == 1 { fig.add(.circle(x: pts[0].x, y: pts[0].y, radius: s.width + 1.5, fill: s.color)) }
+            if s.markers { for p in pts { fig.add(.circle(x: p.x, y: p.y, radius: s.width, fill: s.color)) } }
+            else if pts.count == 1 { fig.add(.circle(x: pts[0].x, y: pts[0].y, radius: s.width + 1.5, fill: s.color)) }
             else if !pts.isEmpty { fig.line(pts, color: s.color, width: s.width, opacity: s.opacity) }
         }
 

@@ -3,7 +3,7 @@ import Foundation
 /// A progress line for long loops.
 ///
 /// On a terminal (`isatty`) one line is redrawn in place with `\r`, at most 10 times a
-/// second (and always for the last step): `label [#####-----] k/total 50% | fields |
+/// second by default (and always for the last step): `label [#####-----] k/total 50% | fields |
 /// 12.3 it/s | ETA 0:41`.
 /// When the output is not a terminal (a log file, CI) plain lines are printed instead: one
 /// for the first update, one when `k` first reaches each quarter of `total` (25 %, 50 %, 75 %, 100 %) or when
@@ -15,6 +15,8 @@ public final class Progress {
     public let unit: String
     public let isTerminal: Bool
     public let interval: Double
+    /// Least time between two redraws of the in-place line (a notebook wants fewer than a terminal).
+    public let redrawInterval: Double
     let write: (String) -> Void
     let clock: () -> Double
     let start: Double
@@ -28,7 +30,9 @@ public final class Progress {
 
     /// Writes to stdout (terminal detection by isatty(1)) unless `write` is given.
     public init(total: Int, label: String, unit: String = "it", interval: Double = 10,
-                isTerminal: Bool? = nil, write: ((String) -> Void)? = nil, clock: (() -> Double)? = nil) {
+                isTerminal: Bool? = nil, write: ((String) -> Void)? = nil, clock: (() -> Double)? = nil,
+                redrawInterval: Double = 0.1) {
+        self.redrawInterval = redrawInterval
         self.total = max(0, total)
         self.label = label
         self.unit = unit
@@ -46,7 +50,7 @@ public final class Progress {
         self.fields = fields
         let now = clock()
         if isTerminal {
-            guard now - lastDraw >= 0.1 || current >= total else { return }
+            guard now - lastDraw >= redrawInterval || current >= total else { return }
             lastDraw = now
             let text = line(now: now, bar: true)
             let pad = max(0, lastWidth - text.count)

@@ -52,6 +52,8 @@ public final class Raster {
                 let t = h <= 1 ? 0 : (Double(row) + 0.5 - y) / h
                 fillRect(x, Double(row), w, 1, Raster.sample(colors, t))
             }
+        case let .image(x, y, w, h, image):
+            blit(image, x, y, w, h)
         }
     }
 
@@ -88,6 +90,22 @@ public final class Raster {
             for px in x0...x1 {
                 let cx = min(Double(px + 1), x + w) - max(Double(px), x)
                 blend(px, py, c, Float(cx * cy))
+            }
+        }
+    }
+
+    /// Copies `image` into the box, each target pixel taking the source pixel under its centre.
+    public func blit(_ image: RGBImage, _ x: Double, _ y: Double, _ w: Double, _ h: Double) {
+        guard image.width > 0, image.height > 0, w > 0, h > 0 else { return }
+        let x0 = max(0, pixel(floor(x))), x1 = min(width - 1, pixel(ceil(x + w)) - 1)
+        let y0 = max(0, pixel(floor(y))), y1 = min(height - 1, pixel(ceil(y + h)) - 1)
+        guard x0 <= x1, y0 <= y1 else { return }
+        for py in y0...y1 {
+            let sy = min(image.height - 1, max(0, Int((Double(py) + 0.5 - y) / h * Double(image.height))))
+            for px in x0...x1 {
+                let sx = min(image.width - 1, max(0, Int((Double(px) + 0.5 - x) / w * Double(image.width))))
+                let s = 3 * (sy * image.width + sx), d = 3 * (py * width + px)
+                for c in 0..<3 { pixels[d + c] = min(max(image.pixels[s + c], 0), 1) }
             }
         }
     }

@@ -1,4 +1,6 @@
 import Foundation
+import MERTensor
+import MERVision
 
 /// Renders a `Figure` as an SVG document (for report.html, inline). Numbers are written
 /// with at most two decimals so identical figures give identical text.
@@ -40,10 +42,22 @@ public enum SVG {
                 }
                 out += "</linearGradient></defs>\n"
                 out += "<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(w))\" height=\"\(n(h))\" fill=\"url(#\(gid))\"/>\n"
+            case let .image(x, y, w, h, image):
+                // Embedded as a PNG data URI so the SVG stays one self-contained file.
+                out += "<image x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(w))\" height=\"\(n(h))\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/png;base64,\(pngBase64(image))\"/>\n"
             }
         }
         out += "</svg>\n"
         return out
+    }
+
+    static func pngBase64(_ image: RGBImage) -> String {
+        var planar = [Float](repeating: 0, count: image.pixels.count)
+        let n = image.width * image.height
+        for i in 0..<n { for c in 0..<3 { planar[c * n + i] = image.pixels[3 * i + c] } }
+        guard let t = try? Tensor.from(planar, shape: [3, image.height, image.width]),
+              let data = try? PNGCodec.encode(t) else { return "" }
+        return data.base64EncodedString()
     }
 
     /// A number with at most two decimals, trailing zeros dropped.

@@ -29,6 +29,8 @@ public final class LuaVM {
     var currentState: OpaquePointer?
     /// Bookkeeping of the `nn` bindings (which tensors are `nn.Parameter`s).
     let nn = NNState()
+    /// Where rich output goes in a notebook (`display(x)`, progress bars); nil in scripts and the REPL.
+    public weak var displaySink: DisplaySink?
 
     /// The thread bindings push their results on: the running coroutine, else the main state.
     var activeState: OpaquePointer { currentState ?? L }

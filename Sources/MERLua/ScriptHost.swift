@@ -26,20 +26,11 @@ public enum ScriptHost {
     /// Runs scripts and chunks, then the REPL if asked (or if there was nothing to run).
     /// Returns the process exit status: 0 on success, 1 on a script error.
     public static func run(_ options: ScriptOptions) -> Int32 {
-        // Training frees and reallocates the same large buffers every step; keep them on the heap.
-        _ = HeapPolicy.applied
-        if let seed = options.seed { Generator.seed(seed) }
-        if let threads = options.threads { Parallel.threads = threads }
-        if let bytes = options.maxMemory { MemoryBudget.limitBytes = bytes }
         if let timeout = options.timeout {
             Interrupts.shared.timeoutSeconds = timeout
             Interrupts.shared.deadline = Date().addingTimeInterval(timeout)
         }
-        let vm = LuaVM()
-        // Not NSString.deletingLastPathComponent: it traps on one-character names in swift-corelibs-foundation.
-        let scriptDir = options.script.map { s in s.lastIndex(of: "/").map { $0 == s.startIndex ? "/" : String(s[..<$0]) } ?? "." }
-        vm.setModuleSearchPath(scriptDirectory: scriptDir, libraries: libraryDirectories())
-        setArgTable(vm, options)
+        let vm = makeVM(options)
 
         for (k, chunk) in options.chunks.enumerated() {
             if case .failed(let message) = vm.run(code: chunk, chunkName: "=(command line -e \(k + 1))") {
@@ -62,6 +53,22 @@ public enum ScriptHost {
         }
         fflush(stdout)
         return 0
+    }
+
+    /// A Lua state set up as the options say (seed, threads, memory budget, `require` paths,
+    /// `arg`): what a script runs in, and what a notebook kernel keeps for its whole life.
+    public static func makeVM(_ options: ScriptOptions) -> LuaVM {
+        // Training frees and reallocates the same large buffers every step; keep them on the heap.
+        _ = HeapPolicy.applied
+        if let seed = options.seed { Generator.seed(seed) }
+        if let threads = options.threads { Parallel.threads = threads }
+        if let bytes = options.maxMemory { MemoryBudget.limitBytes = bytes }
+        let vm = LuaVM()
+        // Not NSString.deletingLastPathComponent: it traps on one-character names in swift-corelibs-foundation.
+        let scriptDir = options.script.map { s in s.lastIndex(of: "/").map { $0 == s.startIndex ? "/" : String(s[..<$0]) } ?? "." }
+        vm.setModuleSearchPath(scriptDirectory: scriptDir, libraries: libraryDirectories())
+        setArgTable(vm, options)
+        return vm
     }
 
     static func fail(_ message: String) -> Int32 {

@@ -11,7 +11,9 @@ struct MerScript: ParsableCommand {
         With a script, runs it with `arg` and `...` set as the `lua` program sets them; \
         without one, starts the interactive REPL. Exit status: 0 on success, 1 on a script error. \
         `mer-script merge runs/<dir>` pools the folds of a run whose folds ran separately (--fold K). \
-        `mer-script doc` prints the Lua API reference as Markdown (the same texts as help(x)).
+        `mer-script doc` prints the Lua API reference as Markdown (the same texts as help(x)). \
+        `mer-script jupyter install [--user | --prefix DIR]` installs the notebook kernel (Jupyter then \
+        starts it as `mer-script jupyter kernel CONNECTION_FILE`).
         """,
         version: "mer-script \(LuaVM.version) (Lua 5.4)")
 
@@ -79,6 +81,12 @@ struct MerScript: ParsableCommand {
         options.threads = threads
         options.timeout = timeout
         options.maxMemory = maxMemory.flatMap(MerScript.bytes)
+        if scriptAndArguments.first == "jupyter" {
+            // `mer-script jupyter install [--user | --prefix DIR]`, `mer-script jupyter kernel FILE`.
+            let status = try JupyterCommand.run(Array(scriptAndArguments.dropFirst()), options: options)
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         if scriptAndArguments.first == "merge" {
             // `mer-script merge runs/<dir>`: pool the folds of a run made with --fold K.
             guard scriptAndArguments.count == 2 else { throw ValidationError("usage: mer-script merge runs/<dir>") }

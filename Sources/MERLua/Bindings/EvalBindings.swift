@@ -194,8 +194,9 @@ extension LuaVM {
             .function("progress", arity: 3, """
                 eval.progress(n, label [, {unit="it", interval=10, file}])
                 A progress bar over n steps: p:update(k, {loss=...}), p:done(). On a terminal one line is redrawn
-                (at most 10 times a second); otherwise (or with file=path, appended to) plain lines are printed at
-                the first step, at each quarter and every `interval` seconds, and a final line on p:done().
+                (at most 10 times a second); in a notebook one display is updated in place (at most twice a
+                second); otherwise (or with file=path, appended to) plain lines are printed at the first step,
+                at each quarter and every `interval` seconds, and a final line on p:done().
                 """) { call in
                 let n = try call.integer(1, in: 0...(1 << 40), what: "a non-negative number of steps")
                 let label = call.isNil(2) ? "progress" : try call.string(2)
@@ -217,7 +218,11 @@ extension LuaVM {
                     write = { s in fputs(s, f) }
                     terminal = isatty(fileno(f)) != 0
                 }
-                box.progress = MEREval.Progress(total: n, label: label, unit: o.unit, interval: o.interval, isTerminal: terminal, write: write)
+                if o.file == nil, let sink = call.vm.displaySink {
+                    box.progress = NotebookProgress.make(total: n, label: label, unit: o.unit, sink: sink)
+                } else {
+                    box.progress = MEREval.Progress(total: n, label: label, unit: o.unit, interval: o.interval, isTerminal: terminal, write: write)
+                }
                 return call.push(box)
             },
         ])

@@ -93,6 +93,8 @@ extension LuaVM {
         installSyntheticData()
         installAugmentation()
         installEvalModule()
+        installPlotModule()
         installHelp()
+        installDisplay()
     }
 }
