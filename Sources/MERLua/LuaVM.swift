@@ -31,6 +31,8 @@ public final class LuaVM {
     let nn = NNState()
     /// Where rich output goes in a notebook (`display(x)`, progress bars); nil in scripts and the REPL.
     public weak var displaySink: DisplaySink?
+    /// The display ids shown by the running notebook cell (`display(x, {id = name})`).
+    var displayIDsInCell = Set<String>()
 
     /// The thread bindings push their results on: the running coroutine, else the main state.
     var activeState: OpaquePointer { currentState ?? L }

@@ -18,13 +18,26 @@ public protocol DisplaySink: AnyObject {
 extension LuaVM {
     func installDisplay() {
         pushBinding(.function("display", """
-            display(x, ...)
+            display(x, ... [, {id = name}])
             Shows each value: in a notebook as rich output now, mid-cell (an image tensor (C, H, W) with
             C = 1 or 3, or (H, W), of at least 8×8 as a picture; a figure from plot.*; a finished run as
             its report); in scripts and the REPL it prints the value's text form, as print does.
+            With a last argument {id = name} the value is shown once per cell under that name and each
+            later display(y, {id = name}) replaces it in place (a live training curve).
             """) { call in
             let L = call.L
-            let n = call.top
+            var n = call.top
+            var id: String?
+            if n >= 2, call.isTable(n) {
+                lua_pushstring(L, "id")
+                let hasID = lua_rawget(L, n) == LUA_TSTRING
+                mer_pop(L, 1)
+                if hasID {
+                    id = try call.option(n, "id", Read.string)
+                    lua_settop(L, n - 1)
+                    n -= 1
+                }
+            }
             guard let sink = call.vm.displaySink else {
                 LuaVM.pushRawGlobal(L, "print")
                 mer_insert(L, 1)
@@ -32,7 +45,15 @@ extension LuaVM {
                 return 0
             }
             for i in stride(from: 1, through: n, by: 1) {
-                sink.display(call.vm.displayBundle(L, i), id: nil, update: false)
+                let bundle = call.vm.displayBundle(L, i)
+                if let id = id {
+                    // The first display of an id in a cell is a new output; later ones replace it.
+                    let seen = call.vm.displayIDsInCell.contains(id)
+                    call.vm.displayIDsInCell.insert(id)
+                    sink.display(bundle, id: "user-" + id, update: seen)
+                } else {
+                    sink.display(bundle, id: nil, update: false)
+                }
             }
             return 0
         }, name: "display")

@@ -32,6 +32,7 @@ public final class NotebookSession {
         defer { lua_settop(L, top) }
         // An interrupt that arrived while no cell ran was meant for an earlier one.
         _ = Interrupts.shared.takeStrayInterrupt()
+        vm.displayIDsInCell = []
         if let message = compile(code) {
             return .failure(name: "SyntaxError", message: message, traceback: [message])
         }
