@@ -64,7 +64,8 @@ extension LuaVM {
             return """
             mer-script \(LuaVM.version): Lua 5.4 with native tensors for micro-expression research.
             Modules: tensor (tensors and autograd), nn (layers, nn.Module, nn.F), optim, image, data, eval,
-            mer (seed, threads, time). `mer-script doc` prints the whole API reference as Markdown.
+            plot (figures: line, scatter, bar, images, confusion), mer (seed, threads, time); display(x) shows
+            a value (inline in a notebook). `mer-script doc` prints the whole API reference as Markdown.
             Try help(tensor), help(tensor.zeros), help(nn.Conv2d), help(t) for a tensor t, or help("t:reshape").
             Lua's own libraries (string, table, math, io, os) are there as usual.
             """

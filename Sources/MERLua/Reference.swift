@@ -7,7 +7,7 @@ extension LuaVM {
     /// in a section functions come first, then methods, then fields, each in registration
     /// order; an entry shows its signature (the help text's first line) and the rest of its text.
     public func apiReference() -> String {
-        let modules = ["globals", "tensor", "nn", "optim", "image", "data", "eval", "mer"]
+        let modules = ["globals", "tensor", "nn", "optim", "image", "data", "eval", "plot", "mer"]
         let kindOrder: [ReferenceEntry.Kind: Int] = [.function: 0, .method: 1, .field: 2]
         var sections: [String: [ReferenceEntry]] = [:]
         for entry in reference {

@@ -21,7 +21,7 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "recipe_cli.lua", "registry_battery.lua", "run_dir_fuzz.lua", "synthetic_augment.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "plot.lua", "recipe_cli.lua", "registry_battery.lua", "run_dir_fuzz.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
@@ -46,6 +46,7 @@ final class LuaScriptTests: XCTestCase {
     func testFilesWithoutAShell() { runLuaFile("files.lua") }
     /// Damaged run directories reopened by merge and resume (MER_RUNDIR_FUZZ_COUNT for long runs).
     func testDamagedRunDirectoriesGiveErrorsNamingTheirFiles() { runLuaFile("run_dir_fuzz.lua", recipeLibraries: true) }
+    func testPlotFiguresAndDisplay() { runLuaFile("plot.lua") }
 
     /// The Markdown reference is made from the registered help texts: every module has a
     /// section, every binding an entry with its signature, fields are marked.
@@ -53,12 +54,13 @@ final class LuaScriptTests: XCTestCase {
         let vm = LuaVM()
         let doc = vm.apiReference()
         for heading in ["## tensor", "## nn", "## nn.F", "## nn.Module", "## optim", "## optim.optimizer", "## image",
-                        "## data", "## data.dataset", "## eval", "## eval.run", "## mer"] {
+                        "## data", "## data.dataset", "## eval", "## eval.run", "## plot", "## plot.figure", "## mer"] {
             XCTAssertTrue(doc.contains("\n\(heading)\n"), "missing section \(heading)")
         }
         for entry in ["### `tensor.zeros{d1, d2, ...} or tensor.zeros(d1, d2, ...)`", "### `t:reshape{d1, ...}`",
                       "### `nn.Conv2d(cin, cout, k [, {stride=1, padding=0, dilation=1, groups=1, bias=true}])`",
-                      "### `t.grad` (field)", "### `opt.lr` (field)", "### `run.dir` (field)", "### `help([x])`"] {
+                      "### `t.grad` (field)", "### `opt.lr` (field)", "### `run.dir` (field)", "### `help([x])`",
+                      "### `display(x, ... [, {id = name}])`", "### `fig:save(path)`"] {
             XCTAssertTrue(doc.contains(entry), "missing \(entry)")
         }
         XCTAssertEqual(vm.undocumentedEntries, [])

@@ -34,7 +34,7 @@ extension LuaCall {
             throw error(i, "expected \(what), got \(typeName(i))")
         }
         if let k = values.firstIndex(where: { !$0.isFinite }) {
-            throw error(i, "element \(k + 1) is \(formatNumber(values[k])), expected a finite number")
+            throw error(i, "element \(k + 1) is \(values[k].isNaN ? "nan" : formatNumber(values[k])), expected a finite number")
         }
         return values
     }

@@ -30,7 +30,7 @@ extension LuaVM {
             var id: String?
             if n >= 2, call.isTable(n) {
                 lua_pushstring(L, "id")
-                let hasID = lua_rawget(L, n) == LUA_TSTRING
+                let hasID = lua_rawget(L, n) != LUA_TNIL
                 mer_pop(L, 1)
                 if hasID {
                     id = try call.option(n, "id", Read.string)

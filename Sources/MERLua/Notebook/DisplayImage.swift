@@ -34,7 +34,7 @@ enum DisplayImage {
             throw NotAnImage(reason: "expected a (C, H, W) tensor with C = 1 or 3, or an (H, W) tensor, sides 1..\(maxSide), got shape \(t.shape)")
         }
         let values = t.toArray()
-        if let bad = values.first(where: { !$0.isFinite }) { throw NotAnImage(reason: "it holds \(bad), expected finite values") }
+        if let bad = values.first(where: { !$0.isFinite }) { throw NotAnImage(reason: "it holds \(bad.isNaN ? "nan" : "\(bad)"), expected finite values") }
         var lo: Float = 0, scale: Float = 1
         if normalize, let mn = values.min(), let mx = values.max() {
             lo = mn
