@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages mer-script builds against, skipping those present.
 # Swift itself (6.x, from swift.org) must already be on PATH.
 set -euo pipefail
-packages=(liblua5.4-dev libpng-dev libjpeg-dev libedit-dev libfreetype-dev fonts-dejavu-core pkg-config)
+packages=(liblua5.4-dev libpng-dev libjpeg-dev libedit-dev libfreetype-dev libzmq3-dev fonts-dejavu-core pkg-config)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

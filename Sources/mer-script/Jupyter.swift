@@ -46,6 +46,10 @@ enum JupyterCommand {
             fputs("mer-script: \(error)\n", stderr)
             return 1
         }
+        // No terminal stands behind a kernel (Jupyter gives it an idle pipe): io.read() at end of
+        // input returns nil at once instead of blocking the cell forever.
+        let null = open("/dev/null", O_RDONLY)
+        if null >= 0 { dup2(null, 0); close(null) }
         let kernel = LuaKernel(vm: ScriptHost.makeVM(options))
         let server = try KernelServer(connection: connection, backend: kernel)
         kernel.server = server

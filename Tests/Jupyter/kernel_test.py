@@ -126,6 +126,23 @@ def kernel_checks():
               and "done 3000/3000" in updates[-1]["data"]["text/plain"] and not stream_text(out, "stdout"),
               "a progress bar is one display updated in place (%d displays, %d updates)" % (len(first), len(updates)))
 
+        reply, out = run(kc, 'io.read("l")')
+        check(reply["status"] == "ok" and of_type(out, "execute_result")[0]["data"]["text/plain"] == "nil",
+              "io.read at the kernel's empty input returns nil instead of blocking")
+
+        # A finished run shows its report.html, framed so its CSS stays inside.
+        reply, out = run(kc, """
+local dir = os.tmpname(); os.remove(dir); mer.mkdir(dir)
+local r = eval.run{name = "nb", dir = dir}
+for e = 1, 3 do r:log{epoch = e, loss = 1 / e} end
+r:fold_result{subject = "s1", pred = {1, 2, 2}, target = {1, 2, 1}}
+r:finish{classes = {"a", "b"}}
+r""", timeout=120)
+        data = of_type(out, "execute_result")[0]["data"] if of_type(out, "execute_result") else {}
+        html = data.get("text/html", "")
+        check(reply["status"] == "ok" and html.startswith("<iframe srcdoc=") and "nb" in html and "&lt;svg" in html,
+              "a finished run is shown as its report (text/html)")
+
         c = request(kc, "shell", "complete_request", {"code": "x = tensor.ze", "cursor_pos": 13})["content"]
         check(c["status"] == "ok" and "tensor.zeros" in c["matches"] and c["cursor_start"] == 4 and c["cursor_end"] == 13,
               "completion of tensor.ze (%s)" % c["matches"])
