@@ -107,16 +107,15 @@ public final class NotebookSession {
         return (vm.completions(for: word), start, scalars.count)
     }
 
-    /// help() text for the name at or just before `cursor` (`tensor.zeros(` with the cursor
+    /// help() text for the dotted name at or just before `cursor` (`tensor.zeros(` with the cursor
     /// after the parenthesis asks about tensor.zeros); nil when nothing is known by that name.
     public func inspect(_ code: String, cursor: Int) -> String? {
         let scalars = Array(code.unicodeScalars)
         let names = NotebookSession.nameCharacters
-        func isIdentifier(_ c: Unicode.Scalar) -> Bool { names.contains(c) && c != "." && c != ":" }
         var end = min(max(0, cursor), scalars.count)
         if end > 0 && names.contains(scalars[end - 1]) {
-            // Inside a word: take the rest of it.
-            while end < scalars.count && isIdentifier(scalars[end]) { end += 1 }
+            // Inside a name: the whole dotted name (the cursor in `plot` of `plot.line` asks about plot.line).
+            while end < scalars.count && names.contains(scalars[end]) { end += 1 }
         } else {
             // Just after a call's parenthesis: the function before it.
             while end > 0 && (scalars[end - 1] == "(" || scalars[end - 1] == " ") { end -= 1 }
