@@ -155,9 +155,36 @@ public final class KernelServer {
             reply(request, on: socket, ["status": "ok", "execution_count": executionCount,
                                         "user_expressions": [String: Any](), "payload": [Any]()])
         case let .error(name, value, traceback):
+            // Taken before the reply goes out: nothing in it can be a reaction to the failure.
+            let queued = c["stop_on_error"] as? Bool ?? true ? takeQueue(socket) : []
             if !silent { publish("error", ["ename": name, "evalue": value, "traceback": traceback]) }
             reply(request, on: socket, ["status": "error", "execution_count": executionCount,
                                         "ename": name, "evalue": value, "traceback": traceback])
+            abort(queued, on: socket)
+        }
+    }
+
+    /// The requests waiting on `socket` now.
+    func takeQueue(_ socket: ZMQSocket) -> [[Data]] {
+        var queue: [[Data]] = []
+        while let frames = try? socket.receive(wait: false) { queue.append(frames) }
+        return queue
+    }
+
+    /// After a failed cell, the cells that were queued behind it ("Run all") are answered
+    /// "aborted" without running, as ipykernel does: they were written expecting it to
+    /// succeed. The queue is taken before the failure is answered, so a request a client
+    /// sends after seeing the error runs normally. Other queued requests are served as usual.
+    func abort(_ queue: [[Data]], on socket: ZMQSocket) {
+        for frames in queue {
+            guard let queued = try? codec.decode(frames), queued.type == "execute_request" else {
+                handle(frames, on: socket)
+                continue
+            }
+            iopubLock.lock(); parent = queued.header; iopubLock.unlock()
+            publishStatus("busy")
+            reply(queued, on: socket, ["status": "aborted", "execution_count": executionCount])
+            publishStatus("idle")
         }
     }
 

@@ -96,6 +96,20 @@ def kernel_checks():
               and any("stack traceback" in line for line in errors[0]["traceback"])
               and any("cell:1" in line for line in errors[0]["traceback"]),
               "an error shows its message and the Lua traceback")
+        # "Run all": cells queued behind a failing one are aborted, not run.
+        # The failing cell runs a while first, so the second is surely queued when it fails.
+        first = kc.execute('local t = os.clock()\nwhile os.clock() - t < 0.3 do end\nerror("stop here")')
+        second = kc.execute("aborted_ran = true")
+        replies = {}
+        while len(replies) < 2:
+            m = kc.get_shell_msg(timeout=30)
+            replies[m["parent_header"]["msg_id"]] = m["content"]["status"]
+        check(replies.get(first) == "error" and replies.get(second) == "aborted",
+              "a cell queued behind a failing one is aborted (%s)" % list(replies.values()))
+        reply, out = run(kc, "tostring(aborted_ran)")
+        check([c["data"]["text/plain"] for c in of_type(out, "execute_result")] == ["nil"],
+              "an aborted cell never runs (%s %s)" % (reply, [m["content"] for m in out]))
+
         reply, out = run(kc, "x = = 1")
         check(reply["status"] == "error" and reply["ename"] == "SyntaxError", "a syntax error is an error reply")
 
@@ -179,7 +193,7 @@ r""", timeout=120)
               and "interrupted!" in reply["content"]["evalue"], "SIGINT stops a running cell with 'interrupted!'")
         reply, out = run(kc, "kept + 1")
         check(reply["status"] == "ok" and of_type(out, "execute_result")[0]["data"]["text/plain"] == "22",
-              "after an interrupt the next cell runs in the same state")
+              "after an interrupt the next cell runs in the same state (%s %s)" % (reply, [m["content"] for m in out]))
         km.interrupt_kernel()          # an interrupt while idle is harmless
         time.sleep(0.3)
         reply, out = run(kc, "kept")

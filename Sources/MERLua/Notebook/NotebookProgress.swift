@@ -8,7 +8,7 @@ enum NotebookProgress {
     static func make(total: Int, label: String, unit: String, sink: DisplaySink) -> MEREval.Progress {
         let id = "mer-progress-" + UUID().uuidString.lowercased()
         var shown = false
-        weak var weakSink = sink
+        weak let weakSink = sink
         weak var bar: MEREval.Progress?
         let progress = MEREval.Progress(total: total, label: label, unit: unit, isTerminal: true, write: { text in
             // The terminal form: "\r" + line + padding (+ "\n" when done).
