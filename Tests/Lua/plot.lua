@@ -116,6 +116,13 @@ T.test("bad arguments are Lua errors naming the argument", function()
   T.raises("plot.confusion: argument 2: target has 1 labels but pred has 2", plot.confusion, {1, 2}, {1})
   T.raises("plot.figure.save: argument 1: expected a path ending in .png or .svg", function() plot.line({1}):save(dir .. "/x.jpg") end)
   T.raises("display: argument 2: option 'id': expected a string, got number", display, 1, {id = 5})
+  -- Sizes that would make a figure too large to draw are refused before anything is drawn.
+  T.raises("plot.images: the figure would be 66056x1040 pixels, more than 40 million", plot.images, tensor.zeros{64, 1, 8, 8},
+           {cell = 1024, columns = 64})
+  T.raises("plot.confusion: argument 1: labels up to 70, more than 64 classes", plot.confusion, {1, 70}, {1, 2})
+  local many = {}
+  for k = 1, 65 do many[k] = {1} end
+  T.raises("plot.line: argument 1: 65 series, more than 64 in one chart", plot.line, many)
 end)
 
 T.test("display prints the text form outside a notebook", function()

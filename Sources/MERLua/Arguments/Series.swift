@@ -48,6 +48,7 @@ extension LuaCall {
         mer_pop(L, 1)
         guard nested else { return [try finiteSeries(i)] }
         let n = Int(lua_rawlen(L, i))
+        guard n <= 64 else { throw error(i, "\(n) series, more than 64 in one chart") }
         var total = 0
         return try elements(i, count: n) { k in
             let s = try finiteSeries(k)

@@ -13,10 +13,26 @@ final class FigureBox: LuaObject {
     let figure: Figure
     init(_ f: Figure) { figure = f }
 
+    /// The most classes a scatter's legend or a confusion matrix shows, and series a line chart
+    /// draws: beyond that a figure is unreadable, and its size grows with their number.
+    static let maxClasses = 64
+    /// The most pixels a figure may have (its raster takes 16 bytes a pixel while drawn).
+    static let maxPixels = 40_000_000
+
     /// DejaVu Sans, loaded once; nil where the font is missing (then PNGs have no text).
     static let font: FontRenderer? = try? FontRenderer.loadDefault()
 
     func png() throws -> Data { try PNGCodec.encode(try Raster.render(figure, font: FigureBox.font).tensor()) }
+}
+
+extension LuaCall {
+    /// Hands a figure to Lua once its size is known to be drawable.
+    func pushFigure(_ figure: Figure) throws -> Int32 {
+        guard figure.width * figure.height <= FigureBox.maxPixels else {
+            throw error("the figure would be \(figure.width)x\(figure.height) pixels, more than \(FigureBox.maxPixels / 1_000_000) million (fewer images or columns, or a smaller cell)")
+        }
+        return push(FigureBox(figure))
+    }
 }
 
 /// The figure's frame, common to every plot function.
@@ -86,7 +102,7 @@ extension LuaVM {
                 var figure = Plot.charts([chart], columns: 1, panelWidth: o.width, panelHeight: o.height,
                                          measure: FigureBox.font ?? EstimatedTextMeasure())
                 figure.title = o.title
-                return call.push(FigureBox(figure))
+                return try call.pushFigure(figure)
             },
             .function("scatter", arity: 3, """
                 plot.scatter(x, y [, {labels, names, title, xlabel, ylabel, width=640, height=400}])
@@ -103,6 +119,9 @@ extension LuaVM {
                     throw call.error(3, "labels has \(labels.count) values but there are \(x.count) points").within(3, "option 'labels'")
                 }
                 let classes = (labels.max() ?? 0) + 1
+                guard classes <= FigureBox.maxClasses else {
+                    throw call.error(3, "labels up to \(classes), more than \(FigureBox.maxClasses) classes").within(3, "option 'labels'")
+                }
                 let groups = (0..<classes).map { c in
                     Series(name: c < o.names.count ? o.names[c] : "class \(c + 1)",
                            points: labels.indices.filter { labels[$0] == c }.map { Point(x[$0], y[$0]) },
@@ -113,7 +132,7 @@ extension LuaVM {
                 var figure = Plot.charts([chart], columns: 1, panelWidth: o.width, panelHeight: o.height,
                                          measure: FigureBox.font ?? EstimatedTextMeasure())
                 figure.title = o.title
-                return call.push(FigureBox(figure))
+                return try call.pushFigure(figure)
             },
             .function("bar", arity: 2, """
                 plot.bar(values [, {names, title, ylabel, width=640, height=400}])
@@ -122,8 +141,8 @@ extension LuaVM {
                 let values = try call.finiteSeries(1)
                 guard !values.isEmpty, values.count <= 1000 else { throw call.error(1, "expected 1..1000 values, got \(values.count)") }
                 let o = try call.options(2, FrameOptions.frame + [Option("names", \.names, Read.strings)], FrameOptions())
-                return call.push(FigureBox(Plot.bars(values, names: o.names, title: o.title, yLabel: o.yLabel, width: o.width,
-                                                     height: o.height, measure: FigureBox.font ?? EstimatedTextMeasure())))
+                return try call.pushFigure(Plot.bars(values, names: o.names, title: o.title, yLabel: o.yLabel, width: o.width,
+                                                     height: o.height, measure: FigureBox.font ?? EstimatedTextMeasure()))
             },
             .function("images", arity: 2, """
                 plot.images(images [, {columns, titles, title, cell=128, normalize=false}])
@@ -150,7 +169,7 @@ extension LuaVM {
                         throw call.error(1, "image \(k + 1): \(e.reason)")
                     }
                 }
-                return call.push(FigureBox(Plot.images(images, titles: o.titles, columns: o.columns, cell: o.cell, title: o.title)))
+                return try call.pushFigure(Plot.images(images, titles: o.titles, columns: o.columns, cell: o.cell, title: o.title))
             },
             .function("confusion", arity: 3, """
                 plot.confusion(pred, target [, {classes, nclasses, title}]) or plot.confusion(matrix [, {classes, title}])
@@ -163,12 +182,12 @@ extension LuaVM {
                 let optionsIndex: Int32 = isMatrix ? 2 : 3
                 let o = try call.options(optionsIndex, [
                     FrameOptions.title, Option("classes", \.classes, Read.strings),
-                    Option("nclasses", \.classCount, Reader { try $0.integer($1, in: 1...256, what: "a number of classes in 1..256") }),
+                    Option("nclasses", \.classCount, Reader { try $0.integer($1, in: 1...FigureBox.maxClasses, what: "a number of classes in 1..\(FigureBox.maxClasses)") }),
                 ], FrameOptions(title: "Confusion matrix"))
                 let matrix: [[Int]]
                 if isMatrix {
                     let n = Int(lua_rawlen(call.L, 1))
-                    guard (1...256).contains(n) else { throw call.error(1, "expected 1..256 rows, got \(n)") }
+                    guard (1...FigureBox.maxClasses).contains(n) else { throw call.error(1, "expected 1..\(FigureBox.maxClasses) rows, got \(n)") }
                     matrix = try call.elements(1, count: n) { try call.integerList($0, what: "a row of counts >= 0", allowVarargs: false, minimum: 0) }
                     if let bad = matrix.firstIndex(where: { $0.count != n }) {
                         throw call.error(1, "row \(bad + 1) has \(matrix[bad].count) counts, expected \(n) (a square matrix)")
@@ -177,11 +196,11 @@ extension LuaVM {
                     let pred = try call.classLabels(1), target = try call.classLabels(2)
                     guard pred.count == target.count else { throw call.error(2, "target has \(target.count) labels but pred has \(pred.count)") }
                     let c = max(o.classCount ?? 0, o.classes.count, (pred + target).map { $0 + 1 }.max() ?? 1)
-                    guard c <= 256 else { throw call.error(1, "labels up to \(c), more than 256 classes") }
+                    guard c <= FigureBox.maxClasses else { throw call.error(1, "labels up to \(c), more than \(FigureBox.maxClasses) classes") }
                     matrix = try Metrics.compute(pred: pred, target: target, classes: c).confusion
                 }
-                return call.push(FigureBox(Plot.confusion(matrix, classes: o.classes, title: o.title,
-                                                          measure: FigureBox.font ?? EstimatedTextMeasure())))
+                return try call.pushFigure(Plot.confusion(matrix, classes: o.classes, title: o.title,
+                                                          measure: FigureBox.font ?? EstimatedTextMeasure()))
             },
         ])
     }
