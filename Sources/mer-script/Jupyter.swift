@@ -8,10 +8,10 @@ import MERLua
 enum JupyterCommand {
     static let usage = "usage: mer-script jupyter install [--user | --prefix DIR] | mer-script jupyter kernel CONNECTION_FILE"
 
-    static func run(_ words: [String], options: ScriptOptions) throws -> Int32 {
+    static func run(_ words: [String], options: ScriptOptions, kernelFlags: [String] = []) throws -> Int32 {
         switch words.first {
         case "install":
-            return try install(Array(words.dropFirst()))
+            return try install(Array(words.dropFirst()), kernelFlags: kernelFlags)
         case "kernel":
             guard words.count == 2 else { throw ValidationError(usage) }
             return try kernel(connectionFile: words[1], options: options)
@@ -20,7 +20,8 @@ enum JupyterCommand {
         }
     }
 
-    static func install(_ words: [String]) throws -> Int32 {
+    /// `kernelFlags` (--threads 2, --max-memory 8G, --seed 1) go into the kernel's command line.
+    static func install(_ words: [String], kernelFlags: [String]) throws -> Int32 {
         let dataDirectory: String
         switch words.count {
         case 0: dataDirectory = KernelSpec.userDataDirectory()
@@ -34,7 +35,7 @@ enum JupyterCommand {
         // The kernel must start from any directory: the absolute path of this very binary.
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let spec = KernelSpec(name: "mer-script", displayName: "mer-script (Lua 5.4)", language: "lua",
-                              argv: [executable, "jupyter", "kernel", "{connection_file}"])
+                              argv: [executable] + kernelFlags + ["jupyter", "kernel", "{connection_file}"])
         let folder = try spec.install(dataDirectory: dataDirectory)
         print("Installed the mer-script kernel in \(folder)")
         return 0

@@ -83,7 +83,12 @@ struct MerScript: ParsableCommand {
         options.maxMemory = maxMemory.flatMap(MerScript.bytes)
         if scriptAndArguments.first == "jupyter" {
             // `mer-script jupyter install [--user | --prefix DIR]`, `mer-script jupyter kernel FILE`.
-            let status = try JupyterCommand.run(Array(scriptAndArguments.dropFirst()), options: options)
+            // The options given before `jupyter install` are what every kernel starts with.
+            var flags: [String] = []
+            if let s = seed { flags += ["--seed", String(s)] }
+            if let t = threads { flags += ["--threads", String(t)] }
+            if let m = maxMemory { flags += ["--max-memory", m] }
+            let status = try JupyterCommand.run(Array(scriptAndArguments.dropFirst()), options: options, kernelFlags: flags)
             if status != 0 { throw ExitCode(status) }
             return
         }

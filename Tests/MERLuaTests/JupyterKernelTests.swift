@@ -69,6 +69,21 @@ final class JupyterKernelTests: XCTestCase {
         XCTAssertTrue(r.out.contains("all passed"), r.out)
     }
 
+    /// Options before `jupyter install` become the kernel's; a bad install line is refused.
+    func testInstallKeepsOptionsAndRefusesBadArguments() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mer-spec-\(getpid())-\(UUID().uuidString.prefix(6))")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let r = try command([CLITests.executable, "--threads", "1", "--max-memory", "2G", "jupyter", "install", "--prefix", tmp.path])
+        XCTAssertEqual(r.status, 0, r.out)
+        let spec = try JSONSerialization.jsonObject(with: Data(contentsOf: tmp.appendingPathComponent("share/jupyter/kernels/mer-script/kernel.json"))) as? [String: Any]
+        XCTAssertEqual((spec?["argv"] as? [String])?.dropFirst().map { $0 }, ["--threads", "1", "--max-memory", "2G", "jupyter", "kernel", "{connection_file}"])
+        for bad in [["jupyter"], ["jupyter", "install", "--prefix"], ["jupyter", "install", "--user", "x"], ["jupyter", "kernel"]] {
+            let b = try command([CLITests.executable] + bad)
+            XCTAssertNotEqual(b.status, 0, "\(bad)")
+            XCTAssertTrue(b.out.contains("usage: mer-script jupyter install [--user | --prefix DIR]"), b.out)
+        }
+    }
+
     /// A connection file is validated before any socket opens; the error names file and key.
     func testKernelRefusesABadConnectionFile() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("mer-conn-\(getpid())-\(UUID().uuidString.prefix(6)).json")
