@@ -89,9 +89,9 @@ public final class ZMQSocket {
             if r < 0 {
                 let e = zmq_errno()
                 if e == EAGAIN && frames.isEmpty { return nil }
-                // An interrupted wait before the first frame is retried by the caller's loop;
-                // later frames of a message are already queued and arrive at once.
-                if e == EINTR && !frames.isEmpty { continue }
+                // A signal (the frontend's SIGINT) interrupted the call: try again; it must
+                // never end the kernel's loop.
+                if e == EINTR { continue }
                 throw ZMQError("zmq_msg_recv")
             }
             let size = zmq_msg_size(&msg)
