@@ -107,7 +107,7 @@ public enum Plot {
     /// One chart inside the box (x, y, width, height) of `fig`.
     public static func draw(_ chart: LineChart, into fig: inout Figure, x ox: Double, y oy: Double,
                             width pw: Double, height ph: Double, measure: TextMeasure) {
-        let legend = chart.series.filter(\.inLegend).map { ($0.name, $0.color) } + chart.legendNotes
+        let legend = chart.series.filter(\.inLegend).map { ($0.name, $0.color, $0.markers) } + chart.legendNotes.map { ($0.0, $0.1, false) }
         let legendWidth = legend.isEmpty ? 0 : (legend.map { measure.width($0.0, size: legendSize, bold: false) }.max() ?? 0) + 40
         let points = chart.series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         let xs = points.map(\.x), ys = points.map(\.y)
@@ -151,7 +151,8 @@ public enum Plot {
             fig.rect(lx, ly, legendWidth, Double(legend.count) * rowH + 8, fill: .white, stroke: .lightGray)
             for (k, entry) in legend.enumerated() {
                 let cy = ly + 4 + rowH * (Double(k) + 0.5)
-                fig.line([Point(lx + 8, cy), Point(lx + 28, cy)], color: entry.1, width: 2.5)
+                if entry.2 { fig.add(.circle(x: lx + 18, y: cy, radius: 4, fill: entry.1)) }
+                else { fig.line([Point(lx + 8, cy), Point(lx + 28, cy)], color: entry.1, width: 2.5) }
                 fig.text(entry.0, lx + 34, cy + legendSize * 0.35, size: legendSize)
             }
         }

@@ -8,7 +8,9 @@ extension Plot {
                             width: Int = 640, height: Int = 400, measure: TextMeasure = EstimatedTextMeasure()) -> Figure {
         var fig = Figure(width: width, height: height, title: title)
         let finite = values.filter(\.isFinite)
-        let yt = ticks(min(0, finite.min() ?? 0), max(0, finite.max() ?? 1), target: 5)
+        // A margin of a tenth of the range leaves room for the value printed past each bar's end.
+        let lo = min(0, finite.min() ?? 0), hi = max(0, finite.max() ?? 1), margin = (hi - lo) * 0.1
+        let yt = ticks(lo < 0 ? lo - margin : 0, hi > 0 ? hi + margin : 0, target: 5)
         let yTickWidth = yt.values.map { measure.width(format($0, decimals: yt.decimals), size: tickSize, bold: false) }.max() ?? 20
         let left = 28 + yTickWidth + 10, right = Double(width) - 16
         let top = title.isEmpty ? 20.0 : 44.0, bottom = Double(height) - 44
