@@ -19,9 +19,10 @@ public struct KernelSpec {
         return (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
     }
 
-    /// Where `--user` installs: Jupyter's per-user data directory on Linux
-    /// ($XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter).
+    /// Where `--user` installs: Jupyter's per-user data directory on Linux, as jupyter_core
+    /// finds it ($JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter).
     public static func userDataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let dir = environment["JUPYTER_DATA_DIR"], !dir.isEmpty { return dir }
         if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/jupyter" }
         return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/jupyter"
     }

@@ -77,6 +77,11 @@ final class JupyterKernelTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.out)
         let spec = try JSONSerialization.jsonObject(with: Data(contentsOf: tmp.appendingPathComponent("share/jupyter/kernels/mer-script/kernel.json"))) as? [String: Any]
         XCTAssertEqual((spec?["argv"] as? [String])?.dropFirst().map { $0 }, ["--threads", "1", "--max-memory", "2G", "jupyter", "kernel", "{connection_file}"])
+        // --user: the per-user data folder under $HOME, as Jupyter looks for it.
+        let user = try command([CLITests.executable, "jupyter", "install", "--user"],
+                               environment: ["HOME": tmp.path, "XDG_DATA_HOME": "", "JUPYTER_DATA_DIR": ""])
+        XCTAssertEqual(user.status, 0, user.out)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tmp.appendingPathComponent(".local/share/jupyter/kernels/mer-script/kernel.json").path), user.out)
         for bad in [["jupyter"], ["jupyter", "install", "--prefix"], ["jupyter", "install", "--user", "x"], ["jupyter", "kernel"]] {
             let b = try command([CLITests.executable] + bad)
             XCTAssertNotEqual(b.status, 0, "\(bad)")
