@@ -114,6 +114,8 @@ T.test("bad arguments are Lua errors naming the argument", function()
   T.raises("plot.images: argument 2: option 'cell': expected an integer, got 1e+300", plot.images, {tensor.zeros{8, 8}}, {cell = 1e300})
   T.raises("plot.confusion: argument 1: row 2 has 1 counts, expected 2 (a square matrix)", plot.confusion, {{1, 2}, {3}})
   T.raises("plot.confusion: argument 2: target has 1 labels but pred has 2", plot.confusion, {1, 2}, {1})
+  T.raises("plot.confusion: argument 1: expected class labels", plot.confusion, 5, {1})
+  T.raises("plot.confusion: argument 1: expected class labels", plot.confusion, "x")
   T.raises("plot.figure.save: argument 1: expected a path ending in .png or .svg", function() plot.line({1}):save(dir .. "/x.jpg") end)
   T.raises("display: argument 2: option 'id': expected a string, got number", display, 1, {id = 5})
   -- Sizes that would make a figure too large to draw are refused before anything is drawn.

@@ -176,9 +176,13 @@ extension LuaVM {
                 The confusion matrix of labels 1..C (tables or tensors; pred may be (N, C) scores), or of a
                 table of rows of counts (rows = true class), as the run report draws it. Returns a figure.
                 """) { call in
-                lua_rawgeti(call.L, 1, 1)
-                let isMatrix = call.isTable(1) && call.isTable(-1)
-                mer_pop(call.L, 1)
+                // A table whose first element is a table is a matrix of counts (raw reads: only on a table).
+                var isMatrix = false
+                if call.isTable(1) {
+                    lua_rawgeti(call.L, 1, 1)
+                    isMatrix = call.isTable(-1)
+                    mer_pop(call.L, 1)
+                }
                 let optionsIndex: Int32 = isMatrix ? 2 : 3
                 let o = try call.options(optionsIndex, [
                     FrameOptions.title, Option("classes", \.classes, Read.strings),
