@@ -100,7 +100,7 @@ public final class NotebookSession {
     /// Completions of the dotted name ending at `cursor` (in Unicode scalars): the REPL's
     /// completer, which only reads tables raw and never runs script code.
     public func complete(_ code: String, cursor: Int) -> (matches: [String], start: Int, end: Int) {
-        let scalars = Array(code.unicodeScalars.prefix(cursor))
+        let scalars = Array(code.unicodeScalars.prefix(max(0, cursor)))
         var start = scalars.count
         while start > 0 && NotebookSession.nameCharacters.contains(scalars[start - 1]) { start -= 1 }
         let word = String(String.UnicodeScalarView(scalars[start...]))
