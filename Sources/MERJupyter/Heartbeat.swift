@@ -40,6 +40,7 @@ final class Heartbeat {
         let socket: ZMQSocket
         do {
             socket = try ZMQSocket(context, .rep)
+            socket.limitMessageSize(1 << 16)
             try socket.bind(endpoint)
         } catch {
             bindError = error

@@ -25,6 +25,8 @@ public final class KernelServer {
     private var parent: JSONObject = [:]
     private var capture: OutputCapture?
     public private(set) var executionCount = 0
+    /// The largest frame a request may carry (cells and comm buffers are far smaller).
+    static let maxMessageBytes: Int64 = 256 << 20
     private var running = true
 
     public init(connection: ConnectionInfo, backend: KernelBackend) throws {
@@ -42,6 +44,7 @@ public final class KernelServer {
         control = try ZMQSocket(context, .router)
         stdin = try ZMQSocket(context, .router)
         iopub = try ZMQSocket(context, .pub)
+        for s in [shell, control, stdin] { s.limitMessageSize(KernelServer.maxMessageBytes) }
         try shell.bind(connection.endpoint(connection.shellPort))
         try control.bind(connection.endpoint(connection.controlPort))
         try stdin.bind(connection.endpoint(connection.stdinPort))

@@ -105,6 +105,14 @@ public final class ZMQSocket {
         _ = value.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
     }
 
+    /// Frames larger than `bytes` make libzmq drop the connection instead of buffering them:
+    /// a peer without the key must not make the kernel allocate without bound before the
+    /// signature is even checked.
+    public func limitMessageSize(_ bytes: Int64) {
+        var value = bytes
+        zmq_setsockopt(handle, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size)
+    }
+
     public static let subscribe = ZMQ_SUBSCRIBE
 
     /// Waits up to `timeout` ms (-1: forever) until one of `sockets` can be read; returns
