@@ -49,6 +49,18 @@ final class KernelServerTests: XCTestCase {
         XCTAssertEqual(try ZMQSocket.poll([hb], timeout: 5000), [0])
         XCTAssertEqual(try hb.receive(), [Data("ping".utf8)])
 
+        // A SUB socket only receives once its subscription has reached the publisher (ZeroMQ's
+        // "slow joiner"): ask for kernel_info until its status messages come through, as
+        // Jupyter clients do, then start from an empty iopub queue.
+        var iopubReady = false
+        for _ in 0..<50 where !iopubReady {
+            try shell.send(codec.encode(Message.make("kernel_info_request", content: [:], parent: [:], session: "c")))
+            XCTAssertEqual(try receive(shell)?.type, "kernel_info_reply")
+            iopubReady = try !ZMQSocket.poll([iopub], timeout: 100).isEmpty
+        }
+        XCTAssertTrue(iopubReady, "iopub never delivered")
+        while try !ZMQSocket.poll([iopub], timeout: 200).isEmpty { _ = try iopub.receive() }
+
         let forged = Message.make("execute_request", content: ["code": "forged"], parent: [:], session: "c")
         try shell.send(forger.encode(forged))
         let real = Message.make("execute_request", content: ["code": "real"], parent: [:], session: "c")
