@@ -185,8 +185,14 @@ r""", timeout=120)
         check(of_type(out, "execute_result")[0]["data"]["text/plain"] == "nil", "a badly signed request never runs")
 
         # Interrupt a runaway loop; the kernel and its Lua state survive.
-        msg_id = kc.execute("while true do end")
-        time.sleep(1.0)
+        msg_id = kc.execute('print("spinning")\nwhile true do end')
+        # Interrupt only once the loop surely runs (its print came through), however loaded the machine.
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            m = kc.get_iopub_msg(timeout=30)
+            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+                break
+        time.sleep(0.2)
         km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=20)
         check(reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "error"
