@@ -117,6 +117,8 @@ T.test("bad arguments are Lua errors naming the argument", function()
   T.raises("plot.confusion: argument 1: expected class labels", plot.confusion, 5, {1})
   T.raises("plot.confusion: argument 1: expected class labels", plot.confusion, "x")
   T.raises("plot.figure.save: argument 1: expected a path ending in .png or .svg", function() plot.line({1}):save(dir .. "/x.jpg") end)
+  T.raises("plot.figure.save: argument 1: expected a path ending in .png or .svg, got \"a\"", function() plot.line({1}):save("a") end)
+  T.raises("expected a path ending in .png or .svg", function() plot.line({1}):save(dir .. "/png") end)
   T.raises("display: argument 2: option 'id': expected a string, got number", display, 1, {id = 5})
   -- Sizes that would make a figure too large to draw are refused before anything is drawn.
   T.raises("plot.images: the figure would be 66056x1040 pixels, more than 40 million", plot.images, tensor.zeros{64, 1, 8, 8},

@@ -60,7 +60,9 @@ extension LuaVM {
                 Writes the figure as PNG (path ending .png) or SVG (.svg), atomically; returns the path.
                 """) { call, box in
                 let path = try call.string(2)
-                switch (path as NSString).pathExtension.lowercased() {
+                // The extension by hand: NSString's path methods trap on some short names in swift-corelibs-foundation.
+                let name = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+                switch name.split(separator: ".", omittingEmptySubsequences: false).dropFirst().last?.lowercased() ?? "" {
                 case "png": try SafeFile.write(try box.png(), to: path)
                 case "svg": try SafeFile.write(Data(SVG.render(box.figure).utf8), to: path)
                 default: throw call.error(2, "expected a path ending in .png or .svg, got \"\(path)\"")
