@@ -136,7 +136,7 @@ def kernel_checks():
         first = of_type(out, "display_data")
         updates = of_type(out, "update_display_data")
         ids = {c["transient"]["display_id"] for c in first + updates}
-        check(len(first) == 1 and len(ids) == 1 and 1 <= len(updates) <= 10
+        check(len(first) == 1 and len(ids) == 1 and 1 <= len(updates) <= 40
               and "done 3000/3000" in updates[-1]["data"]["text/plain"] and not stream_text(out, "stdout"),
               "a progress bar is one display updated in place (%d displays, %d updates)" % (len(first), len(updates)))
 
