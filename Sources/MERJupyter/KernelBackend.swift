@@ -1,6 +1,10 @@
 /// What the protocol side asks of a language: the kernel server (sockets, signing,
 /// message types) knows nothing of Lua, and the Lua side nothing of ZeroMQ; the executable
 /// joins the two by conforming a type to this protocol.
+///
+/// Interrupts arrive as SIGINT (the kernelspec's interrupt_mode "signal", and
+/// interrupt_request, which the server turns into the same signal): the backend installs a
+/// handler that stops a running cell and ignores the signal between cells.
 public protocol KernelBackend: AnyObject {
     /// Runs one cell. Its stdout and stderr are captured by the server; rich output made
     /// while it runs goes through `KernelServer.display`.

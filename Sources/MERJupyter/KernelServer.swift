@@ -8,10 +8,12 @@ import Glibc
 /// signature (a bad one is dropped), and answers kernel_info, execute, complete, inspect,
 /// is_complete, comm_info, history, interrupt and shutdown requests through a `KernelBackend`.
 ///
-/// Threads: the caller's thread runs `run()` — it owns shell, control and stdin and runs
-/// the backend (Lua stays on one thread); the heartbeat has its own thread and socket; the
-/// output-capture thread publishes `stream` messages. iopub is shared by the last two and
-/// the main thread, so every send on it holds `iopubLock` (ZeroMQ sockets are not thread-safe).
+/// Threads: the caller's thread runs `run()` — it owns shell and stdin and runs the backend
+/// (Lua stays on one thread); the control channel has a thread of its own, so shutdown and
+/// interrupt requests are answered while a cell runs (`ControlChannel.swift`); the heartbeat
+/// has its own thread and socket; the output-capture thread publishes `stream` messages.
+/// iopub is shared by all of them but the heartbeat, so every send on it holds `iopubLock`
+/// (ZeroMQ sockets are not thread-safe).
 public final class KernelServer {
     let connection: ConnectionInfo
     let codec: WireCodec
@@ -21,13 +23,30 @@ public final class KernelServer {
     let shell: ZMQSocket, control: ZMQSocket, stdin: ZMQSocket, iopub: ZMQSocket
     let heartbeat: Heartbeat
     private let iopubLock = NSLock()
-    /// The header of the request being handled: outputs name it as their parent.
+    /// The header of the shell request being handled: outputs name it as their parent.
     private var parent: JSONObject = [:]
-    private var capture: OutputCapture?
+    private(set) var capture: OutputCapture?
     public private(set) var executionCount = 0
     /// The largest frame a request may carry (cells and comm buffers are far smaller).
     static let maxMessageBytes: Int64 = 256 << 20
+    private let stateLock = NSLock()
     private var running = true
+    /// Set by the main thread once its loop is over (the control thread stops interrupting).
+    let mainLoopEnded = DispatchSemaphore(value: 0)
+    let controlEnded = DispatchSemaphore(value: 0)
+
+    private var executing = false
+    /// Whether the main thread is inside `backend.execute` (a shutdown then interrupts the cell).
+    var isExecuting: Bool {
+        get { stateLock.lock(); defer { stateLock.unlock() }; return executing }
+        set { stateLock.lock(); executing = newValue; stateLock.unlock() }
+    }
+
+    /// False once a shutdown was asked for, on either channel.
+    var isRunning: Bool {
+        get { stateLock.lock(); defer { stateLock.unlock() }; return running }
+        set { stateLock.lock(); running = newValue; stateLock.unlock() }
+    }
 
     public init(connection: ConnectionInfo, backend: KernelBackend) throws {
         self.connection = connection
@@ -64,13 +83,17 @@ public final class KernelServer {
             capture = c
         }
         publishStatus("starting")
+        let controlThread = Thread { [self] in self.serveControl() }
+        controlThread.name = "mer-control"
+        controlThread.start()
         defer { close() }
-        while running {
-            let ready = try ZMQSocket.poll([control, shell, stdin], timeout: -1)
-            // Control first: a shutdown must not wait behind queued cells.
+        while isRunning {
+            // A short wait, so a shutdown answered on the control thread is seen here at once
+            // even when no signal interrupted the wait.
+            let ready = try ZMQSocket.poll([shell, stdin], timeout: 200)
             for index in ready {
-                let socket = [control, shell, stdin][index]
-                while running, let frames = try socket.receive(wait: false) {
+                let socket = [shell, stdin][index]
+                while isRunning, let frames = try socket.receive(wait: false) {
                     if socket === stdin { continue }   // no input_request is ever sent, so no reply is expected
                     handle(frames, on: socket)
                 }
@@ -105,9 +128,11 @@ public final class KernelServer {
         publishStatus("busy")
         defer { publishStatus("idle") }
         let c = request.content
+        if let answer = answerAnywhere(request) {
+            reply(request, on: socket, answer)
+            return
+        }
         switch request.type {
-        case "kernel_info_request":
-            reply(request, on: socket, kernelInfo())
         case "execute_request":
             execute(request, on: socket)
         case "complete_request":
@@ -129,14 +154,6 @@ public final class KernelServer {
             reply(request, on: socket, ["status": "ok", "comms": [String: Any]()])
         case "history_request":
             reply(request, on: socket, ["status": "ok", "history": [Any]()])
-        case "interrupt_request":
-            // For frontends that interrupt by message: the same path as the signal.
-            kill(getpid(), SIGINT)
-            reply(request, on: socket, ["status": "ok"])
-        case "shutdown_request":
-            let restart = c["restart"] as? Bool ?? false
-            reply(request, on: socket, ["status": "ok", "restart": restart])
-            running = false
         default:
             log("ignored a \(request.type.isEmpty ? "message without a type" : request.type)")
         }
@@ -148,7 +165,9 @@ public final class KernelServer {
         let silent = c["silent"] as? Bool ?? false
         if !silent && (c["store_history"] as? Bool ?? true) { executionCount += 1 }
         if !silent { publish("execute_input", ["code": code, "execution_count": executionCount]) }
+        isExecuting = true
         let outcome = backend.execute(code)
+        isExecuting = false
         capture?.flush()
         switch outcome {
         case .ok(let bundle):
@@ -218,21 +237,27 @@ public final class KernelServer {
 
     // MARK: iopub
 
-    func publishStatus(_ state: String) { publish("status", ["execution_state": state]) }
+    func publishStatus(_ state: String, parent parentHeader: JSONObject? = nil) {
+        publish("status", ["execution_state": state], parent: parentHeader)
+    }
 
-    func publish(_ type: String, _ content: JSONObject) {
+    /// Publishes on iopub, naming `parentHeader` as the parent (default: the current shell request).
+    func publish(_ type: String, _ content: JSONObject, parent parentHeader: JSONObject? = nil) {
         iopubLock.lock()
         defer { iopubLock.unlock() }
-        var m = Message.make(type, content: content, parent: parent, session: session)
+        var m = Message.make(type, content: content, parent: parentHeader ?? parent, session: session)
         m.identities = [Data("kernel.\(session).\(type)".utf8)]
         do { try iopub.send(codec.encode(m)) } catch { log("could not publish \(type): \(error)") }
     }
 
     func close() {
+        isRunning = false
+        mainLoopEnded.signal()
+        controlEnded.wait()           // the control thread closes its own socket
         capture?.stop()
         capture = nil
         heartbeat.stop()
-        for s in [shell, control, stdin, iopub] { s.close() }
+        for s in [shell, stdin, iopub] { s.close() }
         context.terminate()
     }
 }

@@ -65,6 +65,16 @@ def request(kc, channel, msg_type, content, timeout=30):
             return reply
 
 
+def wait_for_stream(kc, msg_id):
+    """Waits until the cell `msg_id` printed something: it surely runs, however loaded the machine."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        m = kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+            break
+    time.sleep(0.2)
+
+
 def kernel_checks():
     km, kc = start_new_kernel(kernel_name="mer-script", startup_timeout=60)
     try:
@@ -186,13 +196,7 @@ r""", timeout=120)
 
         # Interrupt a runaway loop; the kernel and its Lua state survive.
         msg_id = kc.execute('print("spinning")\nwhile true do end')
-        # Interrupt only once the loop surely runs (its print came through), however loaded the machine.
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            m = kc.get_iopub_msg(timeout=30)
-            if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
-                break
-        time.sleep(0.2)
+        wait_for_stream(kc, msg_id)
         km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=20)
         check(reply["parent_header"]["msg_id"] == msg_id and reply["content"]["status"] == "error"
@@ -200,6 +204,16 @@ r""", timeout=120)
         reply, out = run(kc, "kept + 1")
         check(reply["status"] == "ok" and of_type(out, "execute_result")[0]["data"]["text/plain"] == "22",
               "after an interrupt the next cell runs in the same state (%s %s)" % (reply, [m["content"] for m in out]))
+        # The control channel answers while a cell runs: kernel_info, then an interrupt by message.
+        msg_id = kc.execute('print("spinning again")\nwhile true do end')
+        wait_for_stream(kc, msg_id)
+        info = request(kc, "control", "kernel_info_request", {}, timeout=10)
+        check(info["content"]["status"] == "ok", "kernel_info on control is answered while a cell runs")
+        answer = request(kc, "control", "interrupt_request", {}, timeout=10)
+        reply = kc.get_shell_msg(timeout=20)
+        check(answer["content"]["status"] == "ok" and reply["parent_header"]["msg_id"] == msg_id
+              and "interrupted!" in reply["content"].get("evalue", ""),
+              "interrupt_request on control stops a running cell")
         km.interrupt_kernel()          # an interrupt while idle is harmless
         time.sleep(0.3)
         reply, out = run(kc, "kept")
@@ -207,7 +221,7 @@ r""", timeout=120)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
-    check(not km.is_alive() and km.provisioner is None or not km.is_alive(), "shutdown on control ends the kernel")
+    check(not km.is_alive(), "shutdown on control ends the kernel")
 
     # Shutdown on the shell channel, as older clients send it.
     km, kc = start_new_kernel(kernel_name="mer-script", startup_timeout=60)
@@ -221,6 +235,25 @@ r""", timeout=120)
     finally:
         kc.stop_channels()
         if km.is_alive():
+            km.shutdown_kernel(now=True)
+
+
+def shutdown_while_busy_check():
+    """A shutdown while a runaway cell runs stops the cell and ends the kernel by itself
+    (jupyter_client would kill it after 5 s otherwise)."""
+    km, kc = start_new_kernel(kernel_name="mer-script", startup_timeout=60)
+    process = km.provisioner.process
+    try:
+        msg_id = kc.execute('print("busy")\nwhile true do end')
+        wait_for_stream(kc, msg_id)
+        started = time.time()
+        km.shutdown_kernel(now=False)
+        elapsed = time.time() - started
+        check(process.poll() == 0 and elapsed < 4.5,
+              "shutdown while a cell runs ends the kernel cleanly (exit %s after %.1f s)" % (process.poll(), elapsed))
+    finally:
+        kc.stop_channels()
+        if km.has_kernel:
             km.shutdown_kernel(now=True)
 
 
@@ -244,6 +277,7 @@ def notebook_checks(path):
 if __name__ == "__main__":
     try:
         kernel_checks()
+        shutdown_while_busy_check()
         if len(sys.argv) > 1:
             notebook_checks(sys.argv[1])
     except Exception:
