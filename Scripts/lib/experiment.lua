@@ -172,7 +172,10 @@ local function run_fold(spec, run, k, fold)
   for epoch = first_epoch, spec.epochs do
     model:train()
     local loss_sum, n, hit, batch_index, t0 = 0, 0, 0, 0, mer.time()
-    for b in loader do
+    local lr = opt.lr   -- the rate this epoch trains with (the schedule steps after it)
+    -- loader:epoch(epoch): the batch order of epoch e depends on e alone, so a run resumed
+    -- after epoch e - 1 sees the order the uninterrupted run would have seen.
+    for b in loader:epoch(epoch) do
       opt:zero_grad()
       local logits = model(b.x)
       local loss = nn.cross_entropy(logits, b.y)
@@ -189,7 +192,7 @@ local function run_fold(spec, run, k, fold)
     end
     sched:step()
     local row = {fold = k, subject = fold.subject, epoch = epoch, loss = loss_sum / math.max(n, 1),
-                 acc = hit / math.max(n, 1), lr = opt.lr}
+                 acc = hit / math.max(n, 1), lr = lr}
     if val then
       local vp, vt, vloss = experiment.predict(model, val, spec.batch)
       row.val_loss, row.val_acc = vloss, accuracy(vp, vt)
