@@ -115,11 +115,12 @@ extension PoolKernels {
     /// vectorised when first ≤ ox and ox + 16 ≤ last. Lane l's window starts at
     /// x0 = (ox + l)·sw − pw, so x0 ≥ 0 needs ox ≥ ⌈pw / sw⌉; the loads must end inside the
     /// row: at stride 1, 16 floats from x0 + kx (last read x0 + kw + 14 ≤ w − 1); at stride 2,
-    /// 32 floats from x0 + kx, of which the even ones are used (last read x0 + kw + 30 ≤ w − 1).
+    /// 32 floats from x0 + 2⌊kx/2⌋ (last read x0 + 31 + 2⌊(kw − 1)/2⌋ ≤ w − 1, which also
+    /// covers lane 15's window, x0 + 30 + kw − 1).
     public static func simdColumns(_ s: PoolShape) -> (first: Int, last: Int) {
         guard s.strideW == 1 || s.strideW == 2 else { return (0, 0) }
         let first = (s.padW + s.strideW - 1) / s.strideW
-        let room = s.w + s.padW - s.kw - (s.strideW == 1 ? 15 : 31)
+        let room = s.strideW == 1 ? s.w + s.padW - s.kw - 15 : s.w + s.padW - 32 - 2 * ((s.kw - 1) / 2)
         guard room >= 0 else { return (0, 0) }
         let maxStart = room / s.strideW
         return (first, min(s.wout, maxStart + 16))
@@ -147,10 +148,14 @@ extension PoolKernels {
 
     static let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 
+    /// Tap kx of 16 windows starting at `row + x0`, x0 + sw·l for lane l. At stride 2 one
+    /// 32-float load serves a pair of taps: even kx from its even lanes, odd kx from the odd
+    /// lanes of the load at kx − 1, so no load reaches past x0 + 31 + 2⌊(kw − 1)/2⌋.
     @inline(__always)
-    static func tap(_ p: UnsafePointer<Float>, strideW: Int) -> SIMD16<Float> {
-        if strideW == 1 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
-        return UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self).evenHalf
+    static func tap(_ row: UnsafePointer<Float>, x0: Int, kx: Int, strideW: Int) -> SIMD16<Float> {
+        if strideW == 1 { return UnsafeRawPointer(row + x0 + kx).loadUnaligned(as: SIMD16<Float>.self) }
+        let pair = UnsafeRawPointer(row + x0 + (kx & ~1)).loadUnaligned(as: SIMD32<Float>.self)
+        return kx & 1 == 0 ? pair.evenHalf : pair.oddHalf
     }
 
     @inline(__always)
@@ -162,7 +167,7 @@ extension PoolKernels {
         for iy in ys {
             for kx in 0..<s.kw {
                 let at = iy * s.w + x0 + kx
-                let v = tap(src + at, strideW: s.strideW)
+                let v = tap(src + iy * s.w, x0: x0, kx: kx, strideW: s.strideW)
                 let take = (v .> best) .| (v .!= v)
                 best.replace(with: v, where: take)
                 bestAt.replace(with: SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: at)) &+ step, where: take)
@@ -177,7 +182,7 @@ extension PoolKernels {
                          _ out: UnsafeMutablePointer<Float>) {
         var acc = SIMD16<Float>(repeating: 0)
         for iy in ys {
-            for kx in 0..<s.kw { acc += tap(src + iy * s.w + x0 + kx, strideW: s.strideW) }
+            for kx in 0..<s.kw { acc += tap(src + iy * s.w, x0: x0, kx: kx, strideW: s.strideW) }
         }
         UnsafeMutableRawPointer(out).storeBytes(of: acc / SIMD16<Float>(repeating: divisor), as: SIMD16<Float>.self)
     }
