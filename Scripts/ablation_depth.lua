@@ -4,7 +4,7 @@
 -- Prints one row per variant: pooled accuracy, UF1, UAR. Writes a run directory per variant.
 -- Usage: mer-script Scripts/ablation_depth.lua [--data DIR] [--epochs N] [--size S] [--subjects N]
 local cli, ablation = require("cli"), require("ablation")
-local o = cli.parse(arg, ablation.defaults, "usage: mer-script Scripts/ablation_depth.lua [--data DIR] [--epochs N] [--size S]")
+local o = cli.parse(arg, ablation.defaults, "usage: mer-script Scripts/ablation_depth.lua [--data DIR] [--epochs N] [--size S] [--seeds 1,2,3]")
 local ds = ablation.dataset(o)
 local quick = o.size <= 64
 local variants = {}

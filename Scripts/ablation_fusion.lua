@@ -1,9 +1,9 @@
 -- Fusion and attention ablation: concat vs CAFFM, CBAM on/off, and each branch alone,
 -- all DBFEM (quick widths at 64 px), same LOSO protocol. Defaults: the synthetic set.
--- Prints pooled accuracy, UF1, UAR per variant.
+-- Writes runs/ablation_fusion-<time>/ablation.md and report.html: accuracy, UF1, UAR per variant, mean ± sd over seeds.
 -- Usage: mer-script Scripts/ablation_fusion.lua [--data DIR] [--epochs N] [--size S]
 local cli, ablation = require("cli"), require("ablation")
-local o = cli.parse(arg, ablation.defaults, "usage: mer-script Scripts/ablation_fusion.lua [--data DIR] [--epochs N] [--size S]")
+local o = cli.parse(arg, ablation.defaults, "usage: mer-script Scripts/ablation_fusion.lua [--data DIR] [--epochs N] [--size S] [--seeds 1,2,3]")
 local ds = ablation.dataset(o)
 local config = o.size <= 64 and "quick" or "paper"
 local function dbfem(extra)

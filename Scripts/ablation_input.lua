@@ -4,7 +4,7 @@
 -- (computed once, then cached).
 -- Usage: mer-script Scripts/ablation_input.lua [--data DIR] [--epochs N] [--size S]
 local cli, ablation = require("cli"), require("ablation")
-local o = cli.parse(arg, ablation.defaults, "usage: mer-script Scripts/ablation_input.lua [--data DIR] [--epochs N] [--size S]")
+local o = cli.parse(arg, ablation.defaults, "usage: mer-script Scripts/ablation_input.lua [--data DIR] [--epochs N] [--size S] [--seeds 1,2,3]")
 local config = o.size <= 64 and "quick" or "paper"
 local variants = {}
 for _, input in ipairs{{"onset", "apex"}, {"diff"}, {"flow", "strain"}} do

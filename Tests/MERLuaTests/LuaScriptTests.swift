@@ -21,7 +21,7 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "plot.lua", "recipe_cli.lua", "registry_battery.lua", "run_dir_fuzz.lua", "synthetic_augment.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["ablation_tables.lua", "api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "plot.lua", "recipe_cli.lua", "registry_battery.lua", "run_dir_fuzz.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
@@ -29,6 +29,7 @@ final class LuaScriptTests: XCTestCase {
     func testOptimAndLosses() { runLuaFile("optim_losses.lua") }
     func testModels() { runLuaFile("nn_models.lua") }
     func testRecipeOptions() { runLuaFile("recipe_cli.lua", recipeLibraries: true) }
+    func testAblationTablesOverSeeds() { runLuaFile("ablation_tables.lua", recipeLibraries: true) }
     func testImageAndData() {
         // The fixtures' paths are relative to the package root.
         FileManager.default.changeCurrentDirectoryPath(Self.packageRoot.path)
