@@ -10,7 +10,7 @@ local quick = o.size <= 64
 local variants = {}
 for _, global in ipairs{"resnet12", "resnet18", "resnet34"} do
   variants[#variants + 1] = {global, function()
-    return nn.DBFEM{global = global, classes = #ds:classes(),
+    return nn.DBFEM{global = global, classes = #ds:classes(), in_channels = ds[1].x:size(1),
                     widths = global == "resnet12" and (quick and {32, 64, 128, 256} or nil) or (quick and {32, 64, 128, 256} or nil)}
   end}
 end

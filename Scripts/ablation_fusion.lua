@@ -8,7 +8,7 @@ local ds = ablation.dataset(o)
 local config = o.size <= 64 and "quick" or "paper"
 local function dbfem(extra)
   return function()
-    local opts = {config = config, classes = #ds:classes()}
+    local opts = {config = config, classes = #ds:classes(), in_channels = ds[1].x:size(1)}
     for k, v in pairs(extra) do opts[k] = v end
     return nn.DBFEM(opts)
   end

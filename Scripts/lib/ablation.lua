@@ -104,13 +104,23 @@ function ablation.run(name, o, ds, variants)
   return rows, dir
 end
 
--- The data set a recipe asked for: --data DIR for CASME II, else the synthetic set.
+-- The data set a recipe asked for: --data DIR for CASME II, else the synthetic set (fixed
+-- across the training seeds). `input` overrides o.input ("diff", "onset,apex", ...).
 function ablation.dataset(o, input)
+  if not input then
+    input = {}
+    for kind in tostring(o.input or "onset,apex"):gmatch("[^,]+") do input[#input + 1] = kind end
+  end
   if o.data ~= "" then return data.casme2{root = o.data, size = o.size, input = input} end
-  return data.synthetic{subjects = o.subjects, per_class = o.per_class, size = o.size, seed = o.data_seed or 1, input = input}
+  local lo, hi = tostring(o.intensity or "1-3"):match("^([%d.]+)%-([%d.]+)$")
+  if not lo then error("--intensity expects LO-HI in pixels at 112 px, e.g. 2-4, got '" .. tostring(o.intensity) .. "'", 0) end
+  return data.synthetic{subjects = o.subjects, per_class = o.per_class, size = o.size, seed = o.data_seed or 1, input = input,
+                        intensity = {tonumber(lo), tonumber(hi)}}
 end
 
-ablation.defaults = {data = "", subjects = 4, per_class = 6, epochs = 6, size = 64, batch = 16, lr = 1e-3, seeds = "1,2,3",
-                     validation = 0, dir = "runs"}
+-- The quickstart's recipe (Scripts/quickstart.lua says why), on 4 subjects and 2 seeds so that
+-- each ablation recipe ends within 15 minutes on 2 cores.
+ablation.defaults = {data = "", subjects = 4, per_class = 8, epochs = 12, size = 32, batch = 16, lr = 2e-3, step = 8, gamma = 0.3,
+                     seeds = "1,2", input = "diff", intensity = "2-4", validation = 0, dir = "runs"}
 
 return ablation
