@@ -96,8 +96,7 @@ public enum ConvKernels {
         // Small images: one GEMM covers `stack` images side by side (N = stack·P), so the
         // transposed weights are packed once per `stack` images instead of once per image
         // (profile, 320→640 @14: packing Wᵀ per image was ~21 % of backwardData).
-        let perWorker = (s.n + l.parts - 1) / l.parts
-        let stack = l.pointwise ? 1 : max(1, min(perWorker, 768 / l.p))
+        let stack = l.dataStack(s.n)
         let blk = Gemm.Blocking(kc: Gemm.balancedKC(l.coutPG, kcMax: 640), mc: Gemm.blocking.mc,
                                 nc: Gemm.blocking.nc)
         overBatch(s.n, parts: l.parts, colsCount: l.colsCount * stack) { _, images, cols, inner in
@@ -159,8 +158,7 @@ public enum ConvKernels {
         // image (see packWeightB); the partials are then summed in worker order and permuted
         // back to (co, c, ky, kx). Memory: parts × (weights + one padded image group).
         let taps = s.kh * s.kw, cpg = l.cinPG
-        let hp = s.h + 2 * s.padH, wp = s.w + 2 * s.padW
-        let hwcCount = l.pointwise ? 0 : hp * wp * cpg
+        let hwcCount = l.paddedImageCount, wp = s.w + 2 * s.padW
         let blk = Gemm.Blocking(kc: Gemm.balancedKC(l.p, kcMax: 640), mc: Gemm.blocking.mc, nc: 4096)
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: l.parts * wCount)
         defer { partials.deallocate() }
@@ -335,6 +333,8 @@ struct ConvLowering {
     let inImage, inGroup, outImage, outGroup, wGroup: Int
     /// Floats in one column buffer (one image·group); 0 when the input is used in place.
     let colsCount: Int
+    /// Floats in backwardWeight's zero-bordered channel-last copy of one image group.
+    let paddedImageCount: Int
     /// Batch workers: all threads when every worker gets at least one image, else one.
     let parts: Int
 
@@ -346,8 +346,18 @@ struct ConvLowering {
         inImage = s.cin * s.h * s.w; inGroup = cinPG * s.h * s.w
         outImage = s.cout * p; outGroup = coutPG * p
         wGroup = coutPG * k
-        colsCount = pointwise ? 0 : k * p
+        // Saturating: a hostile shape's scratch must reach `ConvKernels.scratchBytes` (which
+        // refuses it against the memory budget) as a huge number, not trap here.
+        colsCount = pointwise ? 0 : k.saturatingTimes(p)
+        let hp = s.h.saturatingPlus(2 * s.padH), wp = s.w.saturatingPlus(2 * s.padW)
+        paddedImageCount = pointwise ? 0 : hp.saturatingTimes(wp).saturatingTimes(cinPG)
         let t = Parallel.threads
         parts = t > 1 && s.n >= t ? t : 1
+    }
+
+    /// Images one backwardData GEMM covers side by side (N = stack·P) for a batch of n.
+    func dataStack(_ n: Int) -> Int {
+        let perWorker = (n + parts - 1) / parts
+        return pointwise ? 1 : max(1, min(perWorker, 768 / max(p, 1)))
     }
 }

@@ -17,13 +17,9 @@ extension ConvKernels {
         case .forward:
             return l.parts.saturatingTimes(l.colsCount).saturatingTimes(4)
         case .backwardData:
-            let perWorker = (s.n + l.parts - 1) / l.parts
-            let stack = l.pointwise ? 1 : max(1, min(perWorker, 768 / max(l.p, 1)))
-            return l.parts.saturatingTimes(l.colsCount.saturatingTimes(stack)).saturatingTimes(4)
+            return l.parts.saturatingTimes(l.colsCount.saturatingTimes(l.dataStack(s.n))).saturatingTimes(4)
         case .backwardWeight:
-            let hp = s.h.saturatingPlus(2 * s.padH), wp = s.w.saturatingPlus(2 * s.padW)
-            let hwc = l.pointwise ? 0 : hp.saturatingTimes(wp).saturatingTimes(l.cinPG)
-            return l.parts.saturatingTimes(s.cout.saturatingTimes(l.k).saturatingPlus(hwc)).saturatingTimes(4)
+            return l.parts.saturatingTimes(s.cout.saturatingTimes(l.k).saturatingPlus(l.paddedImageCount)).saturatingTimes(4)
         }
     }
 }
