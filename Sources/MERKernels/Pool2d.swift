@@ -13,43 +13,54 @@ public enum PoolKernels {
                                            indices: UnsafeMutablePointer<Int32>) {
         guard s.n > 0 else { return }
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
-        let h = s.h, w = s.w, kh = s.kh, kw = s.kw, sh = s.strideH, sw = s.strideW, ph = s.padH, pw = s.padW
         Parallel.forRanges(s.n * s.c) { planes in
             for pc in planes {
                 let src = input + pc * plane
                 let out = output + pc * oplane, idx = indices + pc * oplane
                 for oy in 0..<hout {
-                    let y0 = oy * sh - ph
-                    let ylo = max(y0, 0), yhi = max(ylo, min(y0 + kh, h))
-                    for ox in 0..<wout {
-                        let x0 = ox * sw - pw
-                        let xlo = max(x0, 0), xhi = max(xlo, min(x0 + kw, w))
-                        if ylo == yhi || xlo == xhi {
-                            // Cannot happen for a valid PoolShape (a window always meets the input);
-                            // −1 marks "no source" so maxBackward skips it instead of writing anywhere.
-                            out[oy * wout + ox] = -.infinity
-                            idx[oy * wout + ox] = -1
-                            continue
-                        }
-                        var best = -Float.infinity
-                        var bestAt = ylo * w + xlo
-                        for iy in ylo..<yhi {
-                            for at in (iy * w + xlo)..<(iy * w + xhi) {
-                                // NaN wins (and once best is NaN only another NaN replaces it, so the
-                                // plain `!(v <= best)` would be wrong); selects instead of a branch
-                                // keep unpredictable data fast.
-                                let v = src[at]
-                                let take = v > best || v.isNaN
-                                best = take ? v : best
-                                bestAt = take ? at : bestAt
-                            }
-                        }
-                        out[oy * wout + ox] = best
-                        idx[oy * wout + ox] = Int32(truncatingIfNeeded: bestAt)
-                    }
+                    let ys = maxRows(s, oy: oy)
+                    for ox in 0..<wout { maxOne(s, src, ys, ox: ox, out + oy * wout + ox, idx + oy * wout + ox) }
                 }
             }
         }
+    }
+
+    /// Input rows [ylo, yhi) of output row oy's max windows (clipped to the input).
+    @inline(__always)
+    static func maxRows(_ s: PoolShape, oy: Int) -> Range<Int> {
+        let y0 = oy * s.strideH - s.padH
+        let ylo = max(y0, 0)
+        return ylo..<max(ylo, min(y0 + s.kh, s.h))
+    }
+
+    /// One max window: output ox of a row whose windows cover input rows `ys`.
+    @inline(__always)
+    static func maxOne(_ s: PoolShape, _ src: UnsafePointer<Float>, _ ys: Range<Int>, ox: Int,
+                       _ out: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>) {
+        let x0 = ox * s.strideW - s.padW
+        let xlo = max(x0, 0), xhi = max(xlo, min(x0 + s.kw, s.w))
+        if ys.isEmpty || xlo == xhi {
+            // Cannot happen for a valid PoolShape (a window always meets the input);
+            // −1 marks "no source" so maxBackward skips it instead of writing anywhere.
+            out[0] = -.infinity
+            idx[0] = -1
+            return
+        }
+        var best = -Float.infinity
+        var bestAt = ys.lowerBound * s.w + xlo
+        for iy in ys {
+            for at in (iy * s.w + xlo)..<(iy * s.w + xhi) {
+                // NaN wins (and once best is NaN only another NaN replaces it, so the
+                // plain `!(v <= best)` would be wrong); selects instead of a branch
+                // keep unpredictable data fast.
+                let v = src[at]
+                let take = v > best || v.isNaN
+                best = take ? v : best
+                bestAt = take ? at : bestAt
+            }
+        }
+        out[0] = best
+        idx[0] = Int32(truncatingIfNeeded: bestAt)
     }
 
     /// Max pooling is a selection, so its gradient routes each dOut to the input that won:
@@ -99,16 +110,31 @@ public enum PoolKernels {
                 let src = input + pc * plane, out = output + pc * oplane
                 for oy in 0..<hout {
                     for ox in 0..<wout {
-                        let win = avgWindow(s, oy: oy, ox: ox, countIncludePad: countIncludePad)
-                        var acc: Float = 0
-                        for iy in win.ys {
-                            let row = src + iy * s.w
-                            for ix in win.xs { acc += row[ix] }
-                        }
-                        out[oy * wout + ox] = win.ys.isEmpty || win.xs.isEmpty ? 0 : acc / win.divisor
+                        out[oy * wout + ox] = avgOne(s, src, avgWindow(s, oy: oy, ox: ox, countIncludePad: countIncludePad))
                     }
                 }
             }
+        }
+    }
+
+    /// One average window's value (0 for a window that holds no input pixel).
+    @inline(__always)
+    static func avgOne(_ s: PoolShape, _ src: UnsafePointer<Float>, _ win: (ys: Range<Int>, xs: Range<Int>, divisor: Float)) -> Float {
+        var acc: Float = 0
+        for iy in win.ys {
+            let row = src + iy * s.w
+            for ix in win.xs { acc += row[ix] }
+        }
+        return win.ys.isEmpty || win.xs.isEmpty ? 0 : acc / win.divisor
+    }
+
+    /// Adds `g` to every input pixel of one average window.
+    @inline(__always)
+    static func avgSpread(_ s: PoolShape, _ dIn: UnsafeMutablePointer<Float>, _ win: (ys: Range<Int>, xs: Range<Int>, divisor: Float),
+                          _ g: Float) {
+        for iy in win.ys {
+            let row = dIn + iy * s.w
+            for ix in win.xs { row[ix] += g }
         }
     }
 
@@ -125,11 +151,7 @@ public enum PoolKernels {
                 for oy in 0..<hout {
                     for ox in 0..<wout {
                         let win = avgWindow(s, oy: oy, ox: ox, countIncludePad: countIncludePad)
-                        let g = dOut[oy * wout + ox] / win.divisor
-                        for iy in win.ys {
-                            let row = dIn + iy * s.w
-                            for ix in win.xs { row[ix] += g }
-                        }
+                        avgSpread(s, dIn, win, dOut[oy * wout + ox] / win.divisor)
                     }
                 }
             }

@@ -4,7 +4,7 @@
 /// (stride 1 or 2, any kernel and padding), the lanes visit the window in the reference's
 /// order (rows, then columns) with the reference's comparison (`v > best || v.isNaN`) or sum,
 /// so values and indices are bit-identical to it; the edges and other strides run the
-/// reference's per-output code. Profile (DBFEM quick, batch 32): the scalar pooling forwards
+/// reference's per-output code (`maxOne`, `avgOne`, `avgSpread`). Profile (DBFEM quick, batch 32): the scalar pooling forwards
 /// were ~6 % of a training step.
 extension PoolKernels {
     public static func maxForward(_ s: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
@@ -17,15 +17,14 @@ extension PoolKernels {
                 let src = input + pc * plane
                 let out = output + pc * oplane, idx = indices + pc * oplane
                 for oy in 0..<hout {
-                    let y0 = oy * s.strideH - s.padH
-                    let ylo = max(y0, 0), yhi = max(ylo, min(y0 + s.kh, s.h))
+                    let ys = maxRows(s, oy: oy)
                     var ox = 0
                     while ox < wout {
-                        if ox >= first && ox + 16 <= last && ylo < yhi {
-                            maxBlock(s, src, ylo..<yhi, x0: ox * s.strideW - s.padW, out + oy * wout + ox, idx + oy * wout + ox)
+                        if ox >= first && ox + 16 <= last && !ys.isEmpty {
+                            maxBlock(s, src, ys, x0: ox * s.strideW - s.padW, out + oy * wout + ox, idx + oy * wout + ox)
                             ox += 16
                         } else {
-                            maxOne(s, src, ylo..<yhi, ox: ox, out + oy * wout + ox, idx + oy * wout + ox)
+                            maxOne(s, src, ys, ox: ox, out + oy * wout + ox, idx + oy * wout + ox)
                             ox += 1
                         }
                     }
@@ -51,12 +50,7 @@ extension PoolKernels {
                             avgBlock(s, src, win.ys, x0: ox * s.strideW - s.padW, divisor: win.divisor, out + oy * wout + ox)
                             ox += 16
                         } else {
-                            var acc: Float = 0
-                            for iy in win.ys {
-                                let row = src + iy * s.w
-                                for ix in win.xs { acc += row[ix] }
-                            }
-                            out[oy * wout + ox] = win.ys.isEmpty || win.xs.isEmpty ? 0 : acc / win.divisor
+                            out[oy * wout + ox] = avgOne(s, src, win)
                             ox += 1
                         }
                     }
@@ -98,11 +92,7 @@ extension PoolKernels {
                             }
                             ox += 16
                         } else {
-                            let g = dOut[oy * wout + ox] / win.divisor
-                            for iy in win.ys {
-                                let row = dIn + iy * s.w
-                                for ix in win.xs { row[ix] += g }
-                            }
+                            avgSpread(s, dIn, win, dOut[oy * wout + ox] / win.divisor)
                             ox += 1
                         }
                     }
@@ -124,26 +114,6 @@ extension PoolKernels {
         guard room >= 0 else { return (0, 0) }
         let maxStart = room / s.strideW
         return (first, min(s.wout, maxStart + 16))
-    }
-
-    @inline(__always)
-    static func maxOne(_ s: PoolShape, _ src: UnsafePointer<Float>, _ ys: Range<Int>, ox: Int,
-                       _ out: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>) {
-        let x0 = ox * s.strideW - s.padW
-        let xlo = max(x0, 0), xhi = max(xlo, min(x0 + s.kw, s.w))
-        if ys.isEmpty || xlo == xhi { out[0] = -.infinity; idx[0] = -1; return }
-        var best = -Float.infinity
-        var bestAt = ys.lowerBound * s.w + xlo
-        for iy in ys {
-            for at in (iy * s.w + xlo)..<(iy * s.w + xhi) {
-                let v = src[at]
-                let take = v > best || v.isNaN
-                best = take ? v : best
-                bestAt = take ? at : bestAt
-            }
-        }
-        out[0] = best
-        idx[0] = Int32(truncatingIfNeeded: bestAt)
     }
 
     static let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
