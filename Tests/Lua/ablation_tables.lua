@@ -14,11 +14,8 @@ T.test("mean ± sd over seeds, one row per variant, every run linked", function(
       return nn.Sequential{nn.Conv2d(1, width, 3, {padding = 1}), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 5)}
     end
   end
-  local saved_print, saved_progress = print, eval.progress
-  print, eval.progress = function() end, function() return {update = function() end, done = function() end} end
-  local ok, rows, dir = pcall(ablation.run, "tiny_ablation", {epochs = 1, batch = 4, lr = 1e-3, seeds = "3,4", dir = root}, ds,
-                              {{"narrow", tiny(2)}, {"wide | odd name", tiny(4)}})
-  print, eval.progress = saved_print, saved_progress
+  local ok, rows, dir = T.quietly(ablation.run, "tiny_ablation", {epochs = 1, batch = 4, lr = 1e-3, seeds = "3,4", dir = root}, ds,
+                                  {{"narrow", tiny(2)}, {"wide | odd name", tiny(4)}})
   assert(ok, rows)
   assert(#rows == 2 and #rows[1].runs == 2 and rows[2].runs[2].seed == 4)
   local md = mer.read_file(dir .. "/ablation.md")

@@ -22,15 +22,7 @@ local function model()
   return nn.Sequential{nn.Conv2d(2, 4, 3, {padding = 1}), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
                        nn.Flatten(), nn.Linear(4, 5)}
 end
--- Runs f without its console output (thousands of progress lines otherwise).
-local silent_progress = {update = function() end, done = function() end}
-local function quietly(f, ...)
-  local saved_print, saved_progress = print, eval.progress
-  print, eval.progress = function() end, function() return silent_progress end
-  local result = table.pack(pcall(f, ...))
-  print, eval.progress = saved_print, saved_progress
-  return table.unpack(result, 1, result.n)
-end
+local quietly = T.quietly
 local function loso(dir, epochs, fold)
   return experiment.loso{dataset = ds, model = model, epochs = epochs, batch = 4, seed = 5,
                          dir = root, name = "base", resume = dir, fold = fold}

@@ -20,6 +20,17 @@ function T.raises(pattern, fn, ...)
   return err
 end
 
+-- pcall(fn, ...) without its console output: print and eval.progress are silenced while it
+-- runs (recipes print thousands of progress lines), then restored, even when fn raises.
+local silent_progress = {update = function() end, done = function() end}
+function T.quietly(fn, ...)
+  local saved_print, saved_progress = print, eval.progress
+  print, eval.progress = function() end, function() return silent_progress end
+  local result = table.pack(pcall(fn, ...))
+  print, eval.progress = saved_print, saved_progress
+  return table.unpack(result, 1, result.n)
+end
+
 function T.near(a, b, tol, what)
   tol = tol or 1e-5
   if math.abs(a - b) > tol * math.max(1, math.abs(b)) then
