@@ -27,17 +27,7 @@ final class SlurmTests: XCTestCase {
 
     /// Runs a program (found on PATH) to the end; its status and output (stdout + stderr).
     func command(_ argv: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let w = work { p.currentDirectoryURL = w }
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, out)
+        try runToEnd(["/usr/bin/env"] + argv, environment: environment, directory: work)
     }
 
     /// Polls `condition` every 0.2 s up to `seconds` (a liveness bound, not a timing check).
