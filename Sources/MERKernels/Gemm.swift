@@ -180,8 +180,8 @@ extension Gemm {
         // One allocation: [A block | B block | edge tile], each section 64-byte aligned.
         let aFloats = mcB * kcB, bFloats = kcB * ncB, tFloats = mr * nr
         let bytes = (aFloats + bFloats + tFloats) * 4 + 128
-        let (raw, cap) = GemmBuffers.acquire(bytes: bytes)
-        defer { GemmBuffers.release(raw, bytes: cap) }
+        let (raw, cap) = GemmBuffers.pool.acquire(bytes: bytes)
+        defer { GemmBuffers.pool.release(raw, bytes: cap) }
         let base = raw.bindMemory(to: Float.self, capacity: cap / 4)
         let aPack = base
         let bPack = base + (aFloats + 15) / 16 * 16

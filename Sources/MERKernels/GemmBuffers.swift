@@ -2,23 +2,24 @@
 import Glibc
 #endif
 
-/// A small pool of 64-byte aligned scratch buffers for the packed operands.
-///
-/// Packing buffers are a few hundred KiB to a few MiB; allocating them per call would cost
-/// page faults on every GEMM (mmap-backed malloc returns fresh pages), which is a visible
-/// fraction of a 512³ product. Each worker takes a buffer for the duration of its share of one
-/// call and gives it back, so no buffer is ever used by two threads at once.
-enum GemmBuffers {
+/// Retained 64-byte aligned scratch buffers, so that a kernel called again and again does not
+/// pay fresh pages (page faults and clearing) on every call. A caller takes a buffer for the
+/// duration of its work and gives it back, so no buffer is ever used by two threads at once;
+/// at most `capacity` buffers are kept, the largest ones.
+final class ScratchPool: @unchecked Sendable {
     private struct Buffer { var ptr: UnsafeMutableRawPointer; var bytes: Int }
-    nonisolated(unsafe) private static var free: [Buffer] = []
-    nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-        return m
-    }()
-    private static let maxPooled = 8
+    private var free: [Buffer] = []
+    private let capacity: Int
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    static func acquire(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
+    init(capacity: Int) {
+        self.capacity = capacity
+        mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    /// A buffer of at least `bytes` (a kept one if one is large enough) and its real size.
+    func acquire(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
         pthread_mutex_lock(mutex)
         if let i = free.firstIndex(where: { $0.bytes >= bytes }) {
             let b = free.remove(at: i)
@@ -29,13 +30,14 @@ enum GemmBuffers {
         return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
     }
 
-    static func release(_ ptr: UnsafeMutableRawPointer, bytes: Int) {
+    /// Gives a buffer back; when the pool is full the smallest buffer is dropped, so large
+    /// (reusable) buffers stay.
+    func release(_ ptr: UnsafeMutableRawPointer, bytes: Int) {
         pthread_mutex_lock(mutex)
-        if free.count < maxPooled {
+        if free.count < capacity {
             free.append(Buffer(ptr: ptr, bytes: bytes))
             pthread_mutex_unlock(mutex)
         } else {
-            // Pool full: drop the smallest so large (reusable) buffers stay.
             let i = free.indices.min(by: { free[$0].bytes < free[$1].bytes })!
             let victim: UnsafeMutableRawPointer
             if free[i].bytes < bytes { victim = free[i].ptr; free[i] = Buffer(ptr: ptr, bytes: bytes) }
@@ -44,4 +46,11 @@ enum GemmBuffers {
             victim.deallocate()
         }
     }
+}
+
+/// The packed GEMM operands' buffers: a few hundred KiB to a few MiB each, one per worker;
+/// allocating them per call cost page faults on every GEMM (mmap-backed malloc returns fresh
+/// pages), a visible fraction of a 512³ product.
+enum GemmBuffers {
+    static let pool = ScratchPool(capacity: 8)
 }

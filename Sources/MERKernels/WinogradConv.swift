@@ -200,10 +200,10 @@ public enum WinogradKernels {
     @inline(__always)
     private static func lines(_ count: Int) -> Int { (count + 15) / 16 * 16 }
 
-    /// Runs `body` on `count` floats of the retained workspace (see `Workspace`).
+    /// Runs `body` on `count` floats of the retained workspace (`workspace`).
     private static func withWorkspace<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-        let (raw, cap) = Workspace.acquire(bytes: max(1, count) * 4)
-        defer { Workspace.release(raw, bytes: cap) }
+        let (raw, cap) = workspace.acquire(bytes: max(1, count) * 4)
+        defer { workspace.release(raw, bytes: cap) }
         return body(raw.bindMemory(to: Float.self, capacity: cap / 4))
     }
 
@@ -212,34 +212,7 @@ public enum WinogradKernels {
     /// (perf: clear_page_erms, exc_page_fault), since U alone is α²·cin·cout floats (59 MB
     /// there). The price is that the largest workspace stays allocated (~110 MB for the paper
     /// model's widest layer at batch 16). A concurrent second call allocates its own.
-    private enum Workspace {
-        nonisolated(unsafe) private static var cached: (ptr: UnsafeMutableRawPointer, bytes: Int)? = nil
-        nonisolated(unsafe) private static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
-            let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-            pthread_mutex_init(m, nil)
-            return m
-        }()
-
-        static func acquire(bytes: Int) -> (UnsafeMutableRawPointer, Int) {
-            pthread_mutex_lock(mutex)
-            if let c = cached, c.bytes >= bytes {
-                cached = nil
-                pthread_mutex_unlock(mutex)
-                return (c.ptr, c.bytes)
-            }
-            pthread_mutex_unlock(mutex)
-            return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
-        }
-
-        static func release(_ ptr: UnsafeMutableRawPointer, bytes: Int) {
-            pthread_mutex_lock(mutex)
-            var victim: UnsafeMutableRawPointer? = ptr
-            if cached == nil { cached = (ptr, bytes); victim = nil }
-            else if cached!.bytes < bytes { victim = cached!.ptr; cached = (ptr, bytes) }
-            pthread_mutex_unlock(mutex)
-            victim?.deallocate()
-        }
-    }
+    private static let workspace = ScratchPool(capacity: 1)
 
     // MARK: Filter transforms (once per call, 16 filters per vector)
 
