@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "MERTestSupport", dependencies: ["MERTensor"], path: "Tests/MERTestSupport"),
         .testTarget(name: "SystemLibrariesTests", dependencies: ["CLua", "CPNG", "CJPEG"]),
         .testTarget(name: "MERKernelsTests", dependencies: ["MERKernels", "MERTestSupport"]),
-        .testTarget(name: "MERTensorTests", dependencies: ["MERTensor", "MERTestSupport"]),
+        .testTarget(name: "MERTensorTests", dependencies: ["MERKernels", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERNNTests", dependencies: ["MERKernels", "MERNN", "MERTensor", "MERTestSupport"]),
         .testTarget(name: "MERVisionTests", dependencies: ["MERVision", "MERTensor", "MERKernels", "MERTestSupport"]),
         .testTarget(name: "MERDataTests", dependencies: ["MERData", "MERTensor",

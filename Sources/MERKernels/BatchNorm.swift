@@ -16,7 +16,7 @@ public enum BatchNormKernels {
                                     runningMean: UnsafeMutablePointer<Float>?, runningVar: UnsafeMutablePointer<Float>?,
                                     output: UnsafeMutablePointer<Float>,
                                     saveMean: UnsafeMutablePointer<Float>, saveInvStd: UnsafeMutablePointer<Float>,
-                                    activation: UnaryOp? = nil) {
+                                    residual: UnsafePointer<Float>? = nil, activation: UnaryOp? = nil) {
         guard n > 0, c > 0, hw > 0 else { return }
         let count = Double(n * hw)
         Parallel.forRanges(c) { chans in
@@ -45,6 +45,7 @@ public enum BatchNormKernels {
                 for i in 0..<n {
                     let off = (i * c + ch) * hw
                     affine(input + off, center: mF, scale: Float(scale), shift: Float(shift), output + off, hw)
+                    if let residual { add(residual + off, into: output + off, hw) }
                     if let activation { activate(activation, output + off, hw) }
                 }
             }
@@ -55,7 +56,8 @@ public enum BatchNormKernels {
     public static func forwardEval(n: Int, c: Int, hw: Int, input: UnsafePointer<Float>,
                                    runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
                                    gamma: UnsafePointer<Float>?, beta: UnsafePointer<Float>?, eps: Float,
-                                   output: UnsafeMutablePointer<Float>, activation: UnaryOp? = nil) {
+                                   output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil,
+                                   activation: UnaryOp? = nil) {
         guard n > 0, c > 0, hw > 0 else { return }
         Parallel.forRanges(c) { chans in
             for ch in chans {
@@ -64,6 +66,7 @@ public enum BatchNormKernels {
                 for i in 0..<n {
                     let off = (i * c + ch) * hw
                     affine(input + off, center: runningMean[ch], scale: scale, shift: shift, output + off, hw)
+                    if let residual { add(residual + off, into: output + off, hw) }
                     if let activation { activate(activation, output + off, hw) }
                 }
             }
@@ -166,6 +169,17 @@ public enum BatchNormKernels {
             j += 16
         }
         while j < count { out[j] = (x[j] - center) * scale + shift; j += 1 }
+    }
+
+    /// out += r: a residual (shortcut) added in BN's pass, before the fused activation.
+    @inline(__always)
+    static func add(_ r: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ count: Int) {
+        var j = 0
+        while j + 16 <= count {
+            AccurateSum.store16(AccurateSum.load16(out + j) + AccurateSum.load16(r + j), out + j)
+            j += 16
+        }
+        while j < count { out[j] += r[j]; j += 1 }
     }
 
     /// The activation of a fused BN + activation, in place on a plane still in cache: the same

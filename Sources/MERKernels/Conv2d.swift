@@ -28,11 +28,14 @@ public enum ConvKernels {
     // MARK: Fast paths
 
     /// output (n,cout,hout,wout) = conv(input (n,cin,h,w), weight (cout,cin/groups,kh,kw)) + bias (cout)?
+    /// With an `epilogue` (then bias must be nil) each output plane gets it while still in cache.
     public static func forward(_ s: ConvShape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                               epilogue: ConvEpilogue? = nil) {
         guard s.n > 0 else { return }
+        precondition(bias == nil || epilogue == nil, "ConvKernels.forward: fold the bias into the epilogue's shift")
         if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
-            WinogradKernels.forward(s, tile: tile, input: input, weight: weight, bias: bias, output: output)
+            WinogradKernels.forward(s, tile: tile, input: input, weight: weight, bias: bias, output: output, epilogue: epilogue)
             return
         }
         let l = ConvLowering(s)
@@ -78,6 +81,10 @@ public enum ConvKernels {
                             let plane = out + co * l.p, v = bias[co]
                             for j in 0..<l.p { plane[j] += v }
                         }
+                    }
+                } else if let epilogue {
+                    Parallel.forRanges(s.cout, threads: inner) { chans in
+                        for co in chans { epilogue.apply(output, count: l.p, channel: co, offset: i * l.outImage + co * l.p) }
                     }
                 }
             }

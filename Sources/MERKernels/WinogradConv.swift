@@ -86,9 +86,11 @@ public enum WinogradKernels {
 
     // MARK: Public entry points (same contracts as ConvKernels.forward / backwardData / backwardWeight)
 
-    /// output (n,cout,hout,wout) = conv(input, weight) + bias? — `supports(s)` must hold.
+    /// output (n,cout,hout,wout) = conv(input, weight) + bias? — `supports(s)` must hold. An
+    /// `epilogue` (bias must then be nil) is applied to each output row as it is written.
     public static func forward(_ s: ConvShape, tile: Tile, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                               epilogue: ConvEpilogue? = nil) {
         precondition(supports(s), "WinogradKernels.forward: unsupported shape \(s)")
         guard s.n > 0 else { return }
         let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
@@ -96,8 +98,8 @@ public enum WinogradKernels {
         // U[ξ][co][ci] = (G w[co,ci] Gᵀ)[ξ]
         let filters = FilterAccess(weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false)
         switch tile {
-        case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output)
-        case .f4: run(WinogradF4.self, geo, input: input, filters: filters, bias: bias, output: output)
+        case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
+        case .f4: run(WinogradF4.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
         }
     }
 
@@ -293,7 +295,8 @@ public enum WinogradKernels {
 
     private static func run<T: WinogradTransform>(_ t: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
                                                  filters f: FilterAccess,
-                                                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+                                                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                                                 epilogue: ConvEpilogue? = nil) {
         let a2 = geo.alpha * geo.alpha, tp = geo.tp
         let uCount = lines(a2 * geo.cOut * geo.cIn), vCount = lines(a2 * geo.cIn * tp), mCount = lines(a2 * geo.cOut * tp)
         // Small U (narrow layers): each worker runs whole chunks of its own, with no barrier per
@@ -319,7 +322,8 @@ public enum WinogradKernels {
                                        b: v + xi * tp, ldb: a2 * tp,
                                        beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1)
                         }
-                        transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: 0..<geo.cOut, bias: bias, output: output)
+                        transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: 0..<geo.cOut, bias: bias, output: output,
+                                        epilogue: epilogue)
                     }
                 }
                 return
@@ -339,7 +343,7 @@ public enum WinogradKernels {
                     }
                 }
                 Parallel.forRanges(geo.cOut) { cos in
-                    transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: cos, bias: bias, output: output)
+                    transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: cos, bias: bias, output: output, epilogue: epilogue)
                 }
             }
         }
@@ -464,7 +468,8 @@ public enum WinogradKernels {
     /// lane scalar stores of the first cut were ~15 % of a 64-channel forward).
     private static func transformOutput<T: WinogradTransform>(_: T.Type, _ geo: Geometry, m mBuf: UnsafePointer<Float>,
                                                              u0: Int, nt: Int, channels: Range<Int>,
-                                                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+                                                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+                                                             epilogue: ConvEpilogue?) {
         let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp, tilesX = geo.tilesX
         let outPlane = geo.outH * geo.outW
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: a2 + alpha * m + m * m + m) { tmp in
@@ -494,6 +499,7 @@ public enum WinogradKernels {
                                 T.interleave(y + i * m, bias: b, into: row)
                                 out.update(from: row.assumingMemoryBound(to: Float.self), count: width)
                             }
+                            epilogue?.apply(output, count: width, channel: co, offset: out - output)
                         }
                         tx0 += 16
                     }

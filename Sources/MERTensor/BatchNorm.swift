@@ -10,9 +10,14 @@ extension Tensor {
     /// follows: applied in the same pass over memory, and its gradient taken from the output
     /// (y > 0 exactly where the normalised value is), so the normalised tensor is never kept
     /// for backward. Results are bit-identical to batch_norm followed by the activation.
+    ///
+    /// `residual` (the input's shape: a residual block's shortcut) is added before the
+    /// activation in the same pass, y = act(BN(x) + residual), bit-identical to the separate
+    /// add; its gradient is the activation-masked output gradient.
     public static func batchNorm(_ input: Tensor, runningMean: Tensor?, runningVar: Tensor?,
                                  weight: Tensor?, bias: Tensor?, training: Bool,
                                  momentum: Float = 0.1, eps: Float = 1e-5,
+                                 residual: Tensor? = nil,
                                  activation: BatchNormActivation = .none) throws -> Tensor {
         try check(input.rank == 2 || input.rank == 4, "batch_norm: input must be (N, C) or (N, C, H, W), got shape \(describe(input.shape))")
         let n = input.shape[0], c = input.shape[1], hw = input.rank == 4 ? input.shape[2] * input.shape[3] : 1
@@ -32,7 +37,12 @@ extension Tensor {
         for t in [runningMean, runningVar].compactMap({ $0 }) {
             try check(t.isContiguous && !t.requiresGrad, "batch_norm: running statistics must be contiguous buffers without grad")
         }
+        if let residual {
+            try check(residual.shape == input.shape,
+                      "batch_norm: the residual must have the input's shape \(describe(input.shape)), got \(describe(residual.shape))")
+        }
         let x = try input.contiguousData(), gamma = try weight?.contiguousData(), beta = try bias?.contiguousData()
+        let r = try residual?.contiguousData()
         let out = try Tensor(uninitialized: input.shape)
         let mean = try Tensor(uninitialized: [c]), invStd = try Tensor(uninitialized: [c])
         if training {
@@ -40,25 +50,29 @@ extension Tensor {
                                           beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, momentum: momentum,
                                           runningMean: runningMean?.pointer, runningVar: runningVar?.pointer,
                                           output: out.pointer, saveMean: mean.pointer, saveInvStd: invStd.pointer,
-                                          activation: activation.forward)
+                                          residual: r.map { UnsafePointer($0.pointer) }, activation: activation.forward)
         } else {
             BatchNormKernels.forwardEval(n: n, c: c, hw: hw, input: x.pointer, runningMean: runningMean!.pointer,
                                          runningVar: runningVar!.pointer, gamma: gamma.map { UnsafePointer($0.pointer) },
                                          beta: beta.map { UnsafePointer($0.pointer) }, eps: eps, output: out.pointer,
-                                         activation: activation.forward)
+                                         residual: r.map { UnsafePointer($0.pointer) }, activation: activation.forward)
         }
+        let inputs = [input] + [weight, bias, residual].compactMap { $0 }
         // Eval mode must differentiate through the statistics used, so keep copies of them
-        // (the buffers may be updated by a later training step before backward runs).
-        let rm = training ? nil : try runningMean!.contiguousData().clone().detach()
-        let rv = training ? nil : try runningVar!.contiguousData().clone().detach()
-        let inputs = [input] + [weight, bias].compactMap { $0 }
-        let hasWeight = weight != nil, hasBias = bias != nil
+        // (the buffers may be updated by a later training step before backward runs) — only
+        // when there will be a backward: inference skips the two copies per layer.
+        let keep = !training && GradMode.isEnabled && inputs.contains { $0.requiresGrad }
+        let rm = keep ? try runningMean!.contiguousData().clone().detach() : nil
+        let rv = keep ? try runningVar!.contiguousData().clone().detach() : nil
+        let hasWeight = weight != nil, hasBias = bias != nil, hasResidual = residual != nil
         let needX = input.requiresGrad, needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
+        let needR = residual?.requiresGrad ?? false
         // The output is what a fused activation's gradient needs (a detached alias: no cycle).
         let y = activation == .none ? nil : out.detach()
-        return out.record(activation.opName, inputs) { g in
+        let opName = residual == nil ? activation.opName : "batch_norm_add" + activation.opName.dropFirst("batch_norm".count)
+        return out.record(opName, inputs) { g in
             var gy = try g.contiguousData()
-            if let y, let mask = activation.gradient { gy = try gy.zipWith(y, mask, activation.opName) }
+            if let y, let mask = activation.gradient { gy = try gy.zipWith(y, mask, opName) }
             let gx = needX ? try Tensor(uninitialized: x.shape) : nil
             let gw = needW ? try Tensor(uninitialized: [c]) : nil
             let gb = needB ? try Tensor(uninitialized: [c]) : nil
@@ -72,7 +86,8 @@ extension Tensor {
                                               gamma: gamma.map { UnsafePointer($0.pointer) }, eps: eps,
                                               gradInput: gx?.pointer, gradGamma: gw?.pointer, gradBeta: gb?.pointer)
             }
-            return [gx] + (hasWeight ? [gw] : []) + (hasBias ? [gb] : [])
+            // d(BN(x) + r)/dr = 1: the residual's gradient is the (masked) output gradient.
+            return [gx] + (hasWeight ? [gw] : []) + (hasBias ? [gb] : []) + (hasResidual ? [needR ? gy : nil] : [])
         }
     }
 }

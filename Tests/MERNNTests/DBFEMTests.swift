@@ -76,13 +76,6 @@ final class DBFEMTests: XCTestCase {
         XCTAssertEqual(Double(quickCount) / 1e6, 4.9, accuracy: 0.05)
     }
 
-    func testHeapPolicyApplied() throws {
-        _ = try Linear(2, 2)
-        #if os(Linux)
-        XCTAssertTrue(HeapPolicy.applied, "mallopt should accept M_MMAP_MAX / M_TRIM_THRESHOLD on glibc")
-        #endif
-    }
-
     func testNamesAndDescription() throws {
         let m = try DBFEM(.quick)
         XCTAssertEqual(m.children.map { $0.name }, ["global_branch", "global_cbam", "local_branch", "local_cbam", "fusion", "dropout", "head"])
@@ -132,6 +125,43 @@ final class DBFEMTests: XCTestCase {
 
     func testQuickConfigTrainStep() throws {
         try checkTrainStep(try DBFEM(.quick, generator: Generator(seed: 2)), size: 64)
+    }
+
+    /// Inference folds every BatchNorm into its convolution (with the residual additions and
+    /// activations in the epilogue): the same outputs as the separate ops within float32
+    /// rounding, with ResNet12 and ResNet18 (BasicBlock, stem) as the global branch, and no BN
+    /// pass left over.
+    func testInferenceFoldsBatchNormIntoConvolutions() throws {
+        defer { BatchNorm2d.foldsIntoConvolution = true }
+        let x = try Tensor.randn([2, 2, 64, 64], generator: Generator(seed: 5))
+        for global in [DBFEMOptions.Global.resnet12, .resnet18] {
+            var o = DBFEMOptions()
+            o.global = global; o.widths = [8, 16, 16, 32]; o.inceptionWidth = 0.2; o.fusedChannels = 16
+            let m = try DBFEM(o, generator: Generator(seed: 6))
+            // Running statistics away from (0, 1), as after training.
+            for (k, b) in m.namedBuffers().enumerated() where b.name.hasSuffix("running_mean") || b.name.hasSuffix("running_var") {
+                let v = try Tensor.rand(b.tensor.shape, generator: Generator(seed: 100 + UInt64(k)))
+                try b.tensor.copy(from: b.name.hasSuffix("var") ? v.adding(scalar: 0.5) : v.adding(scalar: -0.5))
+            }
+            m.eval()
+            func run(folded: Bool) throws -> (y: [Float], ops: [String: OpProfile.Entry]) {
+                BatchNorm2d.foldsIntoConvolution = folded
+                OpProfile.start()
+                let y = try GradMode.disabled { try m(x) }
+                return (y.toArray(), OpProfile.stop())
+            }
+            let folded = try run(folded: true), separate = try run(folded: false)
+            let scale = separate.y.map { abs($0) }.max()!
+            let err = zip(folded.y, separate.y).map { abs($0 - $1) }.max()! / scale
+            XCTAssertLessThan(err, 1e-4, "\(global): relative to the largest logit")
+            XCTAssertNotNil(folded.ops["conv2d_batch_norm"], "\(global) \(folded.ops.keys.sorted())")
+            XCTAssertTrue(folded.ops.keys.filter { $0.hasPrefix("batch_norm") }.isEmpty, "\(global) \(folded.ops.keys.sorted())")
+            XCTAssertFalse(separate.ops.keys.filter { $0.hasPrefix("batch_norm") }.isEmpty)
+            // With a tape (eval mode, parameters requiring grad) nothing is folded, so backward works.
+            OpProfile.start()
+            try m(x).sum().backward()
+            XCTAssertNil(OpProfile.stop()["conv2d_batch_norm"])
+        }
     }
 
     func testEveryOptionCombination() throws {

@@ -1,5 +1,6 @@
 import XCTest
 import MERTensor
+import MERKernels
 import MERTestSupport
 
 /// Convolution, pooling and batch norm through the tensor layer: hand cases, errors,
@@ -148,6 +149,101 @@ final class NNOpsTests: XCTestCase {
         XCTAssertThrowsError(try Tensor.batchNorm(x, runningMean: nil, runningVar: nil, weight: nil, bias: nil,
                                                   training: true, activation: .leakyRelu(0))) {
             XCTAssertTrue("\($0)".contains("a fused leaky relu needs a positive slope"), "\($0)")
+        }
+    }
+
+    /// BN with a fused residual addition (and activation): finite differences through all
+    /// four inputs, and values and gradients bit-identical to BN, then add, then the activation.
+    func testBatchNormWithFusedResidual() throws {
+        let x = r([2, 3, 4, 5], 80), w = r([3], 81), b = r([3], 82), res = r([2, 3, 4, 5], 83)
+        let rm = r([3], 84), rv = try r([3], 85).abs().adding(scalar: 0.5).detach()
+        for act in [BatchNormActivation.none, .relu, .leakyRelu(0.1)] {
+            for training in [true, false] {
+                let stats = training ? (nil, nil) : (rm, rv)
+                try KinkAwareGradCheck.check([x, w, b, res]) {
+                    try Tensor.batchNorm($0[0], runningMean: stats.0, runningVar: stats.1, weight: $0[1], bias: $0[2],
+                                         training: training, residual: $0[3], activation: act)
+                }
+                func run(fused: Bool) throws -> (y: [Float], grads: [[Float]]) {
+                    for t in [x, w, b, res] { t.grad = nil; try t.requiresGrad(true) }
+                    let y: Tensor
+                    if fused {
+                        y = try Tensor.batchNorm(x, runningMean: stats.0, runningVar: stats.1, weight: w, bias: b,
+                                                 training: training, residual: res, activation: act)
+                    } else {
+                        let z = try Tensor.batchNorm(x, runningMean: stats.0, runningVar: stats.1, weight: w, bias: b,
+                                                     training: training) + res
+                        switch act {
+                        case .none: y = z
+                        case .relu: y = try z.relu()
+                        case .leakyRelu(let s): y = try z.leakyRelu(s)
+                        }
+                    }
+                    try (y * r(y.shape, 86)).sum().backward()
+                    return (y.toArray(), [x, w, b, res].map { $0.grad!.toArray() })
+                }
+                let fused = try run(fused: true), separate = try run(fused: false)
+                XCTAssertEqual(fused.y, separate.y, "\(act) training \(training): values")
+                XCTAssertEqual(fused.grads, separate.grads, "\(act) training \(training): gradients")
+            }
+        }
+        XCTAssertThrowsError(try Tensor.batchNorm(x, runningMean: nil, runningVar: nil, weight: nil, bias: nil,
+                                                  training: true, residual: r([2, 3, 4, 4], 87))) {
+            XCTAssertTrue("\($0)".contains("the residual must have the input's shape"), "\($0)")
+        }
+    }
+
+    /// Inference's folded conv → BN → [+ residual] → [activation] against the separate ops, on
+    /// the direct and the Winograd paths, with and without a conv bias: equal within float32
+    /// rounding (relative to the largest output), and refused where a tape would record.
+    func testConvBatchNormFoldedMatchesTheSeparateOps() throws {
+        let saved = ConvAlgorithm.mode
+        defer { ConvAlgorithm.mode = saved }
+        var worst: Float = 0
+        for mode in [ConvAlgorithm.direct, .winograd] {
+            ConvAlgorithm.mode = mode
+            for (index, (cin, cout, size, stride, pad)) in [(3, 5, 7, 1, 1), (8, 16, 12, 1, 1), (4, 6, 9, 2, 0), (16, 24, 8, 1, 1)].enumerated() {
+                let kernel = stride == 1 && pad == 1 ? 3 : 1, k = UInt64(index)
+                let x = r([2, cin, size, size], 90 + k), w = r([cout, cin, kernel, kernel], 100 + k)
+                let gamma = r([cout], 110 + k), beta = r([cout], 120 + k), mean = r([cout], 130 + k)
+                let variance = try r([cout], 140 + k).abs().adding(scalar: 0.3).detach()
+                for bias in [nil, r([cout], 150 + k)] {
+                    for act in [BatchNormActivation.none, .relu, .leakyRelu(0.1)] {
+                        let y0 = try Tensor.conv2d(x, w, bias: bias, stride: (stride, stride), padding: (pad, pad))
+                        let res = r(y0.shape, 160 + k)
+                        for residual in [nil, res] {
+                            var z = try Tensor.batchNorm(y0, runningMean: mean, runningVar: variance, weight: gamma, bias: beta,
+                                                         training: false, eps: 1e-3)
+                            if let residual { z = try z + residual }
+                            switch act {
+                            case .none: break
+                            case .relu: z = try z.relu()
+                            case .leakyRelu(let s): z = try z.leakyRelu(s)
+                            }
+                            let folded = try Tensor.conv2dBatchNorm(x, w, bias: bias, stride: (stride, stride), padding: (pad, pad),
+                                                                    runningMean: mean, runningVar: variance, gamma: gamma, beta: beta,
+                                                                    eps: 1e-3, residual: residual, activation: act)
+                            XCTAssertEqual(folded.shape, z.shape)
+                            let a = folded.toArray(), e = z.toArray()
+                            let scale = max(e.map { abs($0) }.max() ?? 1, 1e-6)
+                            let err = zip(a, e).map { abs($0 - $1) }.max()! / scale
+                            worst = max(worst, err)
+                            XCTAssertLessThan(err, 2e-5, "\(mode) case \(k) bias \(bias != nil) \(act) residual \(residual != nil)")
+                        }
+                    }
+                }
+            }
+        }
+        print("folded conv + BN: worst error relative to the largest output \(worst)")
+        let x = r([1, 2, 5, 5], 170), w = r([3, 2, 3, 3], 171)
+        try w.requiresGrad(true)
+        XCTAssertThrowsError(try Tensor.conv2dBatchNorm(x, w, padding: (1, 1), runningMean: r([3], 172), runningVar: r([3], 173),
+                                                        gamma: nil, beta: nil, eps: 1e-5)) {
+            XCTAssertTrue("\($0)".contains("has no backward"), "\($0)")
+        }
+        try GradMode.disabled {
+            XCTAssertNoThrow(try Tensor.conv2dBatchNorm(x, w, padding: (1, 1), runningMean: r([3], 172), runningVar: r([3], 173),
+                                                        gamma: nil, beta: nil, eps: 1e-5))
         }
     }
 }

@@ -27,7 +27,7 @@ public final class SpatialAttention: Module {
     public func weights(_ x: Tensor) throws -> Tensor {
         guard x.rank == 4 else { throw TensorError("SpatialAttention: expected (N, C, H, W) input, got shape \(x.shape)") }
         let pooled = try Tensor.cat([x.max(dim: 1, keepDim: true).values, x.mean(dim: 1, keepDim: true)], dim: 1)
-        return try bn.forward(conv.forward(pooled)).sigmoid()
+        return try bn.forward(convolving: pooled, with: conv).sigmoid()
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor { try x * weights(x) }

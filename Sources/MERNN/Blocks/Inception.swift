@@ -16,7 +16,7 @@ public final class BasicConv2d: Module {
         registerModule("bn", bn)
     }
 
-    public override func forward(_ x: Tensor) throws -> Tensor { try bn.forward(conv.forward(x), activation: .relu) }
+    public override func forward(_ x: Tensor) throws -> Tensor { try bn.forward(convolving: x, with: conv, activation: .relu) }
     public override var extraDescription: String { conv.extraDescription }
 }
 

@@ -33,8 +33,10 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let y = try bn2.forward(conv2.forward(bn1.forward(conv1.forward(x), activation: .relu)))
-        return try (y + (downsample?.forward(x) ?? x)).relu()
+        // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut): the add and the last ReLU run in
+        // bn2's pass, and in inference each BN is folded into its convolution.
+        let h = try bn1.forward(convolving: x, with: conv1, activation: .relu)
+        return try bn2.forward(convolving: h, with: conv2, residual: downsample?.forward(x) ?? x, activation: .relu)
     }
 
     public override var extraDescription: String { "\(inChannels), \(outChannels)" + (stride != 1 ? ", stride=\(stride)" : "") }
@@ -96,9 +98,7 @@ public final class ResNet: Module {
         guard x.rank == 4, x.shape[1] == inChannels else {
             throw TensorError("ResNet: expected (N, \(inChannels), H, W) input, got shape \(x.shape)")
         }
-        var y = x
-        for (_, m) in children { y = try m.forward(y) }
-        return y
+        return try Sequential.chain(children.map { $0.module }, [x])   // with the stem's conv → BN → ReLU fused
     }
 
     public override var typeName: String { "ResNet\(depth)" }

@@ -34,7 +34,8 @@ public final class ResNet12Block: Module {
         guard x.rank == 4, x.shape[2] >= 2, x.shape[3] >= 2 else {
             throw TensorError("ResNet12Block: needs an (N, C, H, W) input at least 2×2 (it ends with a 2×2 max-pool), got shape \(x.shape)")
         }
-        return try (body.forward(x) + short.forward(x)).leakyRelu(Self.slope).maxPool2d(kernel: (2, 2))
+        // LReLU(body(x) + short(x)): the add and the activation run in body's last BN pass.
+        return try body.forward([x], residual: short.forward(x), activation: .leakyRelu(Self.slope)).maxPool2d(kernel: (2, 2))
     }
 
     public override var extraDescription: String { "\(inChannels), \(outChannels)" }

@@ -26,15 +26,37 @@ public final class BatchNorm2d: Module {
 
     public override func forward(_ x: Tensor) throws -> Tensor { try forward(x, activation: .none) }
 
-    /// BN with the activation that follows it fused (`Tensor.batchNorm`): one pass over
-    /// memory, and the normalised tensor is not kept for backward.
-    public func forward(_ x: Tensor, activation: BatchNormActivation) throws -> Tensor {
+    /// BN with the residual addition and the activation that follow it fused
+    /// (`Tensor.batchNorm`): act(BN(x) + residual) in one pass over memory, and the
+    /// normalised tensor is not kept for backward.
+    public func forward(_ x: Tensor, residual: Tensor? = nil, activation: BatchNormActivation) throws -> Tensor {
         guard x.rank >= 2, x.shape[1] == channels else {
             throw TensorError("BatchNorm2d: expected input with \(channels) channels in dimension 2, got shape \(x.shape)")
         }
         if isTraining { try GradMode.disabled { try numBatchesTracked.addInPlace(1) } }
         return try Tensor.batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                                    training: isTraining, momentum: momentum, eps: eps, activation: activation)
+                                    training: isTraining, momentum: momentum, eps: eps, residual: residual, activation: activation)
+    }
+
+    /// Whether eval-mode forwards without a tape fold BN into the preceding convolution
+    /// (`forward(convolving:with:)`). On by default; off gives the separate ops, for
+    /// comparisons and benchmarks.
+    nonisolated(unsafe) public static var foldsIntoConvolution = true
+
+    /// act(BN(conv(x)) + residual). In eval mode with nothing to differentiate (inference, under
+    /// no_grad) this is one convolution with BN, the residual and the activation in its
+    /// epilogue (`Tensor.conv2dBatchNorm`); otherwise the convolution, then the fused BN.
+    public func forward(convolving x: Tensor, with conv: Conv2d, residual: Tensor? = nil,
+                        activation: BatchNormActivation = .none) throws -> Tensor {
+        let taped = GradMode.isEnabled
+            && [x, residual, conv.weight, conv.bias, weight, bias].contains { $0?.requiresGrad ?? false }
+        guard !isTraining, !conv.isTraining, Self.foldsIntoConvolution, !taped, conv.outChannels == channels else {
+            return try forward(conv.forward(x), residual: residual, activation: activation)
+        }
+        return try Tensor.conv2dBatchNorm(x, conv.weight, bias: conv.bias, stride: conv.stride, padding: conv.padding,
+                                          dilation: conv.dilation, groups: conv.groups, runningMean: runningMean,
+                                          runningVar: runningVar, gamma: weight, beta: bias, eps: eps,
+                                          residual: residual, activation: activation)
     }
 
     public override var extraDescription: String {

@@ -19,24 +19,49 @@ public final class Sequential: Module {
     // The one-tensor entry point too: the base class's would report a wrong input count.
     public override func forward(_ x: Tensor) throws -> Tensor { try forward([x]) }
 
-    public override func forward(_ inputs: [Tensor]) throws -> Tensor {
+    public override func forward(_ inputs: [Tensor]) throws -> Tensor { try forward(inputs, residual: nil) }
+
+    /// Runs the children; with a `residual`, the last child must be a BatchNorm2d (optionally
+    /// followed by ReLU/LeakyReLU), and the residual is added before that activation in BN's
+    /// own pass: act(BN(…) + residual), a residual block's tail as one fused op.
+    ///
+    /// Fusions, each giving the separate ops' numbers (bit-identical, or within float32
+    /// rounding where BN is folded into a convolution):
+    ///   * BatchNorm2d followed by ReLU or LeakyReLU (slope > 0): one pass and one tensor fewer;
+    ///   * Conv2d followed by BatchNorm2d (and an activation): in eval mode without a tape, one
+    ///     convolution with BN in its epilogue (`BatchNorm2d.forward(convolving:with:)`).
+    public func forward(_ inputs: [Tensor], residual: Tensor?, activation tail: BatchNormActivation = .none) throws -> Tensor {
         guard !children.isEmpty else {
-            guard inputs.count == 1 else { throw TensorError("Sequential: an empty Sequential takes 1 input") }
+            guard inputs.count == 1, residual == nil else { throw TensorError("Sequential: an empty Sequential takes 1 input") }
             return inputs[0]
         }
-        // BatchNorm2d followed by ReLU or LeakyReLU (slope > 0) runs as one fused op
-        // (Tensor.batchNorm's activation): the same numbers, one pass and one tensor fewer.
-        let kids = children
+        return try Sequential.chain(children.map { $0.module }, inputs, residual: residual, activation: tail)
+    }
+
+    /// The walk of `forward(_:residual:activation:)` over any list of modules applied in order
+    /// (also ResNet's stem and stages).
+    static func chain(_ kids: [Module], _ inputs: [Tensor], residual: Tensor? = nil,
+                      activation tail: BatchNormActivation = .none) throws -> Tensor {
+        if residual != nil {
+            guard kids.last is BatchNorm2d else { throw TensorError("Sequential: a fused residual needs a BatchNorm2d last") }
+        }
         var x = inputs
         var i = 0
         while i < kids.count {
-            let m = kids[i].module
-            if let bn = m as? BatchNorm2d, x.count == 1, i + 1 < kids.count,
-               let act = Sequential.fusedActivation(kids[i + 1].module) {
-                x = [try bn.forward(x[0], activation: act)]
-                i += 2
+            let conv = kids[i] as? Conv2d
+            let bnAt = conv == nil ? i : i + 1
+            if x.count == 1, bnAt < kids.count, let bn = kids[bnAt] as? BatchNorm2d {
+                let isLast = bnAt == kids.count - 1
+                let act = bnAt + 1 < kids.count ? Sequential.fusedActivation(kids[bnAt + 1]) : nil
+                let r = isLast ? residual : nil, a = isLast ? tail : (act ?? .none)
+                if let conv {
+                    x = [try bn.forward(convolving: x[0], with: conv, residual: r, activation: a)]
+                } else {
+                    x = [try bn.forward(x[0], residual: r, activation: a)]
+                }
+                i = bnAt + (act != nil && !isLast ? 2 : 1)
             } else {
-                x = [try m.forward(x)]
+                x = [try kids[i].forward(x)]
                 i += 1
             }
         }

@@ -1,0 +1,56 @@
+import Foundation
+import MERKernels
+
+extension Tensor {
+    /// Inference's conv → BatchNorm (eval) → [+ residual] → [activation] as one convolution:
+    ///
+    ///     act( batch_norm(conv2d(x, w, b), running stats, γ, β, eps) + residual )
+    ///
+    /// BN's running statistics become a per-channel scale γ/√(var + eps) and shift
+    /// β + (b − mean)·scale applied in the convolution's epilogue (`ConvEpilogue`), with the
+    /// residual and the activation, while each output row is in cache: one pass over memory and
+    /// one tensor instead of up to four. Equal to the separate ops within float32 rounding (the
+    /// scale multiplies the accumulator instead of x − mean).
+    ///
+    /// There is no backward: this is for forwards without a tape, and refuses otherwise.
+    public static func conv2dBatchNorm(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil,
+                                       stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                                       dilation: (Int, Int) = (1, 1), groups: Int = 1,
+                                       runningMean: Tensor, runningVar: Tensor, gamma: Tensor?, beta: Tensor?, eps: Float,
+                                       residual: Tensor? = nil, activation: BatchNormActivation = .none) throws -> Tensor {
+        let s = try convShape(input, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        let c = s.cout
+        for (name, t) in [("weight", gamma), ("bias", beta), ("running_mean", runningMean), ("running_var", runningVar)] {
+            if let t { try check(t.shape == [c], "conv2d + batch_norm: \(name) must have shape [\(c)], got \(describe(t.shape))") }
+        }
+        try check(eps >= 0, "conv2d + batch_norm: eps must be non-negative, got \(eps)")
+        let outShape = [s.n, c, s.hout, s.wout]
+        if let residual {
+            try check(residual.shape == outShape,
+                      "conv2d + batch_norm: the residual must have the output's shape \(describe(outShape)), got \(describe(residual.shape))")
+        }
+        let taped = [input, weight, bias, gamma, beta, residual].contains { $0?.requiresGrad ?? false }
+        try check(!(GradMode.isEnabled && taped),
+                  "conv2d + batch_norm: the folded inference op has no backward (run it under no_grad, or use conv2d then batch_norm)")
+
+        // Per channel, in Double as BN's eval kernel computes its scale.
+        let mean = try runningMean.contiguousData(), variance = try runningVar.contiguousData()
+        let g = try gamma?.contiguousData(), b = try beta?.contiguousData(), convBias = try bias?.contiguousData()
+        let scale = try Tensor(uninitialized: [c]), shift = try Tensor(uninitialized: [c])
+        for ch in 0..<c {
+            let k = Double(g?.pointer[ch] ?? 1) / (Double(variance.pointer[ch]) + Double(eps)).squareRoot()
+            scale.pointer[ch] = Float(k)
+            shift.pointer[ch] = Float(Double(b?.pointer[ch] ?? 0) + (Double(convBias?.pointer[ch] ?? 0) - Double(mean.pointer[ch])) * k)
+        }
+        let x = try input.contiguousData(), w = try weight.contiguousData(), r = try residual?.contiguousData()
+        let out = try Tensor(uninitialized: outShape)
+        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward), for: "conv2d's workspace")
+        if s.n > 0 {
+            let epilogue = ConvEpilogue(scale: scale.pointer, shift: shift.pointer, residual: r.map { UnsafePointer($0.pointer) },
+                                        activation: activation.forward)
+            ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue)
+        }
+        if OpProfile.isEnabled { OpProfile.forwardOpEnded("conv2d_batch_norm") }
+        return out
+    }
+}
