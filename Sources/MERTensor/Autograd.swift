@@ -1,30 +1,60 @@
 /// Reverse-mode automatic differentiation on a define-by-run tape.
 ///
 /// Every differentiable op that sees an input requiring grad (while grad mode is on)
-/// attaches a `GradNode` to its result: the inputs and a closure mapping the result's
-/// gradient to the inputs' gradients. `backward()` walks the nodes in reverse topological
-/// order, summing gradients per tensor, and accumulates them into the leaves' `grad`.
+/// attaches a `GradNode` to its result: where each input's gradient goes and a closure
+/// mapping the result's gradient to the inputs' gradients. `backward()` walks the nodes in
+/// reverse topological order, summing gradients per node, and accumulates them into the
+/// leaves' `grad`.
 public final class GradNode {
     public let name: String
-    /// Inputs whose gradients `pullback` returns, in the same order.
-    var inputs: [Tensor]
+    /// Where each input's gradient goes, in the pullback's order (nil: the input does not
+    /// require grad). An edge holds the input's node, not the input tensor, so an
+    /// intermediate result is freed as soon as no pullback saved it (PyTorch's next_edges):
+    /// holding the tensors kept every activation of a step alive until backward.
+    var edges: [GradEdge?]
+    /// The inputs' shapes, to check the gradients the pullback returns.
+    let inputShapes: [[Int]]
     var pullback: ((Tensor) throws -> [Tensor?])?
-    /// Storage versions of the inputs and the output when the op ran.
-    var versions: [(Storage, Int)]
+    /// Storage versions of the inputs and the output when the op ran, held weakly: a storage
+    /// that was freed was saved by no pullback, so its later fate cannot matter.
+    var versions: [SavedVersion]
 
     init(name: String, inputs: [Tensor], output: Tensor, pullback: @escaping (Tensor) throws -> [Tensor?]) {
-        self.name = name; self.inputs = inputs; self.pullback = pullback
-        versions = (inputs + [output]).map { ($0.storage, $0.storage.version) }
+        self.name = name; self.pullback = pullback
+        edges = inputs.map { t in t.requiresGrad ? (t.gradFn.map { .node($0) } ?? .leaf(t)) : nil }
+        inputShapes = inputs.map(\.shape)
+        versions = (inputs + [output]).map { SavedVersion(storage: $0.storage, version: $0.storage.version) }
     }
 
     /// Drops saved tensors so the forward activations can be freed after backward.
-    func release() { pullback = nil; inputs = []; versions = [] }
+    func release() { pullback = nil; edges = []; versions = [] }
 
     func checkVersions() throws {
-        for (storage, version) in versions where storage.version != version {
-            throw TensorError("backward: a tensor used by \(name) was modified in place after it was used; its gradient would be wrong (clone it before the in-place operation)")
+        for v in versions {
+            if let storage = v.storage, storage.version != v.version {
+                throw TensorError("backward: a tensor used by \(name) was modified in place after it was used; its gradient would be wrong (clone it before the in-place operation)")
+            }
         }
     }
+}
+
+/// Where a gradient goes: a leaf tensor that accumulates it in `grad`, or the node of the op
+/// that produced an intermediate result.
+enum GradEdge {
+    case leaf(Tensor), node(GradNode)
+
+    var id: ObjectIdentifier {
+        switch self {
+        case .leaf(let t): return ObjectIdentifier(t)
+        case .node(let n): return ObjectIdentifier(n)
+        }
+    }
+}
+
+/// A storage's version when an op used it, without keeping the storage alive.
+struct SavedVersion {
+    weak var storage: Storage?
+    let version: Int
 }
 
 /// Whether ops record the tape. `GradMode.disabled { ... }` is Lua's `tensor.no_grad`.
@@ -74,46 +104,45 @@ extension Tensor {
 
         // Reverse topological order by iterative depth-first search (deep graphs must not
         // overflow the stack).
-        var order: [Tensor] = []
+        let root: GradEdge = gradFn.map { .node($0) } ?? .leaf(self)
+        var order: [GradEdge] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (t, expanded) = stack.popLast() {
-            if expanded { order.append(t); continue }
-            if !visited.insert(ObjectIdentifier(t)).inserted { continue }
-            stack.append((t, true))
-            if let node = t.gradFn {
+        var stack: [(GradEdge, Bool)] = [(root, false)]
+        while let (v, expanded) = stack.popLast() {
+            if expanded { order.append(v); continue }
+            if !visited.insert(v.id).inserted { continue }
+            stack.append((v, true))
+            if case .node(let node) = v {
                 try check(node.pullback != nil, "backward: the graph through \(node.name) was already released by an earlier backward(); call backward with retain_graph to differentiate twice")
-                for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
-                    stack.append((input, false))
-                }
+                for case let e? in node.edges where !visited.contains(e.id) { stack.append((e, false)) }
             }
         }
 
-        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        var grads: [ObjectIdentifier: Tensor] = [root.id: seed]
         OpProfile.backwardBegan()
         defer { OpProfile.backwardEnded() }
         try GradMode.disabled {
-            for t in order.reversed() {
-                guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
-                guard let node = t.gradFn else {
+            for v in order.reversed() {
+                guard let g = grads.removeValue(forKey: v.id) else { continue }
+                switch v {
+                case .leaf(let t):
                     if t.requiresGrad {
                         t.grad = try OpProfile.timed("gradient accumulation") { try t.grad.map { try $0.adding(g) } ?? g.privateCopy() }
                     }
-                    continue
-                }
-                try node.checkVersions()
-                let inputGrads = try OpProfile.timed(node.name + " backward") { try node.pullback!(g) }
-                for (input, ig) in zip(node.inputs, inputGrads) {
-                    guard input.requiresGrad, let ig = ig else { continue }
-                    try check(ig.shape == input.shape, "backward: \(node.name) produced a gradient of shape \(describe(ig.shape)) for an input of shape \(describe(input.shape))")
-                    let key = ObjectIdentifier(input)
-                    if let earlier = grads[key] {
-                        grads[key] = try OpProfile.timed("gradient accumulation") { try earlier.adding(ig) }
-                    } else {
-                        grads[key] = ig
+                case .node(let node):
+                    try node.checkVersions()
+                    let inputGrads = try OpProfile.timed(node.name + " backward") { try node.pullback!(g) }
+                    for (i, (edge, ig)) in zip(node.edges, inputGrads).enumerated() {
+                        guard let edge, let ig else { continue }
+                        try check(ig.shape == node.inputShapes[i], "backward: \(node.name) produced a gradient of shape \(describe(ig.shape)) for an input of shape \(describe(node.inputShapes[i]))")
+                        if let earlier = grads[edge.id] {
+                            grads[edge.id] = try OpProfile.timed("gradient accumulation") { try earlier.adding(ig) }
+                        } else {
+                            grads[edge.id] = ig
+                        }
                     }
+                    if !retainGraph { node.release() }
                 }
-                if !retainGraph { node.release() }
             }
         }
     }

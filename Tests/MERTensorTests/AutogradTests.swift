@@ -12,6 +12,26 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(x.grad?.toArray(), [2, 4])
     }
 
+    /// The tape holds what the pullbacks saved, not every intermediate: x·2 feeds a sum, whose
+    /// backward needs only the shape, so its buffer is freed before backward runs (a step's
+    /// activations that nothing saved do not stay alive until backward), and the gradients
+    /// still arrive.
+    func testIntermediatesNothingSavedAreFreedBeforeBackward() throws {
+        let x = try Tensor.from([1, 2, 3], shape: [3]).requiresGrad(true)
+        weak var freed: Storage?, kept: Storage?
+        let loss: Tensor = try {
+            let a = try x * 2          // saved by nothing: sum's backward needs the shape only
+            let b = try a.exp()        // exp's backward keeps its output
+            freed = a.storage; kept = b.storage
+            return try b.sum()
+        }()
+        XCTAssertNil(freed, "an intermediate no pullback saved is freed")
+        XCTAssertNotNil(kept, "a tensor a pullback saved stays until backward")
+        try loss.backward()
+        let e: [Float] = [1, 2, 3].map { 2 * Float(exp(2 * Double($0))) }
+        for (g, w) in zip(x.grad!.toArray(), e) { XCTAssertEqual(g, w, accuracy: w * 1e-6) }
+    }
+
     func testNoGradRecordsNothingAndDetachCutsTheGraph() throws {
         let x = try Tensor.ones([2]).requiresGrad(true)
         let y = try GradMode.disabled { try x * 2 }
