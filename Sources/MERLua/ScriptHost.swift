@@ -58,8 +58,6 @@ public enum ScriptHost {
     /// A Lua state set up as the options say (seed, threads, memory budget, `require` paths,
     /// `arg`): what a script runs in, and what a notebook kernel keeps for its whole life.
     public static func makeVM(_ options: ScriptOptions) -> LuaVM {
-        // Training frees and reallocates the same large buffers every step; keep them on the heap.
-        _ = HeapPolicy.applied
         if let seed = options.seed { Generator.seed(seed) }
         if let threads = options.threads { Parallel.threads = threads }
         if let bytes = options.maxMemory { MemoryBudget.limitBytes = bytes }

@@ -2,9 +2,12 @@ import Foundation
 
 /// A reference-counted, 64-byte aligned float buffer shared by a tensor and its views.
 /// Alignment lets kernels use aligned 512-bit loads on the start of a contiguous tensor.
+/// Large buffers come from and go back to `StoragePool`.
 public final class Storage {
     public let count: Int
     public let data: UnsafeMutablePointer<Float>
+    /// The block's size (its `StoragePool` class), ≥ count · 4.
+    private let blockBytes: Int
     /// Bumped by every in-place write, so autograd can tell that a tensor it saved for
     /// backward was overwritten afterwards (PyTorch's version counter).
     public internal(set) var version = 0
@@ -22,17 +25,17 @@ public final class Storage {
         let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: 4)
         guard count >= 0, !overflow else { throw TensorError("not enough memory: \(what()) requested \(count) elements, more than any machine holds") }
         try MemoryBudget.reserve(bytes, for: what())
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+        guard let block = StoragePool.classBytes(bytes), let raw = StoragePool.take(block) else {
             MemoryBudget.released(bytes)
             throw TensorError("not enough memory: \(what()) requested \(MemoryBudget.format(bytes)) and the system refused it")
         }
         self.count = count
+        blockBytes = block
         data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     deinit {
-        free(UnsafeMutableRawPointer(data))
+        StoragePool.give(UnsafeMutableRawPointer(data), classBytes: blockBytes)
         MemoryBudget.released(max(count, 1) * 4)
     }
 }

@@ -1,5 +1,6 @@
 import MERKernels
 import MERNN
+import MERTensor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -87,6 +88,8 @@ struct BenchOptions {
                 let a = value("--algorithm")
                 guard let mode = ConvAlgorithm(rawValue: a) else { fail("--algorithm needs auto, direct or winograd, got '\(a)'") }
                 ConvAlgorithm.mode = mode
+            case "--no-fold": BatchNorm2d.foldsIntoConvolution = false   // inference: BN as separate ops
+            case "--no-pool": StoragePool.capacityBytes = 0               // every buffer back to malloc
             case "--conv": o.convFilter = value("--conv")
             case "--profile":
                 let p = value("--profile")
@@ -102,7 +105,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--no-fold] [--no-pool]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }
@@ -119,7 +122,6 @@ struct BenchOptions {
 
 enum Bench {
     static func main(_ args: [String]) {
-        _ = HeapPolicy.applied // as mer-script does: training buffers stay on the heap
         let o = BenchOptions.parse(args)
         if let pass = o.profilePass {
             convProfile(o, pass: pass)

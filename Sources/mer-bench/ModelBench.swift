@@ -126,7 +126,7 @@ enum ModelBench {
             for _ in 0..<o.profileReps { try step() }
             let ms = (PeakFLOPs.now() - t0) / Double(o.profileReps) * 1e3
             let perSample = inferOnly ? "" : String(format: ", %.2f ms/sample", ms / Double(c.batch))
-            print("\(what), \(o.threads) threads: \(String(format: "%.1f", ms)) ms/step\(perSample) over \(o.profileReps) steps (heap policy applied: \(HeapPolicy.applied))")
+            print("\(what), \(o.threads) threads: \(String(format: "%.1f", ms)) ms/step\(perSample) over \(o.profileReps) steps (storage pool: \(StoragePool.capacityBytes > 0 ? "on" : "off"))")
 
             OpProfile.start()
             let p0 = PeakFLOPs.now()

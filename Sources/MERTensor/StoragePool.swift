@@ -1,0 +1,101 @@
+import Foundation
+
+/// Free lists of large tensor buffers by size class, reused across training steps.
+///
+/// A training step allocates and frees the same large activation and gradient buffers every
+/// time (the paper configuration's first-stage maps are 51 MB each). glibc serves such blocks
+/// with fresh `mmap`s and unmaps them on `free`, so without a cache each step page-faults
+/// every buffer in again and the kernel zeroes it (`clear_page_erms` was 13 % of a paper
+/// step under `perf`). Keeping freed blocks here, by size class, hands the next step the
+/// same pages. (This replaces a process-wide `mallopt` that kept every freed block in the
+/// C heap: the cache is ours, bounded, and can be emptied.)
+///
+/// Classes: sizes from `minimumBytes` up, rounded up to the next eighth of a power of two
+/// (at most 12.5 % slack), so a tensor whose shape varies a little (a smaller last batch)
+/// still finds a block. Cached blocks are not counted in `MemoryBudget` (they hold no
+/// tensor); the cache keeps at most `capacityBytes` and is emptied when the system refuses
+/// an allocation.
+public enum StoragePool {
+    /// Smaller blocks come from malloc's own bins, which already reuse them.
+    public static let minimumBytes = 128 << 10
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]
+    nonisolated(unsafe) private static var cached = 0
+    nonisolated(unsafe) private static var capacity = min(Int(clamping: ProcessInfo.processInfo.physicalMemory) / 4, 8 << 30)
+
+    /// The most bytes the cache keeps; blocks freed beyond it go back to the system.
+    public static var capacityBytes: Int {
+        get { lock.withLock { capacity } }
+        set {
+            lock.withLock { capacity = max(0, newValue) }
+            shrink(to: capacityBytes)
+        }
+    }
+
+    /// Bytes held in the free lists now.
+    public static var cachedBytes: Int { lock.withLock { cached } }
+
+    /// The block size a request of `bytes` gets: itself below `minimumBytes`, else rounded up
+    /// to an eighth of its power of two (nil if that overflows).
+    public static func classBytes(_ bytes: Int) -> Int? {
+        guard bytes >= minimumBytes else { return bytes }
+        let top = Int.bitWidth - 1 - bytes.leadingZeroBitCount   // 2^top ≤ bytes < 2^(top+1)
+        let step = 1 << (top - 3)
+        let (rounded, overflow) = bytes.addingReportingOverflow(step - 1)
+        return overflow ? nil : rounded / step * step
+    }
+
+    /// A 64-byte aligned block of `classBytes` bytes (a class size), cached or new; nil if the
+    /// system refuses even after the cache is emptied.
+    static func take(_ classBytes: Int) -> UnsafeMutableRawPointer? {
+        if classBytes >= minimumBytes {
+            let hit: UnsafeMutableRawPointer? = lock.withLock {
+                guard let p = free[classBytes]?.popLast() else { return nil }
+                cached -= classBytes
+                return p
+            }
+            if let hit { return hit }
+        }
+        if let p = allocate(classBytes) { return p }
+        shrink(to: 0)   // memory is short: give the cache back and try once more
+        return allocate(classBytes)
+    }
+
+    /// Takes back a block from `take`: cached while there is room (newest first out, so the
+    /// pages reused are the ones still in cache), else freed.
+    static func give(_ p: UnsafeMutableRawPointer, classBytes: Int) {
+        if classBytes >= minimumBytes {
+            let kept: Bool = lock.withLock {
+                guard cached + classBytes <= capacity else { return false }
+                free[classBytes, default: []].append(p)
+                cached += classBytes
+                return true
+            }
+            if kept { return }
+        }
+        Foundation.free(p)
+    }
+
+    /// Frees cached blocks until at most `bytes` stay cached (0 empties the cache).
+    public static func shrink(to bytes: Int = 0) {
+        let released: [UnsafeMutableRawPointer] = lock.withLock {
+            var out: [UnsafeMutableRawPointer] = []
+            for size in free.keys.sorted(by: >) where cached > bytes {
+                while cached > bytes, let p = free[size]?.popLast() {
+                    out.append(p)
+                    cached -= size
+                }
+                if free[size]?.isEmpty == true { free[size] = nil }
+            }
+            return out
+        }
+        for p in released { Foundation.free(p) }
+    }
+
+    private static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer? {
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, max(bytes, 1)) == 0 else { return nil }
+        return raw
+    }
+}
