@@ -54,8 +54,13 @@ function ablation.tables(name, rows, seeds, settings)
     local acc, uf1, uar, links_md, links_html = {}, {}, {}, {}, {}
     for _, run in ipairs(r.runs) do
       acc[#acc + 1], uf1[#uf1 + 1], uar[#uar + 1] = run.metrics.accuracy, run.metrics.uf1, run.metrics.uar
-      links_md[#links_md + 1] = string.format("[seed %d](%s/report.html)", run.seed, run.rel)
-      links_html[#links_html + 1] = string.format("<a href=\"%s/report.html\">seed %d</a>", html_escape(run.rel), run.seed)
+      if run.rel then   -- an evaluated-only row (chance) has no run directory to link
+        links_md[#links_md + 1] = string.format("[seed %d](%s/report.html)", run.seed, run.rel)
+        links_html[#links_html + 1] = string.format("<a href=\"%s/report.html\">seed %d</a>", html_escape(run.rel), run.seed)
+      else
+        links_md[#links_md + 1] = string.format("seed %d", run.seed)
+        links_html[#links_html + 1] = string.format("seed %d", run.seed)
+      end
     end
     local name_md = r.variant:gsub("|", "\\|")   -- a pipe would end the Markdown cell
     md[#md + 1] = string.format("| %s | %s | %s | %s | %s |", name_md, cell(acc), cell(uf1), cell(uar), table.concat(links_md, " "))
@@ -85,12 +90,19 @@ function ablation.run(name, o, ds, variants)
     local row = {variant = v[1], runs = {}}
     for _, seed in ipairs(seeds) do
       print(string.format("== %s: %s, seed %d", name, v[1], seed))
-      local metrics, run = experiment.loso{
-        name = v[1]:gsub("[^%w]+", "_") .. "-seed" .. seed, dir = dir, dataset = v.dataset or ds, options = o, model = v[2],
-        epochs = o.epochs, batch = o.batch, lr = o.lr, step = o.step or 10, gamma = o.gamma or 0.5, seed = seed,
-        validation = o.validation or 0,
-      }
-      row.runs[#row.runs + 1] = {seed = seed, metrics = metrics, rel = run.dir:sub(#dir + 2)}
+      -- v.dataset: one set for every seed, or a function of the seed (a fresh draw per seed).
+      local vds = v.dataset or ds
+      if type(vds) == "function" then vds = vds(seed) end
+      if v.evaluate then   -- a method without training (chance): metrics straight from the data
+        row.runs[#row.runs + 1] = {seed = seed, metrics = v.evaluate(vds, seed)}
+      else
+        local metrics, run = experiment.loso{
+          name = v[1]:gsub("[^%w]+", "_") .. "-seed" .. seed, dir = dir, dataset = vds, options = o, model = v[2],
+          epochs = o.epochs, batch = o.batch, lr = o.lr, step = o.step or 10, gamma = o.gamma or 0.5, seed = seed,
+          validation = o.validation or 0,
+        }
+        row.runs[#row.runs + 1] = {seed = seed, metrics = metrics, rel = run.dir:sub(#dir + 2)}
+      end
     end
     rows[#rows + 1] = row
   end
@@ -104,9 +116,10 @@ function ablation.run(name, o, ds, variants)
   return rows, dir
 end
 
--- The data set a recipe asked for: --data DIR for CASME II, else the synthetic set (fixed
--- across the training seeds). `input` overrides o.input ("diff", "onset,apex", ...).
-function ablation.dataset(o, input)
+-- The data set a recipe asked for: --data DIR for CASME II, else the synthetic set, drawn
+-- with data_seed (default o.data_seed or 1: the same set for every training seed).
+-- `input` overrides o.input ("diff", "onset,apex", ...).
+function ablation.dataset(o, input, data_seed)
   if not input then
     input = {}
     for kind in tostring(o.input or "onset,apex"):gmatch("[^,]+") do input[#input + 1] = kind end
@@ -114,8 +127,9 @@ function ablation.dataset(o, input)
   if o.data ~= "" then return data.casme2{root = o.data, size = o.size, input = input} end
   local lo, hi = tostring(o.intensity or "1-3"):match("^([%d.]+)%-([%d.]+)$")
   if not lo then error("--intensity expects LO-HI in pixels at 112 px, e.g. 2-4, got '" .. tostring(o.intensity) .. "'", 0) end
-  return data.synthetic{subjects = o.subjects, per_class = o.per_class, size = o.size, seed = o.data_seed or 1, input = input,
-                        intensity = {tonumber(lo), tonumber(hi)}}
+  return data.synthetic{subjects = o.subjects, per_class = o.per_class, size = o.size, seed = data_seed or o.data_seed or 1, input = input,
+                        intensity = {tonumber(lo), tonumber(hi)},
+                        head_motion = o.head_motion, noise = o.noise, illumination = o.illumination}
 end
 
 -- The quickstart's recipe (Scripts/quickstart.lua says why), on 4 subjects and 2 seeds so that

@@ -21,9 +21,9 @@ public final class Sequential: Module {
 
     public override func forward(_ inputs: [Tensor]) throws -> Tensor { try forward(inputs, residual: nil) }
 
-    /// Runs the children; with a `residual`, the last child must be a BatchNorm2d (optionally
-    /// followed by ReLU/LeakyReLU), and the residual is added before that activation in BN's
-    /// own pass: act(BN(…) + residual), a residual block's tail as one fused op.
+    /// Runs the children; with a `residual`, the last child must be a BatchNorm2d, and the
+    /// residual and then `activation` are applied in that BN's own pass: act(BN(…) + residual),
+    /// a residual block's tail as one fused op.
     ///
     /// Fusions, each giving the separate ops' numbers (bit-identical, or within float32
     /// rounding where BN is folded into a convolution):
