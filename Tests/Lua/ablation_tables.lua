@@ -45,6 +45,29 @@ T.test("mean ± sd over seeds, one row per variant, every run linked", function(
   T.raises("--seeds expects a list of non-negative integers", ablation.run, "x", {seeds = "1,x", dir = root}, ds, {})
 end)
 
+T.test("evaluated-only rows and a data set drawn per seed", function()
+  local drawn = {}
+  local function per_seed(seed)
+    drawn[#drawn + 1] = seed
+    return data.synthetic{subjects = 2, per_class = 1, size = 16, seed = seed, input = {"diff"}}
+  end
+  -- A method without training: here every sample is called class 1 (accuracy 1/5 exactly).
+  local function all_first(ds, seed)
+    local pred, target = {}, {}
+    for i = 1, #ds do pred[i] = 1; target[i] = ds[i].y end
+    return eval.metrics(pred, target, 5)
+  end
+  local ok, rows, dir = T.quietly(ablation.run, "evaluated", {seeds = "5,6", dir = root}, nil,
+                                  {{"all first", nil, dataset = per_seed, evaluate = all_first}})
+  assert(ok, rows)
+  assert(#drawn == 2 and drawn[1] == 5 and drawn[2] == 6, "the data set is drawn once per seed, with that seed")
+  assert(rows[1].runs[1].rel == nil and rows[1].runs[2].seed == 6)
+  local md = mer.read_file(dir .. "/ablation.md")
+  assert(md:find("| all first | 0.2000 ± 0.0000 | ", 1, true), md)
+  assert(md:find("| seed 5 seed 6 |", 1, true), "no run directory, so no link:\n" .. md)
+  assert(not mer.read_file(dir .. "/report.html"):find("href=", 1, true))
+end)
+
 T.test("one seed has no sd", function()
   local md = ablation.tables("t", {{variant = "v", runs = {{seed = 1, rel = "r", metrics = {accuracy = 0.5, uf1 = 0.25, uar = 0.5}}}}}, {1}, {})
   assert(md:find("| v | 0.5000 ± — | 0.2500 ± — | 0.5000 ± — |", 1, true), md)

@@ -47,6 +47,32 @@ final class RecipeTests: XCTestCase {
 
     func metrics(_ dir: String) throws -> String { try String(contentsOfFile: dir + "/metrics.json", encoding: .utf8) }
 
+    /// The calibrated benchmark's recipe, two cheap methods over two seeds: one table with a
+    /// row per method, chance without run links, the linear model with both runs linked; an
+    /// unknown method is named.
+    func testTheSyntheticBenchmarkWritesOneRowPerMethod() throws {
+        let recipe = LuaScriptTests.packageRoot.appendingPathComponent("Scripts/benchmark_synthetic.lua").path
+        let args = [recipe, "--methods", "chance,linear", "--seeds", "1,2", "--subjects", "2", "--per-class", "1",
+                    "--epochs", "1", "--size", "16", "--dir", work.path]
+        let (p, out) = try start(args)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasPrefix("benchmark_synthetic-") }
+        XCTAssertEqual(dirs.count, 1, text)
+        let md = try String(contentsOfFile: work.appendingPathComponent(dirs[0] + "/ablation.md").path, encoding: .utf8)
+        let rows = md.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| variant") }
+        XCTAssertEqual(rows.count, 2, md)
+        XCTAssertTrue(rows[0].hasPrefix("| chance (uniform guess) | ") && rows[0].hasSuffix("| seed 1 seed 2 |"), md)
+        XCTAssertTrue(rows[1].hasPrefix("| linear on \\|apex − onset\\| | ") && rows[1].contains("/report.html)"), md)
+
+        let (q, qout) = try start([recipe, "--methods", "chance,svm", "--dir", work.path])
+        let qtext = String(decoding: qout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        q.waitUntilExit()
+        XCTAssertNotEqual(q.terminationStatus, 0)
+        XCTAssertTrue(qtext.contains("--methods: unknown method 'svm' (known: chance, cnn_diff"), qtext)
+    }
+
     func testSameSeedAndThreadsGiveIdenticalMetrics() throws {
         let a = try run([quickstart] + tiny), b = try run([quickstart] + tiny)
         XCTAssertNotEqual(a, b)
