@@ -6,9 +6,10 @@ import Foundation
 /// time (the paper configuration's first-stage maps are 51 MB each). glibc serves such blocks
 /// with fresh `mmap`s and unmaps them on `free`, so without a cache each step page-faults
 /// every buffer in again and the kernel zeroes it (`clear_page_erms` was 13 % of a paper
-/// step under `perf`). Keeping freed blocks here, by size class, hands the next step the
-/// same pages. (This replaces a process-wide `mallopt` that kept every freed block in the
-/// C heap: the cache is ours, bounded, and can be emptied.)
+/// step under `perf`; with no cache at all the step ran 24 % slower). Keeping freed blocks
+/// here, by size class, hands the next step the same pages. (This replaces a process-wide
+/// `mallopt` that put every block on the C heap and never trimmed it: the cache is ours,
+/// bounded, and can be emptied.)
 ///
 /// Classes: sizes from `minimumBytes` up, rounded up to the next eighth of a power of two
 /// (at most 12.5 % slack), so a tensor whose shape varies a little (a smaller last batch)
@@ -16,8 +17,15 @@ import Foundation
 /// tensor); the cache keeps at most `capacityBytes` and is emptied when the system refuses
 /// an allocation.
 public enum StoragePool {
-    /// Smaller blocks come from malloc's own bins, which already reuse them.
-    public static let minimumBytes = 128 << 10
+    /// Smaller blocks are left to glibc, whose heap reuses freed space with coalescing (its mmap
+    /// threshold adapts upwards as mapped blocks are freed). The bound was measured
+    /// (`mer-bench --model --model-only paper|quick`, alternating with the mallopt build, two
+    /// rounds): from 8 MiB both configurations train at the old speed with the lowest peaks
+    /// (paper 1833–1842 MB, quick 626–637 MB, against 2175–2282 and 823–831); caching from
+    /// 128 KiB held 1941 MB at the paper peak (blocks of one class idle in the cache while
+    /// backward asked for others, which the heap would have coalesced); from 32 MiB the quick
+    /// configuration, whose maps are 17 MB, ran 10–15 % slower.
+    public static let minimumBytes = 8 << 20
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var free: [Int: [UnsafeMutableRawPointer]] = [:]

@@ -12,8 +12,8 @@ final class StoragePoolTests: XCTestCase {
     func testClassesRoundUpByAtMostAnEighth() {
         XCTAssertEqual(StoragePool.classBytes(100), 100, "small blocks are malloc's")
         XCTAssertEqual(StoragePool.classBytes(StoragePool.minimumBytes), StoragePool.minimumBytes)
-        XCTAssertEqual(StoragePool.classBytes(1 << 20), 1 << 20)
-        XCTAssertEqual(StoragePool.classBytes((1 << 20) + 1), (1 << 20) + (1 << 17))
+        XCTAssertEqual(StoragePool.classBytes(1 << 26), 1 << 26)
+        XCTAssertEqual(StoragePool.classBytes((1 << 26) + 1), (1 << 26) + (1 << 23))
         XCTAssertNil(StoragePool.classBytes(Int.max), "an overflowing class is refused, not wrapped")
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<1000 {
@@ -27,13 +27,13 @@ final class StoragePoolTests: XCTestCase {
     func testAFreedBufferServesTheNextRequestOfItsClass() throws {
         StoragePool.shrink(to: 0)
         let budget = MemoryBudget.liveBytes
-        var a: Tensor? = try Tensor.zeros([1000, 1000])
+        var a: Tensor? = try Tensor.zeros([3000, 3000])
         let first = a!.storage.data
-        XCTAssertEqual(MemoryBudget.liveBytes - budget, 4_000_000)
+        XCTAssertEqual(MemoryBudget.liveBytes - budget, 36_000_000)
         a = nil
-        XCTAssertGreaterThanOrEqual(StoragePool.cachedBytes, 4_000_000, "the block is cached")
+        XCTAssertGreaterThanOrEqual(StoragePool.cachedBytes, 36_000_000, "the block is cached")
         XCTAssertEqual(MemoryBudget.liveBytes, budget, "a cached block is not a tensor")
-        let b = try Tensor.zeros([990, 1010])   // 3,999,600 bytes: the same class
+        let b = try Tensor.zeros([2990, 3010])   // 35,995,600 bytes: the same class
         XCTAssertEqual(b.storage.data, first, "the same block again")
         XCTAssertTrue(b.toArray().allSatisfy { $0 == 0 }, "zeros are zeros on a reused block")
         XCTAssertEqual(StoragePool.cachedBytes, 0)
@@ -41,12 +41,12 @@ final class StoragePoolTests: XCTestCase {
 
     func testTheCacheKeepsNoMoreThanItsCapacity() throws {
         StoragePool.shrink(to: 0)
-        StoragePool.capacityBytes = 6 << 20
-        var ts: [Tensor] = try (0..<4).map { _ in try Tensor.zeros([1 << 19]) }   // 2 MiB each
+        StoragePool.capacityBytes = 3 << 25
+        var ts: [Tensor] = try (0..<4).map { _ in try Tensor.zeros([1 << 23]) }   // 32 MiB each, all pooled
         ts.removeAll()
-        XCTAssertEqual(StoragePool.cachedBytes, 6 << 20, "three of the four blocks fit")
-        StoragePool.capacityBytes = 2 << 20
-        XCTAssertEqual(StoragePool.cachedBytes, 2 << 20, "lowering the capacity frees the excess")
+        XCTAssertEqual(StoragePool.cachedBytes, 3 << 25, "three of the four blocks fit")
+        StoragePool.capacityBytes = 1 << 25
+        XCTAssertEqual(StoragePool.cachedBytes, 1 << 25, "lowering the capacity frees the excess")
         StoragePool.shrink(to: 0)
         XCTAssertEqual(StoragePool.cachedBytes, 0)
     }
