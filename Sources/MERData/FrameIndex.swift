@@ -47,24 +47,23 @@ enum DirectoryLookup {
         return nil
     }
 
-    /// Files directly in `dir` and one level below whose name satisfies `accept`, natural order.
+    /// Files directly in `dir` and one level below whose name satisfies `accept`, natural order,
+    /// files at the top level first. (Collected apart rather than sorted afterwards by
+    /// `NSString.deletingLastPathComponent`, which traps on one-character names in
+    /// swift-corelibs-foundation.)
     static func findFiles(under dir: String, accept: (String) -> Bool) -> [String] {
-        var out: [String] = []
+        var top: [String] = [], nested: [String] = []
         let fm = FileManager.default
-        guard let top = try? fm.contentsOfDirectory(atPath: dir) else { return [] }
-        for n in top.sorted(by: naturalLess) {
+        guard let names = try? fm.contentsOfDirectory(atPath: dir) else { return [] }
+        for n in names.sorted(by: naturalLess) {
             let p = (dir as NSString).appendingPathComponent(n)
             if isDirectory(p) {
                 if n.hasPrefix(".") { continue }
                 for m in ((try? fm.contentsOfDirectory(atPath: p)) ?? []).sorted(by: naturalLess) where accept(m) {
-                    out.append((p as NSString).appendingPathComponent(m))
+                    nested.append((p as NSString).appendingPathComponent(m))
                 }
-            } else if accept(n) { out.append(p) }
+            } else if accept(n) { top.append(p) }
         }
-        // Files at the top level first.
-        return out.sorted { a, b in
-            let da = (a as NSString).deletingLastPathComponent == dir, db = (b as NSString).deletingLastPathComponent == dir
-            return da != db ? da : false
-        }
+        return top + nested
     }
 }
