@@ -84,7 +84,10 @@ public enum ConvKernels {
                     }
                 } else if let epilogue {
                     Parallel.forRanges(s.cout, threads: inner) { chans in
-                        for co in chans { epilogue.apply(output, count: l.p, channel: co, offset: i * l.outImage + co * l.p) }
+                        for co in chans {
+                            let plane = i * l.outImage + co * l.p
+                            epilogue.apply(output, count: l.p, channel: co, offset: plane, planeStart: plane, planeCount: l.p)
+                        }
                     }
                 }
             }

@@ -499,7 +499,8 @@ public enum WinogradKernels {
                                 T.interleave(y + i * m, bias: b, into: row)
                                 out.update(from: row.assumingMemoryBound(to: Float.self), count: width)
                             }
-                            epilogue?.apply(output, count: width, channel: co, offset: out - output)
+                            epilogue?.apply(output, count: width, channel: co, offset: out - output,
+                                            planeStart: (img * geo.cOut + co) * outPlane, planeCount: outPlane)
                         }
                         tx0 += 16
                     }

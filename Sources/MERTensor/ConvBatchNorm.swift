@@ -6,11 +6,12 @@ extension Tensor {
     ///
     ///     act( batch_norm(conv2d(x, w, b), running stats, γ, β, eps) + residual )
     ///
-    /// BN's running statistics become a per-channel scale γ/√(var + eps) and shift
-    /// β + (b − mean)·scale applied in the convolution's epilogue (`ConvEpilogue`), with the
+    /// BN's running statistics become a per-channel center mean − b, scale γ/√(var + eps) and
+    /// shift β applied in the convolution's epilogue (`ConvEpilogue`), with the
     /// residual and the activation, while each output row is in cache: one pass over memory and
-    /// one tensor instead of up to four. Equal to the separate ops within float32 rounding (the
-    /// scale multiplies the accumulator instead of x − mean).
+    /// one tensor instead of up to four. Bit-identical to the separate ops for a bias-free
+    /// convolution (BN's own arithmetic); with a bias, within float32 rounding (mean − bias is
+    /// rounded once).
     ///
     /// There is no backward: this is for forwards without a tape, and refuses otherwise.
     public static func conv2dBatchNorm(_ input: Tensor, _ weight: Tensor, bias: Tensor? = nil,
@@ -24,6 +25,9 @@ extension Tensor {
             if let t { try check(t.shape == [c], "conv2d + batch_norm: \(name) must have shape [\(c)], got \(describe(t.shape))") }
         }
         try check(eps >= 0, "conv2d + batch_norm: eps must be non-negative, got \(eps)")
+        if case .leakyRelu(let slope) = activation {
+            try check(slope > 0, "conv2d + batch_norm: a fused leaky relu needs a positive slope, got \(slope)")
+        }
         let outShape = [s.n, c, s.hout, s.wout]
         if let residual {
             try check(residual.shape == outShape,
@@ -33,21 +37,23 @@ extension Tensor {
         try check(!(GradMode.isEnabled && taped),
                   "conv2d + batch_norm: the folded inference op has no backward (run it under no_grad, or use conv2d then batch_norm)")
 
-        // Per channel, in Double as BN's eval kernel computes its scale.
+        // Per channel, as BN's eval kernel computes them: y = (x − center)·scale + shift with
+        // center = mean − conv bias (the bias shifts x), so a bias-free conv gives BN's bits.
         let mean = try runningMean.contiguousData(), variance = try runningVar.contiguousData()
         let g = try gamma?.contiguousData(), b = try beta?.contiguousData(), convBias = try bias?.contiguousData()
-        let scale = try Tensor(uninitialized: [c]), shift = try Tensor(uninitialized: [c])
+        let center = try Tensor(uninitialized: [c]), scale = try Tensor(uninitialized: [c]), shift = try Tensor(uninitialized: [c])
         for ch in 0..<c {
-            let k = Double(g?.pointer[ch] ?? 1) / (Double(variance.pointer[ch]) + Double(eps)).squareRoot()
-            scale.pointer[ch] = Float(k)
-            shift.pointer[ch] = Float(Double(b?.pointer[ch] ?? 0) + (Double(convBias?.pointer[ch] ?? 0) - Double(mean.pointer[ch])) * k)
+            let invStd = 1 / (Double(variance.pointer[ch]) + Double(eps)).squareRoot()
+            scale.pointer[ch] = Float(Double(g?.pointer[ch] ?? 1) * invStd)
+            shift.pointer[ch] = b?.pointer[ch] ?? 0
+            center.pointer[ch] = convBias.map { mean.pointer[ch] - $0.pointer[ch] } ?? mean.pointer[ch]
         }
         let x = try input.contiguousData(), w = try weight.contiguousData(), r = try residual?.contiguousData()
         let out = try Tensor(uninitialized: outShape)
         try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward), for: "conv2d's workspace")
         if s.n > 0 {
-            let epilogue = ConvEpilogue(scale: scale.pointer, shift: shift.pointer, residual: r.map { UnsafePointer($0.pointer) },
-                                        activation: activation.forward)
+            let epilogue = ConvEpilogue(center: center.pointer, scale: scale.pointer, shift: shift.pointer,
+                                        residual: r.map { UnsafePointer($0.pointer) }, activation: activation.forward)
             ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue)
         }
         if OpProfile.isEnabled { OpProfile.forwardOpEnded("conv2d_batch_norm") }

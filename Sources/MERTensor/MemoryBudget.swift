@@ -19,6 +19,9 @@ public enum MemoryBudget {
     /// Bytes held by live tensors (their storages) now.
     public static var liveBytes: Int { lock.withLock { live } }
 
+    /// Bytes the budget still allows (the storage pool keeps no more than this cached).
+    static var headroom: Int { lock.withLock { max(0, limit - live) } }
+
     /// Counts `bytes` in if they fit in the budget (check and count under one lock, so two
     /// threads cannot both pass the check with room for one); throws otherwise.
     static func reserve(_ bytes: Int, for what: String) throws {

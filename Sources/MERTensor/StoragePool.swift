@@ -14,8 +14,8 @@ import Foundation
 /// Classes: sizes from `minimumBytes` up, rounded up to the next eighth of a power of two
 /// (at most 12.5 % slack), so a tensor whose shape varies a little (a smaller last batch)
 /// still finds a block. Cached blocks are not counted in `MemoryBudget` (they hold no
-/// tensor); the cache keeps at most `capacityBytes` and is emptied when the system refuses
-/// an allocation.
+/// tensor), but the cache keeps no more than the budget's headroom, and at most
+/// `capacityBytes`; it is emptied when the system refuses an allocation.
 public enum StoragePool {
     /// Smaller blocks are left to glibc, whose heap reuses freed space with coalescing (its mmap
     /// threshold adapts upwards as mapped blocks are freed). The bound was measured
@@ -74,8 +74,11 @@ public enum StoragePool {
     /// pages reused are the ones still in cache), else freed.
     static func give(_ p: UnsafeMutableRawPointer, classBytes: Int) {
         if classBytes >= minimumBytes {
+            // Within the tensor budget too: under `mer.max_memory` the cache and the live
+            // tensors together stay inside it.
+            let room = MemoryBudget.headroom
             let kept: Bool = lock.withLock {
-                guard cached + classBytes <= capacity else { return false }
+                guard cached + classBytes <= min(capacity, room) else { return false }
                 free[classBytes, default: []].append(p)
                 cached += classBytes
                 return true

@@ -35,6 +35,30 @@ final class ModuleTests: XCTestCase {
         }
     }
 
+    /// A residual block's tail through Sequential: act(BN(conv(x)) + r) in training and in
+    /// inference (BN folded into the bias-free convolution) gives the separate ops' bits; a
+    /// residual or activation with no BatchNorm2d last is refused, not silently dropped.
+    func testSequentialFusesAResidualTail() throws {
+        let net = Sequential([try Conv2d(3, 4, kernel: (3, 3), padding: (1, 1), bias: false, generator: Generator(seed: 5)),
+                              try BatchNorm2d(4)])
+        let x = GradCheck.input([2, 3, 6, 6], seed: 11), res = GradCheck.input([2, 4, 6, 6], seed: 12)
+        for training in [true, false] {
+            net.setTraining(training)
+            if training { _ = try net(x) }   // moves the running statistics off (0, 1)
+            let fused = try GradMode.disabled { try net.forward([x], residual: res, activation: .leakyRelu(0.1)) }
+            let separate = try GradMode.disabled {
+                try (net.children[1].module.forward(net.children[0].module.forward(x)) + res).leakyRelu(0.1)
+            }
+            XCTAssertEqual(fused.toArray(), separate.toArray(), "training \(training)")
+        }
+        let noBN = Sequential([try Conv2d(3, 4, kernel: (1, 1)), ReLU()])
+        for (r, a) in [(res as Tensor?, BatchNormActivation.none), (nil, .relu)] {
+            XCTAssertThrowsError(try noBN.forward([x], residual: r, activation: a)) {
+                XCTAssertTrue("\($0)".contains("needs a BatchNorm2d as the last module"), "\($0)")
+            }
+        }
+    }
+
     func testStateDictNamesAndOrderFollowPyTorch() throws {
         let net = try smallNet()
         XCTAssertEqual(net.stateDict().map(\.name), [

@@ -202,14 +202,19 @@ final class NNOpsTests: XCTestCase {
         var worst: Float = 0
         for mode in [ConvAlgorithm.direct, .winograd] {
             ConvAlgorithm.mode = mode
-            for (index, (cin, cout, size, stride, pad)) in [(3, 5, 7, 1, 1), (8, 16, 12, 1, 1), (4, 6, 9, 2, 0), (16, 24, 8, 1, 1)].enumerated() {
-                let kernel = stride == 1 && pad == 1 ? 3 : 1, k = UInt64(index)
-                let x = r([2, cin, size, size], 90 + k), w = r([cout, cin, kernel, kernel], 100 + k)
+            // (cin, cout, size, kernel, stride, padding, dilation, groups): Winograd-eligible 3×3s (one
+            // with 40-wide rows, full 16-tile runs), strided 1×1, pointwise, dilated, grouped.
+            let cases = [(3, 5, 7, 3, 1, 1, 1, 1), (8, 16, 12, 3, 1, 1, 1, 1), (4, 6, 9, 1, 2, 0, 1, 1), (16, 24, 8, 3, 1, 1, 1, 1),
+                         (6, 8, 40, 3, 1, 1, 1, 1), (5, 7, 9, 1, 1, 0, 1, 1), (4, 6, 11, 3, 1, 2, 2, 1), (4, 6, 10, 3, 1, 1, 1, 2)]
+            for (index, (cin, cout, size, kernel, stride, pad, dil, groups)) in cases.enumerated() {
+                let k = UInt64(index)
+                let x = r([2, cin, size, size], 90 + k), w = r([cout, cin / groups, kernel, kernel], 100 + k)
                 let gamma = r([cout], 110 + k), beta = r([cout], 120 + k), mean = r([cout], 130 + k)
                 let variance = try r([cout], 140 + k).abs().adding(scalar: 0.3).detach()
                 for bias in [nil, r([cout], 150 + k)] {
                     for act in [BatchNormActivation.none, .relu, .leakyRelu(0.1)] {
-                        let y0 = try Tensor.conv2d(x, w, bias: bias, stride: (stride, stride), padding: (pad, pad))
+                        let y0 = try Tensor.conv2d(x, w, bias: bias, stride: (stride, stride), padding: (pad, pad),
+                                                   dilation: (dil, dil), groups: groups)
                         let res = r(y0.shape, 160 + k)
                         for residual in [nil, res] {
                             var z = try Tensor.batchNorm(y0, runningMean: mean, runningVar: variance, weight: gamma, bias: beta,
@@ -221,20 +226,32 @@ final class NNOpsTests: XCTestCase {
                             case .leakyRelu(let s): z = try z.leakyRelu(s)
                             }
                             let folded = try Tensor.conv2dBatchNorm(x, w, bias: bias, stride: (stride, stride), padding: (pad, pad),
-                                                                    runningMean: mean, runningVar: variance, gamma: gamma, beta: beta,
+                                                                    dilation: (dil, dil), groups: groups, runningMean: mean, runningVar: variance, gamma: gamma, beta: beta,
                                                                     eps: 1e-3, residual: residual, activation: act)
                             XCTAssertEqual(folded.shape, z.shape)
                             let a = folded.toArray(), e = z.toArray()
                             let scale = max(e.map { abs($0) }.max() ?? 1, 1e-6)
                             let err = zip(a, e).map { abs($0 - $1) }.max()! / scale
                             worst = max(worst, err)
-                            XCTAssertLessThan(err, 2e-5, "\(mode) case \(k) bias \(bias != nil) \(act) residual \(residual != nil)")
+                            let label = "\(mode) case \(k) bias \(bias != nil) \(act) residual \(residual != nil)"
+                            if bias == nil {
+                                XCTAssertEqual(a, e, "a bias-free convolution gives BN's own bits: \(label)")
+                            } else {
+                                XCTAssertLessThan(err, 2e-5, label)
+                            }
                         }
                     }
                 }
             }
         }
-        print("folded conv + BN: worst error relative to the largest output \(worst)")
+        print("folded conv + BN: worst error relative to the largest output \(worst) (bias-free cases exact)")
+        try GradMode.disabled {
+            XCTAssertThrowsError(try Tensor.conv2dBatchNorm(r([1, 2, 5, 5], 174), r([3, 2, 3, 3], 175), padding: (1, 1),
+                                                            runningMean: r([3], 172), runningVar: r([3], 173), gamma: nil, beta: nil,
+                                                            eps: 1e-5, activation: .leakyRelu(0))) {
+                XCTAssertTrue("\($0)".contains("a fused leaky relu needs a positive slope"), "\($0)")
+            }
+        }
         let x = r([1, 2, 5, 5], 170), w = r([3, 2, 3, 3], 171)
         try w.requiresGrad(true)
         XCTAssertThrowsError(try Tensor.conv2dBatchNorm(x, w, padding: (1, 1), runningMean: r([3], 172), runningVar: r([3], 173),

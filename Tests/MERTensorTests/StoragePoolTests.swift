@@ -4,8 +4,11 @@ import MERTensor
 /// The tensor buffer cache: size classes, reuse of a freed block by the next request of its
 /// class, the capacity bound, emptying, and that the budget counts tensors, not the cache.
 final class StoragePoolTests: XCTestCase {
+    var savedCapacity = 0, savedLimit = 0
+    override func setUp() { savedCapacity = StoragePool.capacityBytes; savedLimit = MemoryBudget.limitBytes }
     override func tearDown() {
-        StoragePool.capacityBytes = 1 << 30
+        MemoryBudget.limitBytes = savedLimit
+        StoragePool.capacityBytes = savedCapacity
         StoragePool.shrink(to: 0)
     }
 
@@ -49,5 +52,17 @@ final class StoragePoolTests: XCTestCase {
         XCTAssertEqual(StoragePool.cachedBytes, 1 << 25, "lowering the capacity frees the excess")
         StoragePool.shrink(to: 0)
         XCTAssertEqual(StoragePool.cachedBytes, 0)
+    }
+
+    /// Under `mer.max_memory`, live tensors and the cache together stay within the budget.
+    func testTheCacheStaysWithinTheTensorBudget() throws {
+        StoragePool.shrink(to: 0)
+        MemoryBudget.limitBytes = MemoryBudget.liveBytes + (5 << 24)   // 80 MiB: two 32 MiB tensors and 16 to spare
+        var a: Tensor? = try Tensor.zeros([1 << 23]), b: Tensor? = try Tensor.zeros([1 << 23])
+        XCTAssertNotNil(a); XCTAssertNotNil(b)
+        a = nil
+        XCTAssertEqual(StoragePool.cachedBytes, 0, "64 MiB live + 32 cached would pass 80: freed instead")
+        b = nil
+        XCTAssertEqual(StoragePool.cachedBytes, 1 << 25, "32 MiB live + 32 cached fit")
     }
 }

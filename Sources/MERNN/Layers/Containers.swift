@@ -21,9 +21,9 @@ public final class Sequential: Module {
 
     public override func forward(_ inputs: [Tensor]) throws -> Tensor { try forward(inputs, residual: nil) }
 
-    /// Runs the children; with a `residual`, the last child must be a BatchNorm2d, and the
-    /// residual and then `activation` are applied in that BN's own pass: act(BN(…) + residual),
-    /// a residual block's tail as one fused op.
+    /// Runs the children; with a `residual` or an `activation`, the last child must be a
+    /// BatchNorm2d, and the residual and then the activation are applied in that BN's own pass:
+    /// act(BN(…) + residual), a residual block's tail as one fused op.
     ///
     /// Fusions, each giving the separate ops' numbers (bit-identical, or within float32
     /// rounding where BN is folded into a convolution):
@@ -42,8 +42,10 @@ public final class Sequential: Module {
     /// (also ResNet's stem and stages).
     static func chain(_ kids: [Module], _ inputs: [Tensor], residual: Tensor? = nil,
                       activation tail: BatchNormActivation = .none) throws -> Tensor {
-        if residual != nil {
-            guard kids.last is BatchNorm2d else { throw TensorError("Sequential: a fused residual needs a BatchNorm2d last") }
+        if residual != nil || tail != .none {
+            guard kids.last is BatchNorm2d else {
+                throw TensorError("Sequential: a fused residual or activation needs a BatchNorm2d as the last module")
+            }
         }
         var x = inputs
         var i = 0
