@@ -78,11 +78,17 @@ public enum GradMode {
 }
 
 extension Tensor {
+    /// Whether an op on `inputs` records the tape now (`record`'s rule): grad mode is on and
+    /// some input requires grad. Ops and modules that take a tape-free shortcut ask this.
+    public static func tapeRecords(_ inputs: [Tensor?]) -> Bool {
+        GradMode.isEnabled && inputs.contains { $0?.requiresGrad ?? false }
+    }
+
     /// Attaches a node to `output` when recording applies; returns `output`.
     @discardableResult
     func record(_ name: String, _ inputs: [Tensor], _ pullback: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
         if OpProfile.isEnabled { OpProfile.forwardOpEnded(name) }
-        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
+        guard Tensor.tapeRecords(inputs) else { return self }
         requiresGrad = true
         gradFn = GradNode(name: name, inputs: inputs, output: self, pullback: pullback)
         return self

@@ -21,13 +21,8 @@ extension Tensor {
                                  activation: BatchNormActivation = .none) throws -> Tensor {
         try check(input.rank == 2 || input.rank == 4, "batch_norm: input must be (N, C) or (N, C, H, W), got shape \(describe(input.shape))")
         let n = input.shape[0], c = input.shape[1], hw = input.rank == 4 ? input.shape[2] * input.shape[3] : 1
-        for (name, t) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar)] {
-            if let t = t { try check(t.shape == [c], "batch_norm: \(name) must have shape [\(c)], got \(describe(t.shape))") }
-        }
-        try check(eps >= 0, "batch_norm: eps must be non-negative, got \(eps)")
-        if case .leakyRelu(let slope) = activation {
-            try check(slope > 0, "batch_norm: a fused leaky relu needs a positive slope, got \(slope)")
-        }
+        try checkBatchNormParameters("batch_norm", channels: c, weight: weight, bias: bias, runningMean: runningMean,
+                                     runningVar: runningVar, eps: eps, activation: activation)
         try check((runningMean == nil) == (runningVar == nil), "batch_norm: running_mean and running_var must be given together")
         if training {
             try check(n * hw > 1, "batch_norm: expected more than 1 value per channel when training, got input shape \(describe(input.shape))")
@@ -61,7 +56,7 @@ extension Tensor {
         // Eval mode must differentiate through the statistics used, so keep copies of them
         // (the buffers may be updated by a later training step before backward runs) — only
         // when there will be a backward: inference skips the two copies per layer.
-        let keep = !training && GradMode.isEnabled && inputs.contains { $0.requiresGrad }
+        let keep = !training && tapeRecords(inputs)
         let rm = keep ? try runningMean!.contiguousData().clone().detach() : nil
         let rv = keep ? try runningVar!.contiguousData().clone().detach() : nil
         let hasWeight = weight != nil, hasBias = bias != nil, hasResidual = residual != nil
@@ -88,6 +83,22 @@ extension Tensor {
             }
             // d(BN(x) + r)/dr = 1: the residual's gradient is the (masked) output gradient.
             return [gx] + (hasWeight ? [gw] : []) + (hasBias ? [gb] : []) + (hasResidual ? [needR ? gy : nil] : [])
+        }
+    }
+}
+
+extension Tensor {
+    /// The per-channel parameters' shapes, eps and a fused leaky ReLU's slope, as the plain and
+    /// the convolution-folded batch norm both require them; `op` names the caller.
+    static func checkBatchNormParameters(_ op: String, channels c: Int, weight: Tensor?, bias: Tensor?,
+                                         runningMean: Tensor?, runningVar: Tensor?, eps: Float,
+                                         activation: BatchNormActivation) throws {
+        for (name, t) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar)] {
+            if let t { try check(t.shape == [c], "\(op): \(name) must have shape [\(c)], got \(describe(t.shape))") }
+        }
+        try check(eps >= 0, "\(op): eps must be non-negative, got \(eps)")
+        if case .leakyRelu(let slope) = activation {
+            try check(slope > 0, "\(op): a fused leaky relu needs a positive slope, got \(slope)")
         }
     }
 }

@@ -21,20 +21,14 @@ extension Tensor {
                                        residual: Tensor? = nil, activation: BatchNormActivation = .none) throws -> Tensor {
         let s = try convShape(input, weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
         let c = s.cout
-        for (name, t) in [("weight", gamma), ("bias", beta), ("running_mean", runningMean), ("running_var", runningVar)] {
-            if let t { try check(t.shape == [c], "conv2d + batch_norm: \(name) must have shape [\(c)], got \(describe(t.shape))") }
-        }
-        try check(eps >= 0, "conv2d + batch_norm: eps must be non-negative, got \(eps)")
-        if case .leakyRelu(let slope) = activation {
-            try check(slope > 0, "conv2d + batch_norm: a fused leaky relu needs a positive slope, got \(slope)")
-        }
+        try checkBatchNormParameters("conv2d + batch_norm", channels: c, weight: gamma, bias: beta, runningMean: runningMean,
+                                     runningVar: runningVar, eps: eps, activation: activation)
         let outShape = [s.n, c, s.hout, s.wout]
         if let residual {
             try check(residual.shape == outShape,
                       "conv2d + batch_norm: the residual must have the output's shape \(describe(outShape)), got \(describe(residual.shape))")
         }
-        let taped = [input, weight, bias, gamma, beta, residual].contains { $0?.requiresGrad ?? false }
-        try check(!(GradMode.isEnabled && taped),
+        try check(!tapeRecords([input, weight, bias, gamma, beta, residual]),
                   "conv2d + batch_norm: the folded inference op has no backward (run it under no_grad, or use conv2d then batch_norm)")
 
         // Per channel, as BN's eval kernel computes them: y = (x − center)·scale + shift with

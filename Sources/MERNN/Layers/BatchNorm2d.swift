@@ -48,8 +48,7 @@ public final class BatchNorm2d: Module {
     /// epilogue (`Tensor.conv2dBatchNorm`); otherwise the convolution, then the fused BN.
     public func forward(convolving x: Tensor, with conv: Conv2d, residual: Tensor? = nil,
                         activation: BatchNormActivation = .none) throws -> Tensor {
-        let taped = GradMode.isEnabled
-            && [x, residual, conv.weight, conv.bias, weight, bias].contains { $0?.requiresGrad ?? false }
+        let taped = Tensor.tapeRecords([x, residual, conv.weight, conv.bias, weight, bias])
         guard !isTraining, !conv.isTraining, Self.foldsIntoConvolution, !taped, conv.outChannels == channels else {
             return try forward(conv.forward(x), residual: residual, activation: activation)
         }

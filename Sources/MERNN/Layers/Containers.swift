@@ -25,8 +25,8 @@ public final class Sequential: Module {
     /// BatchNorm2d, and the residual and then the activation are applied in that BN's own pass:
     /// act(BN(…) + residual), a residual block's tail as one fused op.
     ///
-    /// Fusions, each giving the separate ops' numbers (bit-identical, or within float32
-    /// rounding where BN is folded into a convolution):
+    /// Fusions, each giving the separate ops' numbers (bit-identical; within float32 rounding
+    /// only where BN is folded into a convolution that has a bias):
     ///   * BatchNorm2d followed by ReLU or LeakyReLU (slope > 0): one pass and one tensor fewer;
     ///   * Conv2d followed by BatchNorm2d (and an activation): in eval mode without a tape, one
     ///     convolution with BN in its epilogue (`BatchNorm2d.forward(convolving:with:)`).
