@@ -49,7 +49,9 @@ let package = Package(
         .target(name: "CImageBridge", dependencies: ["CPNG", "CJPEG"]),
 
         // MARK: Engine
-        .target(name: "MERKernels", swiftSettings: kernelFlags),
+        // AVX512_BF16 GEMM pieces (VDPBF16PS has no Swift spelling); checked at run time.
+        .target(name: "CKernelsBF16", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
+        .target(name: "MERKernels", dependencies: ["CKernelsBF16"], swiftSettings: kernelFlags),
         // Safe file access (exclusive temporaries, no symlink writes, non-blocking reads).
         .target(name: "MERFiles"),
         .target(name: "MERTensor", dependencies: ["MERKernels", "MERFiles"],

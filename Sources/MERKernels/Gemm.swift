@@ -1,3 +1,5 @@
+import CKernelsBF16
+
 /// The packed, register-tiled, multi-threaded SGEMM (Goto / BLIS loop structure).
 ///
 ///     for jc in N by NC            (B block kc×nc packed once per (jc, pc), lives in L3/L2)
@@ -152,6 +154,7 @@ extension Gemm {
         let ncMax = max(nr, blk.nc / nr * nr)
 
         let (t, splitN) = plan(m: m, n: n, k: k, threads: threads, bPackIsCheap: bPackIsCheap)
+        let bf16 = GemmPrecision.current == .bfloat16 && GemmPrecision.bfloat16Supported
 
         let aBox = UncheckedSendable(a), cBox = UncheckedSendable(c)
         withoutActuallyEscaping(packB) { packB in
@@ -159,7 +162,7 @@ extension Gemm {
             let part = { (rows: Range<Int>, cols: Range<Int>) in
                 runBlocked(transA: transA, rows: rows, cols: cols, k: k, alpha: alpha,
                            a: aBox.value, lda: lda, packB: pBox.value, beta: beta,
-                           c: cBox.value, ldc: ldc, kcMax: kcMax, mcMax: mcMax, ncMax: ncMax)
+                           c: cBox.value, ldc: ldc, kcMax: kcMax, mcMax: mcMax, ncMax: ncMax, bf16: bf16)
             }
             if t <= 1 { part(0..<m, 0..<n) }
             else if splitN { Parallel.forRanges(n, granule: nr, threads: t) { part(0..<m, $0) } }
@@ -167,25 +170,32 @@ extension Gemm {
         }
     }
 
-    /// One thread's share: the full blocked loop nest on C[rows, cols].
+    /// One thread's share: the full blocked loop nest on C[rows, cols]. With `bf16` each
+    /// packed float32 block is converted into bfloat16 pair panels (`CKernelsBF16`) right
+    /// after packing, and the bfloat16 micro-kernel replaces the float32 one.
     private static func runBlocked(transA: Bool, rows: Range<Int>, cols: Range<Int>, k: Int,
                                    alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                    packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                   kcMax: Int, mcMax: Int, ncMax: Int) {
+                                   kcMax: Int, mcMax: Int, ncMax: Int, bf16: Bool) {
         let mr = GemmKernel.mr, nr = GemmKernel.nr
         let kcB = min(kcMax, k)
         let mcB = min(mcMax, (rows.count + mr - 1) / mr * mr)
         let ncB = min(ncMax, (cols.count + nr - 1) / nr * nr)
-        // One allocation: [A block | B block | edge tile], each section 64-byte aligned.
+        // One allocation: [A block | B block | edge tile | bf16 A | bf16 B], each section
+        // 64-byte aligned; the bf16 blocks hold ⌈kc/2⌉ pairs per panel row.
         let aFloats = mcB * kcB, bFloats = kcB * ncB, tFloats = mr * nr
-        let bytes = (aFloats + bFloats + tFloats) * 4 + 128
+        let kqB = (kcB + 1) / 2
+        let a16Floats = bf16 ? mcB * kqB : 0, b16Floats = bf16 ? ncB * kqB : 0   // 2 bf16 = 1 float
+        let bytes = (aFloats + bFloats + tFloats + a16Floats + b16Floats) * 4 + 5 * 64
         let (raw, cap) = GemmBuffers.pool.acquire(bytes: bytes)
         defer { GemmBuffers.pool.release(raw, bytes: cap) }
         let base = raw.bindMemory(to: Float.self, capacity: cap / 4)
         let aPack = base
         let bPack = base + (aFloats + 15) / 16 * 16
         let tile = bPack + (bFloats + 15) / 16 * 16
+        let a16 = UnsafeMutableRawPointer(tile + (tFloats + 15) / 16 * 16).assumingMemoryBound(to: UInt16.self)
+        let b16 = a16 + (a16Floats + 15) / 16 * 32
 
         var jc = cols.lowerBound
         while jc < cols.upperBound {
@@ -194,6 +204,12 @@ extension Gemm {
             while pc < k {
                 let kc = min(kcB, k - pc)
                 packB(pc, jc, kc, nc, bPack)
+                let kq = (kc + 1) / 2
+                if bf16 {
+                    for panel in 0..<(nc + nr - 1) / nr {
+                        mer_bf16_pack_b32(kc, bPack + panel * kc * nr, b16 + panel * kq * 2 * nr)
+                    }
+                }
                 // Only the first K block applies the caller's beta; later blocks accumulate.
                 let betaK: Float = pc == 0 ? beta : 1
                 var ic = rows.lowerBound
@@ -201,6 +217,11 @@ extension Gemm {
                     let mc = min(mcB, rows.upperBound - ic)
                     GemmPacking.packA(transA: transA, a: a, lda: lda, i0: ic, p0: pc, mc: mc, kc: kc,
                                       dst: aPack)
+                    if bf16 {
+                        for panel in 0..<(mc + mr - 1) / mr {
+                            mer_bf16_pack_a12(kc, aPack + panel * kc * mr, a16 + panel * kq * 2 * mr)
+                        }
+                    }
                     var jr = 0
                     while jr < nc {
                         let ncols = min(nr, nc - jr)
@@ -210,7 +231,16 @@ extension Gemm {
                             let nrows = min(mr, mc - ir)
                             let ap = UnsafePointer(aPack + (ir / mr) * kc * mr)
                             let cp = c + (ic + ir) * ldc + jc + jr
-                            if nrows == mr && ncols == nr {
+                            if bf16 {
+                                let a16p = a16 + (ir / mr) * kq * 2 * mr, b16p = b16 + (jr / nr) * kq * 2 * nr
+                                if nrows == mr && ncols == nr {
+                                    mer_bf16_micro12x32(kq, a16p, b16p, cp, ldc, alpha, betaK)
+                                } else {
+                                    mer_bf16_micro12x32(kq, a16p, b16p, tile, nr, 1, 0)
+                                    GemmKernel.storeEdge(tile: tile, rows: nrows, cols: ncols, c: cp,
+                                                         ldc: ldc, alpha: alpha, beta: betaK)
+                                }
+                            } else if nrows == mr && ncols == nr {
                                 GemmKernel.micro12x32(kc: kc, a: ap, b: bp, c: cp, ldc: ldc,
                                                       alpha: alpha, beta: betaK)
                             } else {

@@ -28,16 +28,22 @@ public enum Parallel {
             for p in 0..<parts { body(p) }
             return
         }
+        // Workers multiply in the launching thread's precision (it is thread-local).
+        let precision = GemmPrecision.current
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedSendable(escapable)
             if parts <= threads {
-                DispatchQueue.concurrentPerform(iterations: parts) { box.value($0) }
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    GemmPrecision.with(precision) { box.value(p) }
+                }
             } else {
                 // More parts than threads: each worker takes a fixed stride of parts.
                 let workers = threads
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    var p = w
-                    while p < parts { box.value(p); p += workers }
+                    GemmPrecision.with(precision) {
+                        var p = w
+                        while p < parts { box.value(p); p += workers }
+                    }
                 }
             }
         }

@@ -97,9 +97,11 @@ public enum WinogradKernels {
                            offY: -s.padH, offX: -s.padW, m: tile.rawValue)
         // U[ξ][co][ci] = (G w[co,ci] Gᵀ)[ξ]
         let filters = FilterAccess(weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false)
-        switch tile {
-        case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
-        case .f4: run(WinogradF4.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
+        GemmPrecision.with(.float32) {     // never bf16: see GemmPrecision
+            switch tile {
+            case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
+            case .f4: run(WinogradF4.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
+            }
         }
     }
 
@@ -113,9 +115,11 @@ public enum WinogradKernels {
         let geo = Geometry(n: s.n, cIn: s.cout, cOut: s.cin, inH: s.hout, inW: s.wout, outH: s.h, outW: s.w,
                            offY: s.padH - 2, offX: s.padW - 2, m: tile.rawValue)
         let filters = FilterAccess(weight: weight, ocStride: 9, icStride: s.cin * 9, flip: true)
-        switch tile {
-        case .f2: run(WinogradF2.self, geo, input: gradOutput, filters: filters, bias: nil, output: gradInput)
-        case .f4: run(WinogradF4.self, geo, input: gradOutput, filters: filters, bias: nil, output: gradInput)
+        GemmPrecision.with(.float32) {     // never bf16: see GemmPrecision
+            switch tile {
+            case .f2: run(WinogradF2.self, geo, input: gradOutput, filters: filters, bias: nil, output: gradInput)
+            case .f4: run(WinogradF4.self, geo, input: gradOutput, filters: filters, bias: nil, output: gradInput)
+            }
         }
     }
 
@@ -131,9 +135,11 @@ public enum WinogradKernels {
         }
         let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
                            offY: -s.padH, offX: -s.padW, m: tile.rawValue)
-        switch tile {
-        case .f2: runWeight(WinogradF2.self, geo, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
-        case .f4: runWeight(WinogradF4.self, geo, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+        GemmPrecision.with(.float32) {     // never bf16: see GemmPrecision
+            switch tile {
+            case .f2: runWeight(WinogradF2.self, geo, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+            case .f4: runWeight(WinogradF4.self, geo, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+            }
         }
         if let gradBias {
             // dbias[co] = Σ_{images, pixels} dOut, as in the direct kernel.
