@@ -25,13 +25,13 @@
 --
 -- Usage: mer-script Scripts/quickstart.lua [--subjects 5] [--per-class 8] [--epochs 12]
 --        [--size 32] [--input diff] [--intensity 2-4] [--batch 16] [--lr 0.002] [--step 8] [--gamma 0.3]
---        [--seed 1] [--fold K] [--resume runs/<dir>]
+--        [--seed 1] [--fold K] [--resume runs/<dir>] [--autocast off|bf16]
 local cli = require("cli")
 local experiment = require("experiment")
 
 local o = cli.parse(arg, {subjects = 5, per_class = 8, epochs = 12, size = 32, input = "diff", intensity = "2-4", batch = 16, lr = 2e-3,
-                          step = 8, gamma = 0.3, seed = 1, fold = 0, resume = "", validation = 0, leaky = false},
-                    "usage: mer-script Scripts/quickstart.lua [--subjects N] [--per-class N] [--epochs N] [--size S] [--input diff|onset,apex|...] [--intensity LO-HI] [--batch B] [--lr LR] [--step N] [--gamma G] [--seed S] [--fold K] [--resume DIR]")
+                          step = 8, gamma = 0.3, seed = 1, fold = 0, resume = "", validation = 0, leaky = false, autocast = "off"},
+                    "usage: mer-script Scripts/quickstart.lua [--subjects N] [--per-class N] [--epochs N] [--size S] [--input diff|onset,apex|...] [--intensity LO-HI] [--batch B] [--lr LR] [--step N] [--gamma G] [--seed S] [--fold K] [--resume DIR] [--autocast off|bf16]")
 
 local input = {}
 for kind in o.input:gmatch("[^,]+") do input[#input + 1] = kind end
@@ -47,7 +47,7 @@ local metrics = experiment.loso{
   name = "quickstart", dataset = ds, options = o,
   model = function() return nn.DBFEM{config = "quick", classes = #ds:classes(), in_channels = ds[1].x:size(1)} end,
   epochs = o.epochs, batch = o.batch, lr = o.lr, step = o.step, gamma = o.gamma, seed = o.seed,
-  validation = o.validation, leaky = o.leaky,
+  validation = o.validation, leaky = o.leaky, autocast = o.autocast,
   fold = o.fold > 0 and o.fold or nil, resume = o.resume ~= "" and o.resume or nil,
 }
 if metrics then

@@ -9,6 +9,7 @@
 --     fold = nil,          -- run only fold k (1-based) into the run directory
 --     resume = nil,        -- continue the run directory given (checkpoints per fold)
 --     leaky = false,       -- also report the best-epoch-per-test-subject figure, labelled LEAKY
+--     autocast = "off",    -- "bf16": every fold's products in bfloat16 (mer.autocast)
 --     options = o,         -- the recipe's command-line options, recorded in the run's config
 --   }
 --
@@ -257,7 +258,7 @@ function experiment.loso(spec)
   for k, fold in ipairs(folds) do
     if spec.fold == nil or spec.fold == k then
       local fold_t0 = mer.time()
-      local r, reused = run_fold(spec, run, k, fold)
+      local r, reused = mer.autocast(spec.autocast or "off", function() return run_fold(spec, run, k, fold) end)
       if reused then
         print(string.format("fold %d (%s): done earlier, reusing its predictions", k, fold.subject))
       else

@@ -7,6 +7,7 @@ binaries (.build/release/mer-script, .build/release/mer-bench).
     python Scripts/torch/crosscheck.py --no-time       # only the numerical check
     python Scripts/torch/crosscheck.py --no-check      # only the timing
     python Scripts/torch/crosscheck.py --configs quick --rounds 2 --reps 5
+    python Scripts/torch/crosscheck.py --no-check --autocast bf16   # both engines in bf16 autocast
 
 Check (per config): mer-script (dump_dbfem.lua) builds nn.DBFEM{config=..., dropout=0},
 takes a few Adam steps on random data, saves weights, a fixed input, the eval-mode output,
@@ -16,7 +17,9 @@ and again in float64 as the reference both float32 engines are measured against.
 
 Timing: the same protocol on both sides (time_dbfem.lua for mer-script): fixed random batch,
 warm-up calls, then `reps` timed calls; train step = zero_grad + forward + cross-entropy +
-backward + Adam step; inference = 1 sample, eval mode, no grad. 2 threads each. Rounds are
+backward + Adam step; inference = 1 sample, eval mode, no grad. 2 threads each. With
+`--autocast bf16` the forward (and so its backward) runs under torch.autocast("cpu",
+dtype=torch.bfloat16) and mer.autocast("bf16", ...) respectively. Rounds are
 interleaved (torch, mer, torch, mer, ...) because the machine may be shared; the median over
 all timed calls is reported, with mer-bench's FMA peak before and after as a load indicator.
 """
@@ -273,7 +276,7 @@ def crosscheck(cfg, batch, warm, seed, keep):
 # Timing
 # ---------------------------------------------------------------------------------------
 
-def torch_times(cfg, mode, batch, warmup, reps, cache):
+def torch_times(cfg, mode, batch, warmup, reps, cache, autocast="off"):
     key = (cfg, mode)
     if key not in cache:
         torch.manual_seed(0)
@@ -286,13 +289,15 @@ def torch_times(cfg, mode, batch, warmup, reps, cache):
 
             def call():
                 opt.zero_grad(set_to_none=True)
-                F.cross_entropy(model(x), y).backward()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast == "bf16"):
+                    loss = F.cross_entropy(model(x), y)
+                loss.backward()
                 opt.step()
         else:
             model.eval()
 
             def call():
-                with torch.no_grad():
+                with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast == "bf16"):
                     model(x)
         cache[key] = call
     call = cache[key]
@@ -306,8 +311,9 @@ def torch_times(cfg, mode, batch, warmup, reps, cache):
     return out
 
 
-def mer_times(cfg, mode, batch, warmup, reps):
-    cmd = [MER, "--threads", "2", os.path.join(HERE, "time_dbfem.lua"), cfg, mode, str(batch), str(warmup), str(reps)]
+def mer_times(cfg, mode, batch, warmup, reps, autocast="off"):
+    cmd = [MER, "--threads", "2", os.path.join(HERE, "time_dbfem.lua"), cfg, mode, str(batch), str(warmup), str(reps),
+           autocast]
     p = subprocess.run(cmd, check=True, capture_output=True, text=True)
     line = next(l for l in p.stdout.splitlines() if l.startswith("RESULT "))
     return [float(v) for v in json.loads(line[len("RESULT "):])["times_ms"]]
@@ -322,11 +328,11 @@ def fma_peak():
             "mer_bench_train_ms_per_sample": model}
 
 
-def timing(configs, rounds, reps, infer_reps):
+def timing(configs, rounds, reps, infer_reps, autocast="off"):
     torch.set_num_threads(2)
     need(MER)
     print(f"\n== timing: torch {torch.__version__} ({torch.get_num_threads()} threads) vs mer-script --threads 2;"
-          f" {rounds} interleaved rounds each")
+          f" {rounds} interleaved rounds each; autocast {autocast}")
     before = fma_peak()
     print("mer-bench --quick --no-conv --json before:", json.dumps(before), flush=True)
     cache = {}
@@ -337,8 +343,8 @@ def timing(configs, rounds, reps, infer_reps):
             warmup, n = (2, reps) if mode == "train" else (5, infer_reps)
             t_all, m_all, per_round = [], [], []
             for r in range(rounds):
-                t = torch_times(cfg, mode, batch, warmup if r == 0 else 1, n, cache)
-                m = mer_times(cfg, mode, batch, warmup, n)
+                t = torch_times(cfg, mode, batch, warmup if r == 0 else 1, n, cache, autocast)
+                m = mer_times(cfg, mode, batch, warmup, n, autocast)
                 t_all += t
                 m_all += m
                 per_round.append((statistics.median(t), statistics.median(m)))
@@ -373,13 +379,15 @@ def main():
     ap.add_argument("--reps", type=int, default=4, help="timed train steps per round")
     ap.add_argument("--infer-reps", type=int, default=15, help="timed inferences per round")
     ap.add_argument("--json", help="write all results to this file")
+    ap.add_argument("--autocast", choices=["off", "bf16"], default="off",
+                    help="time both engines under bf16 autocast (torch.autocast / mer.autocast)")
     a = ap.parse_args()
     configs = [c for c in a.configs.split(",") if c]
     results = {}
     if not a.no_check:
         results["check"] = [crosscheck(c, a.check_batch, a.warm_steps, a.seed, a.keep) for c in configs]
     if not a.no_time:
-        results["timing"] = timing(configs, a.rounds, a.reps, a.infer_reps)
+        results["timing"] = timing(configs, a.rounds, a.reps, a.infer_reps, a.autocast)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -1,6 +1,6 @@
 -- Times DBFEM in mer-script with the protocol of Scripts/torch/crosscheck.py's PyTorch side.
--- Usage: mer-script --threads 2 Scripts/torch/time_dbfem.lua CONFIG MODE [batch] [warmup] [reps]
---   CONFIG: quick (64 px) | paper (112 px); MODE: train | infer
+-- Usage: mer-script --threads 2 Scripts/torch/time_dbfem.lua CONFIG MODE [batch] [warmup] [reps] [autocast]
+--   CONFIG: quick (64 px) | paper (112 px); MODE: train | infer; autocast: off (default) | bf16
 --   train: one step = zero_grad, forward, cross-entropy, backward, Adam step (lr 1e-3) on a
 --          fixed random batch (default dropout 0.5, training mode); ms/sample = step / batch.
 --   infer: m:eval(), tensor.no_grad, one forward of `batch` samples (default 1).
@@ -12,6 +12,7 @@ local size = config == "paper" and 112 or 64
 local batch = tonumber(arg[3]) or (mode == "infer" and 1 or (config == "paper" and 16 or 32))
 local warmup = tonumber(arg[4]) or 2
 local reps = tonumber(arg[5]) or 5
+local autocast = arg[6] or "off"
 local classes = 5
 
 local m = nn.DBFEM{config = config}
@@ -34,6 +35,11 @@ else
   call = function() tensor.no_grad(function() local out = m(x) end) end
 end
 
+if autocast ~= "off" then
+  local plain = call
+  call = function() mer.autocast(autocast, plain) end
+end
+
 for _ = 1, warmup do call(); collectgarbage() end
 local times = {}
 for i = 1, reps do
@@ -42,5 +48,5 @@ for i = 1, reps do
   call()
   times[i] = string.format("%.3f", (mer.time() - t0) * 1e3)
 end
-print(string.format('RESULT {"engine": "mer-script", "config": "%s", "mode": "%s", "batch": %d, "times_ms": [%s]}',
-  config, mode, batch, table.concat(times, ", ")))
+print(string.format('RESULT {"engine": "mer-script", "config": "%s", "mode": "%s", "batch": %d, "autocast": "%s", "times_ms": [%s]}',
+  config, mode, batch, autocast, table.concat(times, ", ")))

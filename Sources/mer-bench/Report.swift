@@ -1,3 +1,5 @@
+import MERKernels
+
 /// Output of mer-bench: a readable table, or exactly one JSON object:
 ///
 ///     {"peak_gflops_per_core": x, "peak_gflops_all": y, "threads": T,
@@ -17,6 +19,9 @@ struct Report {
 
     func table() -> String {
         var s = "FMA peak: \(f(peakPerCore, 1)) GFLOP/s per core, \(f(peakAll, 1)) GFLOP/s on \(threads) threads\n"
+        if GemmPrecision.current == .bfloat16 {
+            s += "products in bfloat16 (--bf16): % peak is still against the float32 FMA peak; VDPBF16PS doubles it\n"
+        }
         if sections.gemm { s += "\n" + gemmTable() }
         if sections.conv { s += convTable() }
         if sections.model { s += modelTable() }

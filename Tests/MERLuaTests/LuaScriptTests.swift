@@ -21,7 +21,7 @@ final class LuaScriptTests: XCTestCase {
 
     func testEveryLuaFileIsCovered() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.luaTests.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(files, ["ablation_tables.lua", "api_behaviour.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "plot.lua", "recipe_cli.lua", "registry_battery.lua", "run_dir_fuzz.lua", "synthetic_augment.lua", "tensor_basics.lua"],
+        XCTAssertEqual(files, ["ablation_tables.lua", "api_behaviour.lua", "autocast.lua", "bad_arguments.lua", "conv_algorithm.lua", "eval.lua", "files.lua", "image_data.lua", "memory.lua", "nn_bad_arguments.lua", "nn_layers.lua", "nn_lua_modules.lua", "nn_models.lua", "optim_losses.lua", "plot.lua", "recipe_cli.lua", "registry_battery.lua", "run_dir_fuzz.lua", "synthetic_augment.lua", "tensor_basics.lua"],
                        "add a test method for each new Tests/Lua file")
     }
 
@@ -48,6 +48,7 @@ final class LuaScriptTests: XCTestCase {
     /// Damaged run directories reopened by merge and resume (MER_RUNDIR_FUZZ_COUNT for long runs).
     func testDamagedRunDirectoriesGiveErrorsNamingTheirFiles() { runLuaFile("run_dir_fuzz.lua", recipeLibraries: true) }
     func testPlotFiguresAndDisplay() { runLuaFile("plot.lua") }
+    func testAutocastBFloat16() { runLuaFile("autocast.lua") }
 
     /// The Markdown reference is made from the registered help texts: every module has a
     /// section, every binding an entry with its signature, fields are marked.

@@ -4,7 +4,7 @@ import Foundation
 import MERKernels
 import MERTensor
 
-/// The `mer` global: version, seeding, threads, convolution algorithm, clock.
+/// The `mer` global: version, seeding, threads, convolution algorithm, precision, clock.
 extension LuaVM {
     public static let version = "0.1.0"
 
@@ -60,6 +60,37 @@ extension LuaVM {
                 }
                 return call.push(ConvAlgorithm.mode.rawValue)
             },
+            .function("autocast", arity: 2, """
+                mer.autocast([mode [, fn]])
+                Mixed precision for the products: convolutions (direct and Winograd), linear layers
+                and matmul. "bf16" rounds their operands to bfloat16 and multiplies with float32
+                accumulation (AVX512_BF16 CPUs, ~2x the multiply-adds per instruction); weights,
+                gradients, activations and everything else stay float32. "off" (the default)
+                multiplies in float32. With fn: runs fn() in that mode, restores the previous
+                mode afterwards (also on an error) and returns fn's results; the backward pass of
+                anything fn computed multiplies in the same mode. Without fn: sets the mode for what
+                follows and returns it; with no argument returns the current mode.
+                """) { call in
+                if call.isNil(1) { return call.push(AutocastMode(GemmPrecision.current).rawValue) }
+                let mode = try call.choice(1, AutocastMode.self), precision = mode.precision
+                if precision == .bfloat16 && !GemmPrecision.bfloat16Supported {
+                    throw call.error(1, "\"bf16\" needs a CPU with AVX512_BF16, which this one lacks (use \"off\")")
+                }
+                if call.isNil(2) {
+                    GemmPrecision.current = precision
+                    return call.push(mode.rawValue)
+                }
+                try call.function(2)
+                let L = call.L
+                let top = lua_gettop(L)
+                lua_pushvalue(L, 2)
+                let saved = GemmPrecision.current
+                GemmPrecision.current = precision
+                let status = mer_pcall(L, 0, LUA_MULTRET, 0)
+                GemmPrecision.current = saved
+                if status != LUA_OK { throw LuaError(propagatingValueOnStack: "mer.autocast") }
+                return lua_gettop(L) - top
+            },
             .function("max_memory", arity: 1, """
                 mer.max_memory([bytes])
                 Sets the most memory tensors may hold (a request past it is an error: "not enough memory");
@@ -97,4 +128,12 @@ extension LuaVM {
         installHelp()
         installDisplay()
     }
+}
+
+/// `mer.autocast`'s mode names, as `LuaCall.choice` reads them.
+enum AutocastMode: String, CaseIterable {
+    case off, bf16
+
+    init(_ p: GemmPrecision) { self = p == .bfloat16 ? .bf16 : .off }
+    var precision: GemmPrecision { self == .bf16 ? .bfloat16 : .float32 }
 }
