@@ -62,11 +62,13 @@ extension LuaVM {
             },
             .function("autocast", arity: 2, """
                 mer.autocast([mode [, fn]])
-                Mixed precision for the products: convolutions (direct and Winograd), linear layers
-                and matmul. "bf16" rounds their operands to bfloat16 and multiplies with float32
-                accumulation (AVX512_BF16 CPUs, ~2x the multiply-adds per instruction); weights,
-                gradients, activations and everything else stay float32. "off" (the default)
-                multiplies in float32. With fn: runs fn() in that mode, restores the previous
+                Mixed precision for the products of convolutions, linear layers and matmul. "bf16"
+                rounds their operands to bfloat16 and multiplies with float32 accumulation
+                (AVX512_BF16 CPUs, ~2x the multiply-adds per instruction); weights, gradients,
+                activations and everything else stay float32, and so do Winograd convolutions (in
+                bf16 their transforms would amplify the rounding to ~8 % of the output; see
+                mer.conv_algorithm). "off" (the default) multiplies in float32. Relative error of a
+                bf16 product: ~2e-3. With fn: runs fn() in that mode, restores the previous
                 mode afterwards (also on an error) and returns fn's results; the backward pass of
                 anything fn computed multiplies in the same mode. Without fn: sets the mode for what
                 follows and returns it; with no argument returns the current mode.
