@@ -66,23 +66,19 @@ public enum GemmPrecision: String, Sendable, CaseIterable {
 }
 
 extension Gemm {
-    /// The oracle for the bfloat16 kernel: `reference` on operands rounded to bfloat16, with
-    /// the sum in double (so it is closer to the exact product than the kernel under test).
+    /// The oracle for the bfloat16 kernel: `reference` on copies of the operands rounded to
+    /// bfloat16 (the rows `lda` / `ldb` apart that op(A) and op(B) read).
     public static func referenceBFloat16(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                          alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                          b: UnsafePointer<Float>, ldb: Int,
                                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<m {
-            for j in 0..<n {
-                var acc: Double = 0
-                for p in 0..<k {
-                    let av = GemmPrecision.roundToBFloat16(transA ? a[p * lda + i] : a[i * lda + p])
-                    let bv = GemmPrecision.roundToBFloat16(transB ? b[j * ldb + p] : b[p * ldb + j])
-                    acc += Double(av) * Double(bv)
-                }
-                let old = beta == 0 ? 0 : beta * c[i * ldc + j]
-                c[i * ldc + j] = alpha * Float(acc) + old
-            }
+        // The last row is read only up to its last used column, as the kernel reads it.
+        func rounded(_ p: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) -> [Float] {
+            (0..<max(0, (rows - 1) * ld + cols)).map { GemmPrecision.roundToBFloat16(p[$0]) }
         }
+        let a16 = rounded(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda)
+        let b16 = rounded(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb)
+        reference(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a16, lda: lda,
+                  b: b16, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
