@@ -29,23 +29,22 @@ public enum ConvKernels {
 
     /// output (n,cout,hout,wout) = conv(input (n,cin,h,w), weight (cout,cin/groups,kh,kw)) + bias (cout)?
     /// With an `epilogue` (then bias must be nil) each output plane gets it while still in cache.
+    /// `prepared`: the weights as `ConvPreparedWeights.prepare` made them (inference reuses
+    /// them call after call); used when they fit the path taken now, else ignored.
     public static func forward(_ s: ConvShape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                               epilogue: ConvEpilogue? = nil) {
+                               epilogue: ConvEpilogue? = nil, prepared: ConvPreparedWeights? = nil) {
         guard s.n > 0 else { return }
         precondition(bias == nil || epilogue == nil, "ConvKernels.forward: fold the bias into the epilogue's shift")
         if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
-            WinogradKernels.forward(s, tile: tile, input: input, weight: weight, bias: bias, output: output, epilogue: epilogue)
+            WinogradKernels.forward(s, tile: tile, input: input, weight: weight, bias: bias, output: output, epilogue: epilogue,
+                                    packedFilters: prepared?.winograd(for: s, tile: tile))
             return
         }
         let l = ConvLowering(s)
         let implicit = !l.pointwise && implicitForward(s)
-        // Implicit path: B panels come from the image; K and N blocks balanced so there is no
-        // short tail block (a tail K block pays a C round trip, a tail N block an A repack).
-        // nc: the fewest equal blocks of at most 800 columns (rounded up to whole panels), so
-        // A is not repacked for a short tail block (P = 784 → one block, 3136 → 5 of 640).
-        let ncB = (Gemm.balancedKC(l.p, kcMax: 800) + 31) / 32 * 32
-        let blk = Gemm.Blocking(kc: Gemm.balancedKC(l.k, kcMax: 640), mc: Gemm.blocking.mc, nc: ncB)
+        let blk = forwardBlocking(s, l)
+        let packedA = prepared?.gemm(for: s).flatMap { $0.fits(transA: false, m: s.cout, k: l.k, kcMax: blk.kc) ? $0 : nil }
         let total = s.n * l.inImage
         overBatch(s.n, parts: l.parts, colsCount: implicit ? 0 : l.colsCount) { _, images, cols, inner in
             for i in images {
@@ -61,7 +60,7 @@ public enum ConvKernels {
                                                            p0: p0, j0: j0, kc: kc, nc: nc, dst: dst)
                                           },
                                           beta: 0, c: out + g * l.outGroup, ldc: l.p, threads: inner,
-                                          blocking: blk)
+                                          blocking: blk, packedA: packedA)
                         continue
                     }
                     let b: UnsafePointer<Float>
@@ -73,7 +72,7 @@ public enum ConvKernels {
                     }
                     Gemm.sgemm(transA: false, transB: false, m: l.coutPG, n: l.p, k: l.k, alpha: 1,
                                a: weight + g * l.wGroup, lda: l.k, b: b, ldb: l.p,
-                               beta: 0, c: out + g * l.outGroup, ldc: l.p, threads: inner)
+                               beta: 0, c: out + g * l.outGroup, ldc: l.p, threads: inner, packedA: packedA)
                 }
                 if let bias {
                     Parallel.forRanges(s.cout, threads: inner) { chans in
@@ -92,6 +91,18 @@ public enum ConvKernels {
                 }
             }
         }
+    }
+
+    /// The blocking of forward's product for `s`. Implicit path: B panels come from the image;
+    /// K and N blocks balanced so there is no short tail block (a tail K block pays a C round
+    /// trip, a tail N block an A repack). nc: the fewest equal blocks of at most 800 columns
+    /// (rounded up to whole panels), so A is not repacked for a short tail block (P = 784 →
+    /// one block, 3136 → 5 of 640). Other paths: `Gemm.blocking`. The K block depends on the
+    /// layer alone, so prepared weights serve any batch and image size.
+    static func forwardBlocking(_ s: ConvShape, _ l: ConvLowering) -> Gemm.Blocking {
+        guard !l.pointwise && implicitForward(s) else { return Gemm.blocking }
+        let ncB = (Gemm.balancedKC(l.p, kcMax: 800) + 31) / 32 * 32
+        return Gemm.Blocking(kc: Gemm.balancedKC(l.k, kcMax: 640), mc: Gemm.blocking.mc, nc: ncB)
     }
 
     /// gradInput (n,cin,h,w) from gradOutput (n,cout,hout,wout). Overwrites gradInput.

@@ -46,7 +46,7 @@ extension Gemm {
                              alpha: Float, a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             threads: Int = Parallel.threads) {
+                             threads: Int = Parallel.threads, packedA: PackedMatrix? = nil) {
         if m <= 0 || n <= 0 { return }
         if k <= 0 || alpha == 0 {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
@@ -55,7 +55,7 @@ extension Gemm {
         // Tiny products: packing and tile padding cost more than they save.
         if m * n * k < 32 * 32 * 32 {
             small(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, packedA: packedA)
             return
         }
         let bBox = UncheckedSendable(b)
@@ -66,7 +66,7 @@ extension Gemm {
                    GemmPacking.packB(transB: transB, b: bBox.value, ldb: ldb, p0: p0, j0: j0,
                                      kc: kc, nc: nc, dst: dst)
                },
-               bPackIsCheap: !transB, beta: beta, c: c, ldc: ldc, threads: threads)
+               bPackIsCheap: !transB, beta: beta, c: c, ldc: ldc, threads: threads, packedA: packedA)
     }
 
     /// The driver with B supplied by a packing callback, so other kernels (implicit im2col
@@ -96,10 +96,10 @@ extension Gemm {
                              packB: (_ p0: Int, _ j0: Int, _ kc: Int, _ nc: Int,
                                      _ dst: UnsafeMutablePointer<Float>) -> Void,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             threads: Int, blocking blk: Blocking) {
+                             threads: Int, blocking blk: Blocking, packedA: PackedMatrix? = nil) {
         if m <= 0 || n <= 0 || k <= 0 { return }
         driver(transA: transA, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, packB: packB,
-               bPackIsCheap: false, beta: beta, c: c, ldc: ldc, threads: threads, blocking: blk)
+               bPackIsCheap: false, beta: beta, c: c, ldc: ldc, threads: threads, blocking: blk, packedA: packedA)
     }
 
     /// K block for a reduction of length `k`: the fewest blocks of at most `kcMax`, all of
@@ -147,9 +147,11 @@ extension Gemm {
                                packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
                                bPackIsCheap: Bool,
                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int,
-                               blocking blk: Blocking = Gemm.blocking) {
+                               blocking blk: Blocking = Gemm.blocking, packedA: PackedMatrix? = nil) {
         let mr = GemmKernel.mr, nr = GemmKernel.nr
         let kcMax = max(1, blk.kc)
+        precondition(packedA.map { $0.fits(transA: transA, m: m, k: k, kcMax: kcMax) } ?? true,
+                     "Gemm: a PackedMatrix packed for another shape or K block")
         let mcMax = max(mr, blk.mc / mr * mr)
         let ncMax = max(nr, blk.nc / nr * nr)
 
@@ -162,7 +164,8 @@ extension Gemm {
             let part = { (rows: Range<Int>, cols: Range<Int>) in
                 runBlocked(transA: transA, rows: rows, cols: cols, k: k, alpha: alpha,
                            a: aBox.value, lda: lda, packB: pBox.value, beta: beta,
-                           c: cBox.value, ldc: ldc, kcMax: kcMax, mcMax: mcMax, ncMax: ncMax, bf16: bf16)
+                           c: cBox.value, ldc: ldc, kcMax: kcMax, mcMax: mcMax, ncMax: ncMax, bf16: bf16,
+                           packedA: packedA)
             }
             if t <= 1 { part(0..<m, 0..<n) }
             else if splitN { Parallel.forRanges(n, granule: nr, threads: t) { part(0..<m, $0) } }
@@ -177,7 +180,7 @@ extension Gemm {
                                    alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                    packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void,
                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                   kcMax: Int, mcMax: Int, ncMax: Int, bf16: Bool) {
+                                   kcMax: Int, mcMax: Int, ncMax: Int, bf16: Bool, packedA: PackedMatrix?) {
         let mr = GemmKernel.mr, nr = GemmKernel.nr
         let kcB = min(kcMax, k)
         let mcB = min(mcMax, (rows.count + mr - 1) / mr * mr)
@@ -215,8 +218,12 @@ extension Gemm {
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(mcB, rows.upperBound - ic)
-                    GemmPacking.packA(transA: transA, a: a, lda: lda, i0: ic, p0: pc, mc: mc, kc: kc,
-                                      dst: aPack)
+                    // A pre-packed operand already holds this block's panels.
+                    let aPack = packedA?.block(p0: pc, row: ic, len: kc) ?? aPack
+                    if packedA == nil {
+                        GemmPacking.packA(transA: transA, a: a, lda: lda, i0: ic, p0: pc, mc: mc, kc: kc,
+                                          dst: aPack)
+                    }
                     if bf16 {
                         for panel in 0..<(mc + mr - 1) / mr {
                             mer_bf16_pack_a12(kc, aPack + panel * kc * mr, a16 + panel * kq * 2 * mr)
@@ -272,16 +279,18 @@ extension Gemm {
     }
 
     /// Direct loops for tiny products (single thread): one row of C accumulated at a time.
+    /// With `packedA`, op(A) is read from its panels (`a` may then be anything), in the same
+    /// order, so the bits are those of the unpacked operand.
     private static func small(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                               alpha: Float, a: UnsafePointer<Float>, lda: Int,
                               b: UnsafePointer<Float>, ldb: Int,
-                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, packedA: PackedMatrix? = nil) {
         let acc = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { acc.deallocate() }
         for i in 0..<m {
             acc.initialize(repeating: 0, count: n)
             for p in 0..<k {
-                let av = transA ? a[p * lda + i] : a[i * lda + p]
+                let av = packedA?.element(i, p) ?? (transA ? a[p * lda + i] : a[i * lda + p])
                 if transB {
                     for j in 0..<n { acc[j] = acc[j].addingProduct(av, b[j * ldb + p]) }
                 } else {

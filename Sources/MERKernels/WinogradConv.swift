@@ -88,20 +88,46 @@ public enum WinogradKernels {
 
     /// output (n,cout,hout,wout) = conv(input, weight) + bias? — `supports(s)` must hold. An
     /// `epilogue` (bias must then be nil) is applied to each output row as it is written.
+    /// `packedFilters`: U[ξ]ᵀ per ξ as `packFilters` made them for this layer and tile (used
+    /// instead of transforming and packing the filters again when they fit the blocking).
     public static func forward(_ s: ConvShape, tile: Tile, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                               epilogue: ConvEpilogue? = nil) {
+                               epilogue: ConvEpilogue? = nil, packedFilters: [PackedMatrix]? = nil) {
         precondition(supports(s), "WinogradKernels.forward: unsupported shape \(s)")
         guard s.n > 0 else { return }
         let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
                            offY: -s.padH, offX: -s.padW, m: tile.rawValue)
         // U[ξ][co][ci] = (G w[co,ci] Gᵀ)[ξ]
         let filters = FilterAccess(weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false)
+        let a2 = (tile.rawValue + 2) * (tile.rawValue + 2)
+        let packed = packedFilters.flatMap { ps in
+            ps.count == a2 && ps.allSatisfy { $0.fits(transA: true, m: s.cout, k: s.cin, kcMax: Gemm.blocking.kc) } ? ps : nil
+        }
         GemmPrecision.with(.float32) {     // never bf16: see GemmPrecision
             switch tile {
-            case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
-            case .f4: run(WinogradF4.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue)
+            case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue,
+                          packedFilters: packed)
+            case .f4: run(WinogradF4.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue,
+                          packedFilters: packed)
             }
+        }
+    }
+
+    /// The forward pass's transformed filters U[ξ]ᵀ (cout × cin) of `s` at `tile`, each packed as
+    /// the ξ-th product's A operand (for `forward(packedFilters:)`).
+    public static func packFilters(_ s: ConvShape, tile: Tile, weight: UnsafePointer<Float>) -> [PackedMatrix] {
+        precondition(supports(s), "WinogradKernels.packFilters: unsupported shape \(s)")
+        let geo = Geometry(n: max(1, s.n), cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
+                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        let a2 = geo.alpha * geo.alpha, plane = s.cout * s.cin
+        let u = allocate(a2 * plane)
+        defer { u.deallocate() }
+        switch tile {
+        case .f2: transformFilters(WinogradF2.self, geo, weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false, into: u)
+        case .f4: transformFilters(WinogradF4.self, geo, weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false, into: u)
+        }
+        return (0..<a2).map { xi in
+            PackedMatrix(transA: true, m: s.cout, k: s.cin, a: u + xi * plane, lda: s.cout, kcMax: Gemm.blocking.kc)
         }
     }
 
@@ -302,9 +328,10 @@ public enum WinogradKernels {
     private static func run<T: WinogradTransform>(_ t: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
                                                  filters f: FilterAccess,
                                                  bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
-                                                 epilogue: ConvEpilogue? = nil) {
+                                                 epilogue: ConvEpilogue? = nil, packedFilters: [PackedMatrix]? = nil) {
         let a2 = geo.alpha * geo.alpha, tp = geo.tp
-        let uCount = lines(a2 * geo.cOut * geo.cIn), vCount = lines(a2 * geo.cIn * tp), mCount = lines(a2 * geo.cOut * tp)
+        let uCount = packedFilters == nil ? lines(a2 * geo.cOut * geo.cIn) : 0
+        let vCount = lines(a2 * geo.cIn * tp), mCount = lines(a2 * geo.cOut * tp)
         // Small U (narrow layers): each worker runs whole chunks of its own, with no barrier per
         // chunk. The three per-chunk fork/joins of the phase split cost ~14 % of 32 → 32 @64
         // (perf: kernel time in wake-ups) and repacking U per worker is cheap when U is small.
@@ -315,19 +342,24 @@ public enum WinogradKernels {
         let perWorker = parts > 1 && geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 4 * parts
         withWorkspace(uCount + (perWorker ? parts : 1) * (vCount + mCount)) { ws in
             let u = ws
-            transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: u)
+            if packedFilters == nil {
+                transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: u)
+            }
+            // The ξ-th product's A: packed once (prepared weights), or packed from U now.
+            @inline(__always) func gemm(_ xi: Int, _ nt: Int, _ v: UnsafeMutablePointer<Float>, _ mBuf: UnsafeMutablePointer<Float>) {
+                let packed = packedFilters?[xi]
+                Gemm.sgemm(transA: true, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
+                           a: packed.map { UnsafePointer($0.panels) } ?? UnsafePointer(u + xi * geo.cOut * geo.cIn),
+                           lda: geo.cOut, b: v + xi * tp, ldb: a2 * tp,
+                           beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1, packedA: packed)
+            }
             if perWorker {
                 Parallel.run(parts: parts, threads: parts) { p in
                     let v = ws + uCount + p * (vCount + mCount), mBuf = v + vCount
                     for chunk in (geo.chunks * p / parts)..<(geo.chunks * (p + 1) / parts) {
                         let (u0, u1, nt) = chunkRows(geo, chunk)
                         transformInput(t, geo, input: input, u0: u0, u1: u1, channels: 0..<geo.cIn, v: v)
-                        for xi in 0..<a2 {
-                            Gemm.sgemm(transA: true, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
-                                       a: u + xi * geo.cOut * geo.cIn, lda: geo.cOut,
-                                       b: v + xi * tp, ldb: a2 * tp,
-                                       beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1)
-                        }
+                        for xi in 0..<a2 { gemm(xi, nt, v, mBuf) }
                         transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: 0..<geo.cOut, bias: bias, output: output,
                                         epilogue: epilogue)
                     }
@@ -341,12 +373,7 @@ public enum WinogradKernels {
                     transformInput(t, geo, input: input, u0: u0, u1: u1, channels: cs, v: v)
                 }
                 Parallel.forRanges(a2) { xis in
-                    for xi in xis {
-                        Gemm.sgemm(transA: true, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
-                                   a: u + xi * geo.cOut * geo.cIn, lda: geo.cOut,
-                                   b: v + xi * tp, ldb: a2 * tp,
-                                   beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1)
-                    }
+                    for xi in xis { gemm(xi, nt, v, mBuf) }
                 }
                 Parallel.forRanges(geo.cOut) { cos in
                     transformOutput(t, geo, m: mBuf, u0: u0, nt: nt, channels: cos, bias: bias, output: output, epilogue: epilogue)

@@ -48,9 +48,44 @@ extension Tensor {
         if s.n > 0 {
             let epilogue = ConvEpilogue(center: center.pointer, scale: scale.pointer, shift: shift.pointer,
                                         residual: r.map { UnsafePointer($0.pointer) }, activation: activation.forward)
-            ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue)
+            ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue,
+                                prepared: preparedWeights(weight, s))
         }
         if OpProfile.isEnabled { OpProfile.forwardOpEnded("conv2d_batch_norm") }
         return out
     }
+
+    /// The weights in the form the forward pass multiplies them (packed GEMM panels, or a
+    /// Winograd layer's transformed filters), kept with the weight's storage and made again
+    /// only when the weights change (the storage version moves with every in-place write:
+    /// optimiser steps, loads, `copy_`) or the layer takes another path. Inference repeats
+    /// the same weights call after call; this op only runs without a tape, so nothing here
+    /// can be differentiated. Not made when it would not fit in the memory budget's headroom.
+    /// They count against `mer.max_memory` while they live; when they would not fit, the
+    /// convolution packs per call as before.
+    static func preparedWeights(_ weight: Tensor, _ s: ConvShape) -> ConvPreparedWeights? {
+        guard ConvPreparedWeights.reusedInInference, weight.isContiguous else { return nil }
+        let storage = weight.storage
+        if let d = storage.derived, d.version == storage.version, d.offset == weight.offset,
+           let kept = d.value as? BudgetedPreparedWeights, kept.prepared.serves(s) {
+            return kept.prepared
+        }
+        storage.derived = nil     // release a stale one before making its successor
+        let bytes = ConvPreparedWeights.bytes(for: s)
+        guard bytes > 0, (try? MemoryBudget.reserve(bytes, for: "prepared convolution weights")) != nil else { return nil }
+        guard let prepared = ConvPreparedWeights.prepare(s, weight: weight.pointer) else {
+            MemoryBudget.released(bytes)
+            return nil
+        }
+        storage.derived = (storage.version, weight.offset, BudgetedPreparedWeights(prepared, reserved: bytes))
+        return prepared
+    }
+}
+
+/// Prepared weights with the memory budget they reserved, given back when they are freed.
+final class BudgetedPreparedWeights {
+    let prepared: ConvPreparedWeights
+    let reserved: Int
+    init(_ prepared: ConvPreparedWeights, reserved: Int) { self.prepared = prepared; self.reserved = reserved }
+    deinit { MemoryBudget.released(reserved) }
 }

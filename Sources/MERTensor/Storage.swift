@@ -11,6 +11,10 @@ public final class Storage {
     /// Bumped by every in-place write, so autograd can tell that a tensor it saved for
     /// backward was overwritten afterwards (PyTorch's version counter).
     public internal(set) var version = 0
+    /// A value computed from these elements and kept with them (inference's prepared
+    /// convolution weights), valid while `version` equals the one recorded with it; freed with
+    /// the storage.
+    var derived: (version: Int, offset: Int, value: AnyObject)?
 
     /// Allocates `count` floats, zero-filled. Throws "not enough memory" when the request
     /// exceeds the budget (`MemoryBudget`) or the system refuses it, instead of aborting:

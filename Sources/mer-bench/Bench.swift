@@ -90,6 +90,7 @@ struct BenchOptions {
                 ConvAlgorithm.mode = mode
             case "--no-fold": BatchNorm2d.foldsIntoConvolution = false   // inference: BN as separate ops
             case "--no-pool": StoragePool.capacityBytes = 0               // every buffer back to malloc
+            case "--no-weight-cache": ConvPreparedWeights.reusedInInference = false  // inference packs weights per call
             case "--bf16":                                                 // products in bfloat16 (mer.autocast)
                 guard GemmPrecision.bfloat16Supported else { fail("--bf16 needs a CPU with AVX512_BF16") }
                 GemmPrecision.current = .bfloat16
@@ -108,7 +109,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--no-fold] [--no-pool] [--bf16]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--no-fold] [--no-pool] [--no-weight-cache] [--bf16]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }

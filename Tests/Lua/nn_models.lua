@@ -55,6 +55,24 @@ T.test("DBFEM: both configurations, parameter counts, options", function()
   T.raises("option 'config'", nn.DBFEM, {config = "huge"})
 end)
 
+T.test("eval outputs follow weights loaded or changed in place (inference's prepared weights are remade)", function()
+  local x = tensor.randn{1, 2, 32, 32}
+  local function model(seed) mer.seed(seed); local m = nn.DBFEM{config = "quick", classes = 5}; m:eval(); return m end
+  local a, b = model(1), model(2)
+  local ya = tensor.no_grad(function() return a(x) end)
+  local yb = tensor.no_grad(function() return b(x) end)
+  assert((ya - yb):abs():max():item() > 1e-3, "two seeds, two models")
+  local path = os.tmpname() .. ".safetensors"
+  b:save(path)
+  a:load(path)
+  os.remove(path)
+  local loaded = tensor.no_grad(function() return a(x) end)
+  assert((loaded - yb):abs():max():item() == 0, "after load: the loaded weights' output, bit for bit")
+  tensor.no_grad(function() for _, p in ipairs(a:parameters()) do p:mul_(0.5) end end)
+  local halved = tensor.no_grad(function() return a(x) end)
+  assert((halved - loaded):abs():max():item() > 1e-3, "weights changed in place change the output")
+end)
+
 T.test("DBFEM quick trains: the loss falls on a fixed batch", function()
   mer.seed(4)
   local m = nn.DBFEM{config = "quick", dropout = 0}

@@ -193,6 +193,45 @@ final class NNOpsTests: XCTestCase {
         }
     }
 
+    /// Inference keeps the prepared weights with the weight tensor: the second call reuses
+    /// them (same bits), an in-place change of the weights makes new ones (the result follows
+    /// the new weights), they count against the memory budget while they live, and none are
+    /// kept where a tight budget has no room or the switch is off.
+    func testFoldedConvolutionKeepsPreparedWeightsUntilTheWeightsChange() throws {
+        try GradMode.disabled {
+            let x = r([2, 6, 10, 10], 300), w = r([8, 6, 3, 3], 301)
+            let mean = r([8], 302), variance = try r([8], 303).abs().adding(scalar: 0.5).detach()
+            func folded() throws -> [Float] {
+                try Tensor.conv2dBatchNorm(x, w, padding: (1, 1), runningMean: mean, runningVar: variance, gamma: nil, beta: nil,
+                                           eps: 1e-5).toArray()
+            }
+            func separate() throws -> [Float] {
+                try Tensor.batchNorm(Tensor.conv2d(x, w, padding: (1, 1)), runningMean: mean, runningVar: variance, weight: nil,
+                                     bias: nil, training: false, eps: 1e-5).toArray()
+            }
+            let before = MemoryBudget.liveBytes
+            let first = try folded()
+            let held = MemoryBudget.liveBytes - before
+            XCTAssertGreaterThan(held, 0, "prepared weights count against the budget")
+            XCTAssertEqual(try folded(), first, "reused")
+            XCTAssertEqual(MemoryBudget.liveBytes - before, held, "reused, not made again")
+            XCTAssertEqual(first, try separate())
+            try w.mulInPlace(-0.5)                            // in place: the version moves
+            let changed = try folded()
+            XCTAssertEqual(changed, try separate(), "prepared again from the new weights")
+            XCTAssertNotEqual(changed, first)
+            XCTAssertEqual(MemoryBudget.liveBytes - before, held, "the stale ones were released")
+
+            let savedSwitch = ConvPreparedWeights.reusedInInference
+            ConvPreparedWeights.reusedInInference = false
+            let w2 = r([8, 6, 3, 3], 304)
+            let live = MemoryBudget.liveBytes
+            _ = try Tensor.conv2dBatchNorm(x, w2, padding: (1, 1), runningMean: mean, runningVar: variance, gamma: nil, beta: nil, eps: 1e-5)
+            XCTAssertEqual(MemoryBudget.liveBytes, live, "switched off: nothing kept")
+            ConvPreparedWeights.reusedInInference = savedSwitch
+        }
+    }
+
     /// Inference's folded conv → BN → [+ residual] → [activation] against the separate ops, on
     /// the direct and the Winograd paths, with and without a conv bias: equal within float32
     /// rounding (relative to the largest output), and refused where a tape would record.

@@ -34,13 +34,12 @@ public enum GradCheck {
             let n = x.count
             let step = max(1, n / maxProbes)
             for i in stride(from: 0, to: n, by: step) {
-                let p = x.pointer + i
-                let saved = p.pointee
-                p.pointee = saved + eps
+                let saved = x.pointer[i]
+                try set(x, i, saved + eps)
                 let plus = try loss()
-                p.pointee = saved - eps
+                try set(x, i, saved - eps)
                 let minus = try loss()
-                p.pointee = saved
+                try set(x, i, saved)
                 let numeric = Float((plus - minus) / (2 * Double(eps)))
                 let a = analytic[i]
                 if !(abs(a - numeric) <= atol + rtol * max(abs(numeric), abs(a))) {
@@ -52,6 +51,12 @@ public enum GradCheck {
 
     /// Random tensor whose entries stay at least `gap` away from each other's ties and from
     /// zero, so kinks (relu, abs, max) are not straddled by ±eps.
+    /// Writes element i through the in-place API, so the storage version moves as with any
+    /// in-place write (autograd's check and inference's prepared weights rely on it).
+    public static func set(_ x: Tensor, _ i: Int, _ v: Float) throws {
+        try GradMode.disabled { try x.updateContiguousElements("gradcheck") { p, _ in p[i] = v } }
+    }
+
     public static func input(_ shape: [Int], seed: UInt64, scale: Float = 1, awayFromZero: Float = 0) -> Tensor {
         let g = Generator(seed: seed)
         let t = try! Tensor.zeros(shape)

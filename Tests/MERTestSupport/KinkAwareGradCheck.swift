@@ -37,9 +37,12 @@ public enum KinkAwareGradCheck {
             let step = max(1, x.count / maxProbes)
             for i in stride(from: 0, to: x.count, by: step) {
                 probes += 1
-                let p = x.pointer + i
-                let saved = p.pointee
-                func at(_ d: Float) throws -> Double { p.pointee = saved + d; defer { p.pointee = saved }; return try loss() }
+                let saved = x.pointer[i]
+                func at(_ d: Float) throws -> Double {
+                    try GradCheck.set(x, i, saved + d)
+                    defer { try? GradCheck.set(x, i, saved) }
+                    return try loss()
+                }
                 let a = analytic[i]
                 let central = Float((try at(eps) - at(-eps)) / (2 * Double(eps)))
                 if close(a, central) { continue }

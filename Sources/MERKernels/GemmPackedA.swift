@@ -1,0 +1,62 @@
+/// op(A) packed once, for products that reuse the same A call after call (an inference's
+/// convolution weights, a Winograd layer's transformed filters): the driver then reads its
+/// micro-panels from here instead of packing A on every call.
+///
+/// Layout: the K blocks the driver will use (⌈k / kc⌉ blocks of `kc`, the last shorter), each
+/// as ⌈m / MR⌉ micro-panels of len×MR floats, exactly what `GemmPacking.packA` writes for a
+/// whole M range: block p0 starts at p0·mPad floats and row panel r/MR at (r/MR)·len·MR within
+/// it. The driver's per-thread row ranges and M blocks start at multiples of MR, so every
+/// (K block, row block) it visits is a contiguous run here, and the products are
+/// bit-identical to packing on the fly (tiny products, which skip packing, read their
+/// elements back from the panels in the same order).
+public final class PackedMatrix: @unchecked Sendable {
+    public let transA: Bool
+    public let m, k: Int
+    /// The K block the product must use (`min(kcMax, k)` of its blocking).
+    public let kc: Int
+    /// m rounded up to whole micro-panels.
+    let mPad: Int
+    let panels: UnsafeMutablePointer<Float>
+
+    /// Packs op(A) (m×k; `transA`: A stored k×m) for a product whose blocking has K block
+    /// `kcMax`. Work and memory: one copy of op(A), padded to whole panels.
+    public init(transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, kcMax: Int) {
+        precondition(m > 0 && k > 0 && kcMax > 0, "PackedMatrix: empty or unblocked operand")
+        self.transA = transA
+        self.m = m
+        self.k = k
+        kc = min(kcMax, k)
+        mPad = (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
+        panels = UnsafeMutableRawPointer.allocate(byteCount: mPad * k * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: mPad * k)
+        var p0 = 0
+        while p0 < k {
+            let len = min(kc, k - p0)
+            GemmPacking.packA(transA: transA, a: a, lda: lda, i0: 0, p0: p0, mc: m, kc: len, dst: panels + p0 * mPad)
+            p0 += len
+        }
+    }
+
+    deinit { panels.deallocate() }
+
+    /// Bytes held.
+    public var bytes: Int { mPad * k * 4 }
+
+    /// The packed block of K block `p0` (length `len`) for rows from `row` (a multiple of MR).
+    @inline(__always)
+    func block(p0: Int, row: Int, len: Int) -> UnsafeMutablePointer<Float> {
+        panels + p0 * mPad + row * len
+    }
+
+    /// op(A)[i][p], read back from its panel (for the small-product loop).
+    @inline(__always)
+    func element(_ i: Int, _ p: Int) -> Float {
+        let p0 = p / kc * kc, len = min(kc, k - p0), mr = GemmKernel.mr
+        return panels[p0 * mPad + (i / mr) * len * mr + (p - p0) * mr + i % mr]
+    }
+
+    /// Whether a product of this shape and K block may read its A from here.
+    func fits(transA: Bool, m: Int, k: Int, kcMax: Int) -> Bool {
+        self.transA == transA && self.m == m && self.k == k && kc == min(kcMax, k)
+    }
+}
