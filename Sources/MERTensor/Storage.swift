@@ -10,10 +10,12 @@ public final class Storage {
     private let blockBytes: Int
     /// Bumped by every in-place write, so autograd can tell that a tensor it saved for
     /// backward was overwritten afterwards (PyTorch's version counter).
-    public internal(set) var version = 0
+    public internal(set) var version = 0 {
+        didSet { derived = nil }    // stale from now on: free it (and its budget) at once
+    }
     /// A value computed from these elements and kept with them (inference's prepared
-    /// convolution weights), valid while `version` equals the one recorded with it; freed with
-    /// the storage.
+    /// convolution weights), valid while `version` equals the one recorded with it; dropped by
+    /// the next in-place write, so a training step does not carry the last evaluation's copy.
     var derived: (version: Int, offset: Int, value: AnyObject)?
 
     /// Allocates `count` floats, zero-filled. Throws "not enough memory" when the request

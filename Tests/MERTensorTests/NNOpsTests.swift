@@ -217,6 +217,7 @@ final class NNOpsTests: XCTestCase {
             XCTAssertEqual(MemoryBudget.liveBytes - before, held, "reused, not made again")
             XCTAssertEqual(first, try separate())
             try w.mulInPlace(-0.5)                            // in place: the version moves
+            XCTAssertEqual(MemoryBudget.liveBytes - before, 0, "an in-place write drops the stale ones at once")
             let changed = try folded()
             XCTAssertEqual(changed, try separate(), "prepared again from the new weights")
             XCTAssertNotEqual(changed, first)
