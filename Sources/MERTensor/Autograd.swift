@@ -1,3 +1,5 @@
+import MERKernels
+
 /// Reverse-mode automatic differentiation on a define-by-run tape.
 ///
 /// Every differentiable op that sees an input requiring grad (while grad mode is on)
@@ -18,6 +20,9 @@ public final class GradNode {
     /// Storage versions of the inputs and the output when the op ran, held weakly: a storage
     /// that was freed was saved by no pullback, so its later fate cannot matter.
     var versions: [SavedVersion]
+    /// The products' precision when the op ran (`mer.autocast`): its backward multiplies in it
+    /// too, wherever backward is called, as with torch.autocast.
+    let precision = GemmPrecision.current
 
     init(name: String, inputs: [Tensor], output: Tensor, pullback: @escaping (Tensor) throws -> [Tensor?]) {
         self.name = name; self.pullback = pullback
@@ -137,7 +142,7 @@ extension Tensor {
                     }
                 case .node(let node):
                     try node.checkVersions()
-                    let inputGrads = try OpProfile.timed(node.name + " backward") { try node.pullback!(g) }
+                    let inputGrads = try OpProfile.timed(node.name + " backward") { try GemmPrecision.with(node.precision) { try node.pullback!(g) } }
                     for (i, (edge, ig)) in zip(node.edges, inputGrads).enumerated() {
                         guard let edge, let ig else { continue }
                         try check(ig.shape == node.inputShapes[i], "backward: \(node.name) produced a gradient of shape \(describe(ig.shape)) for an input of shape \(describe(node.inputShapes[i]))")

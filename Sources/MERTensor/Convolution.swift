@@ -16,9 +16,7 @@ extension Tensor {
         }
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
         let needInput = input.requiresGrad, needWeight = weight.requiresGrad, needBias = bias?.requiresGrad ?? false
-        // The backward products multiply in the precision the forward one did (autocast).
-        let precision = GemmPrecision.current
-        return out.record("conv2d", inputs) { g in try GemmPrecision.with(precision) {
+        return out.record("conv2d", inputs) { g in
             let gy = try g.contiguousData()
             var gx: Tensor?, gw: Tensor?, gb: Tensor?
             if needInput {
@@ -35,7 +33,7 @@ extension Tensor {
                 }
             }
             return [gx, gw] + (bias != nil ? [gb] : [])
-        } }
+        }
     }
 
     /// The checked geometry of a conv2d call (shared by the plain and the folded op).

@@ -34,11 +34,10 @@ extension Tensor {
                            beta: 0, c: result.pointer + i * m * n, ldc: Swift.max(n, 1))
             }
             let (ad, bd) = (a3.detach(), b3.detach())
-            let precision = GemmPrecision.current
-            result.record("matmul", [a3, b3]) { g in try GemmPrecision.with(precision) {
+            result.record("matmul", [a3, b3]) { g in
                 [a3.requiresGrad ? try g.matmul(bd.transpose(1, 2)) : nil,
                  b3.requiresGrad ? try ad.transpose(1, 2).matmul(g) : nil]
-            } }
+            }
             out = try result.reshape(batch + [m, n])
         }
         if rank == 1 { out = try out.squeeze(out.rank - 2) }
@@ -58,12 +57,10 @@ extension Tensor {
                        b: bo.pointer, ldb: ldb, beta: 0, c: out.pointer, ldc: n)
         }
         let (ad, bd) = (a.detach(), b.detach())
-        // The backward products multiply in the precision this one did (autocast).
-        let precision = GemmPrecision.current
-        return out.record("matmul", [a, b]) { g in try GemmPrecision.with(precision) {
+        return out.record("matmul", [a, b]) { g in
             // C = A·B  ⇒  dA = dC·Bᵀ,  dB = Aᵀ·dC
             [a.requiresGrad ? try mm(g, bd.transpose(0, 1)) : nil,
              b.requiresGrad ? try mm(ad.transpose(0, 1), g) : nil]
-        } }
+        }
     }
 }
