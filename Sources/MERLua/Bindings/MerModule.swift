@@ -82,16 +82,7 @@ extension LuaVM {
                     GemmPrecision.current = precision
                     return call.push(mode.rawValue)
                 }
-                try call.function(2)
-                let L = call.L
-                let top = lua_gettop(L)
-                lua_pushvalue(L, 2)
-                let saved = GemmPrecision.current
-                GemmPrecision.current = precision
-                let status = mer_pcall(L, 0, LUA_MULTRET, 0)
-                GemmPrecision.current = saved
-                if status != LUA_OK { throw LuaError(propagatingValueOnStack: "mer.autocast") }
-                return lua_gettop(L) - top
+                return try call.callFunction(2) { run in GemmPrecision.with(precision) { run() } }
             },
             .function("max_memory", arity: 1, """
                 mer.max_memory([bytes])

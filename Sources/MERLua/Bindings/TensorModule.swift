@@ -43,10 +43,7 @@ extension LuaVM {
                 tensor.no_grad(fn, ...)
                 Calls fn(...) with gradient recording off and returns its results (evaluation, optimiser updates).
                 """) { call in
-                try call.function(1)
-                let status = GradMode.disabled { mer_pcall(call.L, call.top - 1, LUA_MULTRET, 0) }
-                if status != LUA_OK { throw LuaError(propagatingValueOnStack: "no_grad") }
-                return call.top // the function's results are all that is left
+                try call.callFunction(1) { run in GradMode.disabled { run() } }
             },
             .function("load", arity: 2, """
                 tensor.load(path [, name])
