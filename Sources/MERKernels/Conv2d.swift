@@ -44,7 +44,7 @@ public enum ConvKernels {
         let l = ConvLowering(s)
         let implicit = !l.pointwise && implicitForward(s)
         let blk = forwardBlocking(s, l)
-        let packedA = prepared?.gemm(for: s).flatMap { $0.fits(transA: false, m: s.cout, k: l.k, kcMax: blk.kc) ? $0 : nil }
+        let packedA = prepared?.gemm(for: s)
         let total = s.n * l.inImage
         overBatch(s.n, parts: l.parts, colsCount: implicit ? 0 : l.colsCount) { _, images, cols, inner in
             for i in images {

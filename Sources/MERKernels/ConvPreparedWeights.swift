@@ -33,12 +33,11 @@ public final class ConvPreparedWeights: @unchecked Sendable {
     /// the forward pass of `s` has nothing to prepare (grouped convolutions, no images).
     public static func bytes(for s: ConvShape) -> Int {
         guard s.n > 0, s.groups == 1, s.problem == nil else { return 0 }
-        let mPad = (s.cout + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
         if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
             let alpha = tile.rawValue + 2
-            return (alpha * alpha).saturatingTimes(mPad).saturatingTimes(s.cin).saturatingTimes(4)
+            return (alpha * alpha).saturatingTimes(PackedMatrix.bytes(m: s.cout, k: s.cin))
         }
-        return mPad.saturatingTimes(s.cin * s.kh * s.kw).saturatingTimes(4)
+        return PackedMatrix.bytes(m: s.cout, k: s.cin * s.kh * s.kw)
     }
 
     /// The forward pass's weights of `s`, prepared for the path `ConvKernels.forward` takes now
@@ -58,26 +57,26 @@ public final class ConvPreparedWeights: @unchecked Sendable {
     /// tile and K blocking).
     public func serves(_ s: ConvShape) -> Bool {
         guard s.n > 0 else { return false }
-        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
-            return winograd(for: s, tile: tile)?.allSatisfy { $0.fits(transA: true, m: s.cout, k: s.cin, kcMax: Gemm.blocking.kc) } ?? false
-        }
-        let l = ConvLowering(s)
-        return gemm(for: s)?.fits(transA: false, m: s.cout, k: l.k, kcMax: ConvKernels.forwardBlocking(s, l).kc) ?? false
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) { return winograd(for: s, tile: tile) != nil }
+        return gemm(for: s) != nil
     }
 
     /// Whether inference keeps prepared weights with the weight tensors (`Tensor.conv2dBatchNorm`).
     /// `mer-bench --no-weight-cache` turns it off to measure what it saves.
     nonisolated(unsafe) public static var reusedInInference = true
 
-    /// Whether these serve a forward of `s` (any batch size) on the direct path.
+    /// The direct path's packed weights, if these are for `s`'s layer (any batch or image
+    /// size) and the K block its forward uses now.
     func gemm(for s: ConvShape) -> PackedMatrix? {
         guard case .gemm(let p) = form, sameLayer(s) else { return nil }
-        return p
+        let l = ConvLowering(s)
+        return p.fits(transA: false, m: s.cout, k: l.k, kcMax: ConvKernels.forwardBlocking(s, l).kc) ? p : nil
     }
 
-    /// Whether these serve a forward of `s` at `tile`.
+    /// The packed transformed filters, if these are for `s`'s layer at `tile`.
     func winograd(for s: ConvShape, tile: WinogradKernels.Tile) -> [PackedMatrix]? {
-        guard case .winograd(let t, let ps) = form, t == tile, sameLayer(s) else { return nil }
+        guard case .winograd(let t, let ps) = form, t == tile, sameLayer(s),
+              WinogradKernels.filtersFit(ps, s, tile: tile) else { return nil }
         return ps
     }
 

@@ -40,7 +40,12 @@ public final class PackedMatrix: @unchecked Sendable {
     deinit { panels.deallocate() }
 
     /// Bytes held.
-    public var bytes: Int { mPad * k * 4 }
+    public var bytes: Int { PackedMatrix.bytes(m: m, k: k) }
+
+    /// Bytes a packed m×k operand holds (saturating, for budget checks before packing).
+    public static func bytes(m: Int, k: Int) -> Int {
+        ((m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr).saturatingTimes(k).saturatingTimes(4)
+    }
 
     /// The packed block of K block `p0` (length `len`) for rows from `row` (a multiple of MR).
     @inline(__always)

@@ -99,10 +99,7 @@ public enum WinogradKernels {
                            offY: -s.padH, offX: -s.padW, m: tile.rawValue)
         // U[ξ][co][ci] = (G w[co,ci] Gᵀ)[ξ]
         let filters = FilterAccess(weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false)
-        let a2 = (tile.rawValue + 2) * (tile.rawValue + 2)
-        let packed = packedFilters.flatMap { ps in
-            ps.count == a2 && ps.allSatisfy { $0.fits(transA: true, m: s.cout, k: s.cin, kcMax: Gemm.blocking.kc) } ? ps : nil
-        }
+        let packed = packedFilters.flatMap { filtersFit($0, s, tile: tile) ? $0 : nil }
         GemmPrecision.with(.float32) {     // never bf16: see GemmPrecision
             switch tile {
             case .f2: run(WinogradF2.self, geo, input: input, filters: filters, bias: bias, output: output, epilogue: epilogue,
@@ -111,6 +108,13 @@ public enum WinogradKernels {
                           packedFilters: packed)
             }
         }
+    }
+
+    /// Whether `packed` are U[ξ]ᵀ for every ξ of `tile`, packed for `s`'s channels and the K
+    /// block the forward products use now.
+    static func filtersFit(_ packed: [PackedMatrix], _ s: ConvShape, tile: Tile) -> Bool {
+        packed.count == (tile.rawValue + 2) * (tile.rawValue + 2)
+            && packed.allSatisfy { $0.fits(transA: true, m: s.cout, k: s.cin, kcMax: Gemm.blocking.kc) }
     }
 
     /// The forward pass's transformed filters U[ξ]ᵀ (cout × cin) of `s` at `tile`, each packed as
