@@ -18,17 +18,13 @@ public final class PackedMatrix: @unchecked Sendable {
     let mPad: Int
     let panels: UnsafeMutablePointer<Float>
 
+    /// Whether `panels` is this object's own allocation (false: it borrows a caller's buffer).
+    private let ownsPanels: Bool
+
     /// Packs op(A) (m×k; `transA`: A stored k×m) for a product whose blocking has K block
     /// `kcMax`. Work and memory: one copy of op(A), padded to whole panels.
-    public init(transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, kcMax: Int) {
-        precondition(m > 0 && k > 0 && kcMax > 0, "PackedMatrix: empty or unblocked operand")
-        self.transA = transA
-        self.m = m
-        self.k = k
-        kc = min(kcMax, k)
-        mPad = (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
-        panels = UnsafeMutableRawPointer.allocate(byteCount: mPad * k * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: mPad * k)
+    public convenience init(transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, kcMax: Int) {
+        self.init(uninitializedTransA: transA, m: m, k: k, kcMax: kcMax)
         var p0 = 0
         while p0 < k {
             let len = min(kc, k - p0)
@@ -37,7 +33,47 @@ public final class PackedMatrix: @unchecked Sendable {
         }
     }
 
-    deinit { panels.deallocate() }
+    /// An operand whose panels the caller writes (`panelOffset` says where each element goes),
+    /// in memory of its own.
+    public init(uninitializedTransA transA: Bool, m: Int, k: Int, kcMax: Int) {
+        precondition(m > 0 && k > 0 && kcMax > 0, "PackedMatrix: empty or unblocked operand")
+        self.transA = transA
+        self.m = m
+        self.k = k
+        kc = min(kcMax, k)
+        mPad = (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
+        panels = UnsafeMutableRawPointer.allocate(byteCount: mPad * k * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: mPad * k)
+        ownsPanels = true
+    }
+
+    /// An operand laid out in `panels` (at least `floats(m:k:)` floats, 64-byte aligned), which
+    /// the caller keeps alive and writes: a scratch copy made once per call and used by many
+    /// products (a Winograd layer's filters across its chunks).
+    init(borrowing panels: UnsafeMutablePointer<Float>, transA: Bool, m: Int, k: Int, kcMax: Int) {
+        precondition(m > 0 && k > 0 && kcMax > 0, "PackedMatrix: empty or unblocked operand")
+        self.transA = transA
+        self.m = m
+        self.k = k
+        kc = min(kcMax, k)
+        mPad = (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
+        self.panels = panels
+        ownsPanels = false
+    }
+
+    deinit { if ownsPanels { panels.deallocate() } }
+
+    /// Floats an m×k operand's panels take (m rounded up to whole micro-panels).
+    static func floats(m: Int, k: Int) -> Int { (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr * k }
+
+    /// Where op(A)[i][p] lies in the panels of an m×k operand with K block `kc` (its
+    /// `min(kcMax, k)`); rows i ≥ m up to the panel edge are the zero padding.
+    @inline(__always)
+    static func panelOffset(_ i: Int, _ p: Int, m: Int, k: Int, kc: Int) -> Int {
+        let mr = GemmKernel.mr, mPad = (m + mr - 1) / mr * mr
+        let p0 = p / kc * kc, len = min(kc, k - p0)
+        return p0 * mPad + (i / mr) * len * mr + (p - p0) * mr + i % mr
+    }
 
     /// Bytes held.
     public var bytes: Int { PackedMatrix.bytes(m: m, k: k) }
@@ -56,8 +92,7 @@ public final class PackedMatrix: @unchecked Sendable {
     /// op(A)[i][p], read back from its panel (for the small-product loop).
     @inline(__always)
     func element(_ i: Int, _ p: Int) -> Float {
-        let p0 = p / kc * kc, len = min(kc, k - p0), mr = GemmKernel.mr
-        return panels[p0 * mPad + (i / mr) * len * mr + (p - p0) * mr + i % mr]
+        panels[PackedMatrix.panelOffset(i, p, m: m, k: k, kc: kc)]
     }
 
     /// Whether a product of this shape and K block may read its A from here.

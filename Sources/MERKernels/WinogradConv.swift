@@ -13,8 +13,8 @@ import Glibc
 /// positions of the transformed tile (see WinogradTransforms.swift for Bᵀ, G, Aᵀ):
 ///
 ///     forward         M[ξ] (cout, T) = U[ξ] (cout, cin) · V[ξ] (cin, T);   Y_tile = Aᵀ M_tile A (+ bias)
-///                     (U[ξ] is stored transposed, cin × cout: its GEMM packing then copies runs of
-///                     12 channels instead of scattering 12 rows, ~13 % of a 640→640 @14 forward)
+///                     (U[ξ] is transformed straight into the GEMM's packed A panels, once per
+///                     call, see `transformFilters`)
 ///     backwardData    the forward of dOut with the 180°-rotated, in/out-swapped filters and
 ///                     padding 2 − pad ("full" correlation: dIn[y,x] = Σ dOut[y−ky+pad, x−kx+pad]·w[ky,kx]);
 ///                     a padding above 2 gives a negative padding, which is a crop and works the same.
@@ -28,13 +28,13 @@ import Glibc
 /// Chunks and threads: the batch's tile rows (image, ty) are cut into chunks of whole tile rows,
 /// ≈ `targetTiles` tiles each (see there), independent of the thread count. Chunks run one
 /// after another; inside a chunk each phase is split over the workers: the input transform by
-/// channel, the α² GEMMs by ξ (each at `threads: 1`), the output transform by channel. Splitting
-/// the GEMMs by ξ means every U[ξ] is packed by one worker once per chunk; a first cut that
-/// gave each worker its own chunks packed all of U on both cores, and on the wide 14×14 layers
-/// (few tiles, U = α²·cin·cout floats) that packing, streamed from memory, was ~22 % of the
-/// time (perf).
+/// channel, the α² GEMMs by ξ (each at `threads: 1`), the output transform by channel. U is
+/// transformed into packed panels once per call, before the chunks. (A first cut that gave
+/// each worker its own chunks packed all of U on both cores for every chunk, and on the wide
+/// 14×14 layers (few tiles, U = α²·cin·cout floats) that packing, streamed from memory, was
+/// ~22 % of the time (perf).)
 /// Narrow layers (cin·cout ≤ `perWorkerMaxChannelPairs`) instead give each worker whole chunks
-/// (U is small, so packing it on every core is cheap, and there is no barrier per chunk); their
+/// (no barrier per chunk); their
 /// weight pass sums dU over a fixed number of chunk ranges (`weightSlots`) added in order.
 /// No element's arithmetic depends on the split (per-element transforms, one single-threaded
 /// GEMM per ξ, dU[ξ] accumulated over the same chunk sequence whoever runs it), so all three
@@ -123,16 +123,14 @@ public enum WinogradKernels {
         precondition(supports(s), "WinogradKernels.packFilters: unsupported shape \(s)")
         let geo = Geometry(n: max(1, s.n), cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
                            offY: -s.padH, offX: -s.padW, m: tile.rawValue)
-        let a2 = geo.alpha * geo.alpha, plane = s.cout * s.cin
-        let u = allocate(a2 * plane)
-        defer { u.deallocate() }
+        let packed = (0..<(geo.alpha * geo.alpha)).map { _ in
+            PackedMatrix(uninitializedTransA: true, m: s.cout, k: s.cin, kcMax: Gemm.blocking.kc)
+        }
         switch tile {
-        case .f2: transformFilters(WinogradF2.self, geo, weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false, into: u)
-        case .f4: transformFilters(WinogradF4.self, geo, weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false, into: u)
+        case .f2: transformFilters(WinogradF2.self, geo, weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false, into: packed)
+        case .f4: transformFilters(WinogradF4.self, geo, weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false, into: packed)
         }
-        return (0..<a2).map { xi in
-            PackedMatrix(transA: true, m: s.cout, k: s.cin, a: u + xi * plane, lda: s.cout, kcMax: Gemm.blocking.kc)
-        }
+        return packed
     }
 
     /// gradInput (n,cin,h,w) from gradOutput (n,cout,hout,wout); overwrites gradInput.
@@ -279,24 +277,30 @@ public enum WinogradKernels {
         return v
     }
 
-    /// U[ξ][ic][oc] = (G f Gᵀ)[ξ] (stored transposed, see `run`) for the correlation's filters
-    /// f(oc, ic)[k] = weight[oc·ocStride + ic·icStride + (flip ? 8 − k : k)] (k = 3·ky + kx),
-    /// 16 oc per vector. Float is enough: G's entries are exact or one rounding away (1/6, 1/24),
-    /// so U carries a few ulps, far below the error the data transforms add. The first cut
-    /// (scalar, Double, nested arrays) was a visible share of wide layers (640×640 filters =
-    /// 410 k transforms per call).
+    /// U[ξ] = (G f Gᵀ)[ξ] for the correlation's filters f(oc, ic)[k] = weight[oc·ocStride +
+    /// ic·icStride + (flip ? 8 − k : k)] (k = 3·ky + kx), written straight into the packed panels
+    /// the ξ-th product reads as its A operand (op(A) = U[ξ], cout × cin, see `PackedMatrix`):
+    /// one micro-panel row (MR = 12 output channels) per vector. Packing U once per call instead
+    /// of once per chunk: the per-chunk packing streamed all α²·cin·cout floats of U from
+    /// memory for every chunk, ~10 % of a 160 → 160 @56 forward (perf). Float is enough: G's
+    /// entries are exact or one rounding away (1/6, 1/24), so U carries a few ulps, far below
+    /// the error the data transforms add.
     private static func transformFilters<T: WinogradTransform>(_: T.Type, _ geo: Geometry, weight: UnsafePointer<Float>,
                                                               ocStride: Int, icStride: Int, flip: Bool,
-                                                              into u: UnsafeMutablePointer<Float>) {
-        let alpha = geo.alpha, plane = geo.cOut * geo.cIn, cOut = geo.cOut
+                                                              into packed: [PackedMatrix]) {
+        let alpha = geo.alpha, cOut = geo.cOut, cIn = geo.cIn
+        let mr = GemmKernel.mr
+        precondition(mr == 12, "transformFilters writes 12-row micro-panels")
         let g = T.g.flatMap { $0 }.map(Float.init)   // G[a][k] at g[a·3 + k]
-        Parallel.forRanges(geo.cIn) { ics in
+        let kc = packed[0].kc
+        Parallel.forRanges(cIn) { ics in
             withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 9 + 3 * alpha) { tmp in
                 let w = tmp.baseAddress!, gf = w + 9
                 for ic in ics {
                     var ocb = 0
                     while ocb < cOut {
-                        let lanes = min(16, cOut - ocb)
+                        // Lanes past cout stay zero: the panel's padding rows.
+                        let lanes = min(mr, cOut - ocb)
                         for k in 0..<9 {
                             let src = weight + ocb * ocStride + ic * icStride + (flip ? 8 - k : k)
                             var v = SIMD16<Float>()
@@ -309,18 +313,16 @@ public enum WinogradKernels {
                                 gf[a * 3 + kx] = g[a * 3] * w[kx] + g[a * 3 + 1] * w[3 + kx] + g[a * 3 + 2] * w[6 + kx]
                             }
                         }
+                        let at = PackedMatrix.panelOffset(ocb, ic, m: cOut, k: cIn, kc: kc)
                         for a in 0..<alpha {
                             for b in 0..<alpha {
                                 let v = gf[a * 3] * g[b * 3] + gf[a * 3 + 1] * g[b * 3 + 1] + gf[a * 3 + 2] * g[b * 3 + 2]
-                                let dst = u + (a * alpha + b) * plane + ic * cOut + ocb
-                                if lanes == 16 {
-                                    UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<Float>.self)
-                                } else {
-                                    for l in 0..<lanes { dst[l] = v[l] }
-                                }
+                                let dst = UnsafeMutableRawPointer(packed[a * alpha + b].panels + at)
+                                dst.storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
+                                dst.storeBytes(of: v.highHalf.lowHalf, toByteOffset: 32, as: SIMD4<Float>.self)
                             }
                         }
-                        ocb += 16
+                        ocb += mr
                     }
                 }
             }
@@ -334,28 +336,30 @@ public enum WinogradKernels {
                                                  bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                                  epilogue: ConvEpilogue? = nil, packedFilters: [PackedMatrix]? = nil) {
         let a2 = geo.alpha * geo.alpha, tp = geo.tp
-        let uCount = packedFilters == nil ? lines(a2 * geo.cOut * geo.cIn) : 0
+        let plane = lines(PackedMatrix.floats(m: geo.cOut, k: geo.cIn))
+        let uCount = packedFilters == nil ? a2 * plane : 0
         let vCount = lines(a2 * geo.cIn * tp), mCount = lines(a2 * geo.cOut * tp)
         // Small U (narrow layers): each worker runs whole chunks of its own, with no barrier per
         // chunk. The three per-chunk fork/joins of the phase split cost ~14 % of 32 → 32 @64
-        // (perf: kernel time in wake-ups) and repacking U per worker is cheap when U is small.
+        // (perf: kernel time in wake-ups).
         // Either way every output element sees the same operations, so results do not change.
         let parts = max(1, min(Parallel.threads, geo.chunks))
         // Only with ≥ 4 chunks per worker: whole chunks balance badly when there are few (64 → 128
         // @16 batch 32 has 3 chunks: 2 + 1 per worker ran 1.8× slower than the phase split).
         let perWorker = parts > 1 && geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 4 * parts
         withWorkspace(uCount + (perWorker ? parts : 1) * (vCount + mCount)) { ws in
-            let u = ws
-            if packedFilters == nil {
-                transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: u)
+            // The ξ-th product's A, U[ξ] packed: prepared once (inference weights), or
+            // transformed into packed panels in the workspace now, once for all chunks.
+            let packed = packedFilters ?? (0..<a2).map {
+                PackedMatrix(borrowing: ws + $0 * plane, transA: true, m: geo.cOut, k: geo.cIn, kcMax: Gemm.blocking.kc)
             }
-            // The ξ-th product's A: packed once (prepared weights), or packed from U now.
+            if packedFilters == nil {
+                transformFilters(t, geo, weight: f.weight, ocStride: f.ocStride, icStride: f.icStride, flip: f.flip, into: packed)
+            }
             @inline(__always) func gemm(_ xi: Int, _ nt: Int, _ v: UnsafeMutablePointer<Float>, _ mBuf: UnsafeMutablePointer<Float>) {
-                let packed = packedFilters?[xi]
                 Gemm.sgemm(transA: true, transB: false, m: geo.cOut, n: nt, k: geo.cIn, alpha: 1,
-                           a: packed.map { UnsafePointer($0.panels) } ?? UnsafePointer(u + xi * geo.cOut * geo.cIn),
-                           lda: geo.cOut, b: v + xi * tp, ldb: a2 * tp,
-                           beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1, packedA: packed)
+                           a: UnsafePointer(packed[xi].panels), lda: geo.cOut, b: v + xi * tp, ldb: a2 * tp,
+                           beta: 0, c: mBuf + xi * tp, ldc: a2 * tp, threads: 1, packedA: packed[xi])
             }
             if perWorker {
                 Parallel.run(parts: parts, threads: parts) { p in

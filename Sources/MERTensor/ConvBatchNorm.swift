@@ -51,7 +51,7 @@ extension Tensor {
             ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue,
                                 prepared: preparedWeights(weight, s))
         }
-        if OpProfile.isEnabled { OpProfile.forwardOpEnded("conv2d_batch_norm") }
+        if OpProfile.isEnabled { OpProfile.forwardOpEnded(OpProfile.convName("conv2d_batch_norm", s)) }
         return out
     }
 

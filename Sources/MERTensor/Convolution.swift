@@ -16,7 +16,7 @@ extension Tensor {
         }
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
         let needInput = input.requiresGrad, needWeight = weight.requiresGrad, needBias = bias?.requiresGrad ?? false
-        return out.record("conv2d", inputs) { g in
+        return out.record(OpProfile.convName("conv2d", s), inputs) { g in
             let gy = try g.contiguousData()
             var gx: Tensor?, gw: Tensor?, gb: Tensor?
             if needInput {

@@ -16,6 +16,18 @@ public enum OpProfile {
     nonisolated(unsafe) static var lastMark = 0.0
     nonisolated(unsafe) static var inBackward = false
 
+    /// `mer-bench --model-profile … --by-layer`: convolutions are charged per geometry and
+    /// algorithm ("conv2d 3x3/1 64>160 @56 n16 F4") instead of as one "conv2d" row, to find
+    /// the layers that carry the time.
+    nonisolated(unsafe) public static var byConvShape = false
+
+    /// The profile name of a convolution op `base` on `s`.
+    static func convName(_ base: String, _ s: ConvShape) -> String {
+        guard isEnabled, byConvShape else { return base }
+        let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward).map { " F\($0.rawValue)" } ?? ""
+        return "\(base) \(s.kh)x\(s.kw)/\(s.strideH) \(s.cin)>\(s.cout) @\(s.h) n\(s.n)\(tile)"
+    }
+
     /// Clears the table and starts charging time to ops.
     public static func start() {
         entries = [:]

@@ -20,6 +20,7 @@ import Glibc
 /// --model-only paper|quick   run only that model configuration
 /// --model-profile paper|quick|paper-infer|quick-infer [--profile-reps N]
 ///            DBFEM training steps (or 1-sample eval forwards) in a steady loop (no tables, no peak probe), for `perf record`
+/// --by-layer  with --model-profile: one row per convolution geometry and algorithm instead of one "conv2d" row
 /// --winograd  only the direct vs Winograd table (DBFEM 3×3 stride-1 layers, each pass), with
 ///            the FMA peak measured before and after it (a drop means other load on the cores);
 ///            --conv S filters its layers, --batch N overrides their batch size;
@@ -88,6 +89,7 @@ struct BenchOptions {
                 let a = value("--algorithm")
                 guard let mode = ConvAlgorithm(rawValue: a) else { fail("--algorithm needs auto, direct or winograd, got '\(a)'") }
                 ConvAlgorithm.mode = mode
+            case "--by-layer": OpProfile.byConvShape = true
             case "--no-fold": BatchNorm2d.foldsIntoConvolution = false   // inference: BN as separate ops
             case "--no-pool": StoragePool.capacityBytes = 0               // every buffer back to malloc
             case "--no-weight-cache": ConvPreparedWeights.reusedInInference = false  // inference packs weights per call
@@ -109,7 +111,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--no-fold] [--no-pool] [--no-weight-cache] [--bf16]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer] [--by-layer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--no-fold] [--no-pool] [--no-weight-cache] [--bf16]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }

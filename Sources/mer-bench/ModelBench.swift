@@ -145,9 +145,9 @@ enum ModelBench {
             .sorted { $0.ms > $1.ms }
         let charged = rows.reduce(0) { $0 + $1.ms }
         print("profiled: \(String(format: "%.1f", stepMs)) ms/step (profiler on)")
-        print("operation                          calls/step    ms/step    share")
+        print("operation                                    calls/step    ms/step    share")
         for r in rows + [(name: "other (outside ops)", ms: max(0, stepMs - charged), calls: 0)] {
-            let name = r.name.count > 34 ? String(r.name.prefix(34)) : r.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            let name = r.name.count > 44 ? String(r.name.prefix(44)) : r.name.padding(toLength: 44, withPad: " ", startingAt: 0)
             print(name + String(format: " %10.1f %10.2f %7.1f %%", r.calls, r.ms, 100 * r.ms / stepMs))
         }
     }

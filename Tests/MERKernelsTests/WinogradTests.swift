@@ -194,6 +194,17 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The transformed filters go straight into the GEMM's packed panels (`transformFilters`),
+    /// whose layout has one section per K block: with a K block of 8, the 19 input channels of
+    /// the forward make 3 blocks and the 37 of backwardData 5, and 37 rows are not a whole
+    /// number of 12-row panels.
+    func testTransformedFiltersSpanSeveralKBlocks() {
+        let saved = Gemm.blocking
+        defer { Gemm.blocking = saved }
+        Gemm.blocking.kc = 8
+        check(ConvShape(n: 2, cin: 19, h: 13, w: 14, cout: 37, kh: 3, kw: 3, padH: 1, padW: 1), seed: 77, threads: [1, 2])
+    }
+
     func testRandomShapesMatchReference() {
         var rng = SplitMix64(seed: 2016)
         for i in 0..<24 {
