@@ -293,19 +293,28 @@ public enum WinogradKernels {
         precondition(mr == 12, "transformFilters writes 12-row micro-panels")
         let g = T.g.flatMap { $0 }.map(Float.init)   // G[a][k] at g[a·3 + k]
         let kc = packed[0].kc
-        Parallel.forRanges(cIn) { ics in
+        // Panel by panel, input channel inside: each ξ's panel is then written as one sequential
+        // run of 12-float rows, and (forward) each output channel's filters are read in order.
+        Parallel.forRanges((cOut + mr - 1) / mr) { panelRange in
             withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 9 + 3 * alpha) { tmp in
                 let w = tmp.baseAddress!, gf = w + 9
-                for ic in ics {
-                    var ocb = 0
-                    while ocb < cOut {
-                        // Lanes past cout stay zero: the panel's padding rows.
-                        let lanes = min(mr, cOut - ocb)
+                for panel in panelRange {
+                    let ocb = panel * mr
+                    // Lanes past cout stay zero: the panel's padding rows.
+                    let lanes = min(mr, cOut - ocb)
+                    for ic in 0..<cIn {
                         for k in 0..<9 {
                             let src = weight + ocb * ocStride + ic * icStride + (flip ? 8 - k : k)
-                            var v = SIMD16<Float>()
-                            for l in 0..<lanes { v[l] = src[l * ocStride] }
-                            w[k] = v
+                            if lanes == 12 {
+                                let s = ocStride   // built in registers: see `gather16`
+                                w[k] = SIMD16<Float>(src[0], src[s], src[2 * s], src[3 * s], src[4 * s], src[5 * s],
+                                                     src[6 * s], src[7 * s], src[8 * s], src[9 * s], src[10 * s],
+                                                     src[11 * s], 0, 0, 0, 0)
+                            } else {
+                                var v = SIMD16<Float>()
+                                for l in 0..<lanes { v[l] = src[l * ocStride] }
+                                w[k] = v
+                            }
                         }
                         // gf = G w (α×3), then U = gf Gᵀ (α×α).
                         for a in 0..<alpha {
@@ -322,7 +331,6 @@ public enum WinogradKernels {
                                 dst.storeBytes(of: v.highHalf.lowHalf, toByteOffset: 32, as: SIMD4<Float>.self)
                             }
                         }
-                        ocb += mr
                     }
                 }
             }
