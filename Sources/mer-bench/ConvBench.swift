@@ -15,8 +15,9 @@ struct ConvResult {
     var gemmEquivRatio: Double
 }
 
-/// The conv layers we care about (batch 32, NCHW): the ResNet12 blocks of our model at
-/// 112×112 input, an Inception 1×7 / 7×1 pair, and a 1×1 projection.
+/// The conv layers we care about (batch 32 unless stated, NCHW): the ResNet12 blocks of our
+/// model at 112×112 input, an Inception 1×7 / 7×1 pair, a 1×1 projection, the Inception grid
+/// reduction and 5×5 branch.
 let convBenchLayers: [(String, ConvShape)] = [
     ("resnet12 64->64 3x3 @56", ConvShape(n: 32, cin: 64, h: 56, w: 56, cout: 64, kh: 3, kw: 3, padH: 1, padW: 1)),
     ("resnet12 2->64 3x3 @112", ConvShape(n: 32, cin: 2, h: 112, w: 112, cout: 64, kh: 3, kw: 3, padH: 1, padW: 1)),
@@ -26,6 +27,9 @@ let convBenchLayers: [(String, ConvShape)] = [
     ("inception 1x7 128->128 @17", ConvShape(n: 32, cin: 128, h: 17, w: 17, cout: 128, kh: 1, kw: 7, padH: 0, padW: 3)),
     ("inception 7x1 128->128 @17", ConvShape(n: 32, cin: 128, h: 17, w: 17, cout: 128, kh: 7, kw: 1, padH: 3, padW: 0)),
     ("1x1 256->64 @28", ConvShape(n: 32, cin: 256, h: 28, w: 28, cout: 64, kh: 1, kw: 1)),
+    // DBFEM paper's Inception grid reduction (batch 16) and its 5×5 branch.
+    ("inception 3x3/2 260->346 @27", ConvShape(n: 16, cin: 260, h: 27, w: 27, cout: 346, kh: 3, kw: 3, strideH: 2, strideW: 2)),
+    ("inception 5x5 43->58 @27", ConvShape(n: 16, cin: 43, h: 27, w: 27, cout: 58, kh: 5, kw: 5, padH: 2, padW: 2)),
 ]
 
 /// The tensors of one benchmark layer, filled deterministically.
