@@ -244,10 +244,23 @@ function experiment.loso(spec)
   if spec.fold and (spec.fold < 1 or spec.fold > #folds) then
     error(string.format("--fold %d: the data set has %d folds (subjects)", spec.fold, #folds), 0)
   end
+  -- config.json keeps numbers, booleans and strings as they are; anything else as text.
   local config = {}
-  for k, v in pairs(spec.options or {}) do config[k] = tostring(v) end
+  for k, v in pairs(spec.options or {}) do
+    local t = type(v)
+    if t == "number" or t == "boolean" or t == "string" then config[k] = v else config[k] = tostring(v) end
+  end
+  config.autocast = spec.autocast or "off"
   local run = eval.run{name = spec.name or "experiment", dir = spec.dir or "runs", seed = spec.seed,
                        config = config, resume = spec.resume}
+  -- A resumed run continues in the precision it started in: mixing float32 and bfloat16 epochs
+  -- (or folds) would give results neither setting reproduces. (Runs from before autocast was
+  -- recorded have none stored: they ran in float32.)
+  local started = run.config.autocast or "off"
+  if started ~= config.autocast then
+    error(string.format("--resume %s: the run was started with autocast %s; resume it with the same setting " ..
+                        "(this call asks for %s), or start a new run", run.dir, started, config.autocast), 0)
+  end
   print("run directory: " .. run.dir)
   -- The fold list, so that `merge` knows which folds a complete run has. Every fold task
   -- of a split run writes the same content (the split depends on the data set alone).

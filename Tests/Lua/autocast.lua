@@ -77,4 +77,33 @@ T.test("Winograd convolutions stay float32 under bf16", function()
   assert(rel_diff(scoped, plain) == 0, "Winograd under bf16 gave other bits than in float32")
 end)
 
+T.test("experiment.loso records autocast and a resume refuses another setting", function()
+  local experiment = require("experiment")
+  local root = os.tmpname()
+  os.remove(root)
+  mer.mkdir(root)
+  local ds = data.synthetic{subjects = 2, per_class = 1, size = 16, seed = 3, input = {"onset", "apex"}}
+  local function model()
+    return nn.Sequential{nn.Conv2d(2, 4, 3, {padding = 1}), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 5)}
+  end
+  local function loso(resume, autocast)
+    return experiment.loso{dataset = ds, model = model, epochs = 1, batch = 4, seed = 5, dir = root, name = "run",
+                           resume = resume, autocast = autocast, options = {epochs = 1, lr = 0.5, leaky = false, input = "diff"}}
+  end
+  local ok, err = T.quietly(loso, root .. "/run", "off")
+  assert(ok, err)
+  -- config.json keeps each option's type.
+  local text = mer.read_file(root .. "/run/config.json")
+  for _, want in ipairs{'"epochs": 1', '"lr": 0.5', '"leaky": false', '"input": "diff"', '"autocast": "off"'} do
+    assert(text:find(want, 1, true), "config.json lacks " .. want .. ":\n" .. text)
+  end
+  local err2 = select(2, T.quietly(loso, root .. "/run", "bf16"))
+  assert(tostring(err2):find("the run was started with autocast off; resume it with the same setting (this call asks for bf16)", 1, true),
+         "resume with bf16: " .. tostring(err2))
+  -- The same setting resumes (both folds are done: their predictions are reused).
+  ok, err = T.quietly(loso, root .. "/run", nil)
+  assert(ok, err)
+end)
+
 return T.done()

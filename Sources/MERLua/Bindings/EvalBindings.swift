@@ -105,6 +105,14 @@ extension LuaVM {
         ], properties: [
             Property("dir", "run.dir\nThe run directory's path.", get: { call, box in call.push(box.run.path) }),
             Property("name", "run.name\nThe run's name.", get: { call, box in call.push(box.run.name) }),
+            Property("config", """
+                run.config
+                The config the run was created with (config.json's "config"), key → value as text; for a
+                resumed run, the stored one, so a recipe can refuse to continue with other settings.
+                """, get: { call, box in
+                let config = box.run.settings.filter { $0.0.hasPrefix("config.") }
+                return call.pushRecord(config.map { key, text in (String(key.dropFirst(7)), { call.push(text) }) })
+            }),
         ], meta: [
             .meta("__tostring") { call in
                 let box: RunBox = try call.arg(1)
