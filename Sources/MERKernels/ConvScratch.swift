@@ -34,7 +34,8 @@ extension WinogradKernels {
                            outH: forwardLike ? s.hout : s.h, outW: forwardLike ? s.wout : s.w,
                            offY: 0, offX: 0, m: tile.rawValue)
         let a2 = geo.alpha * geo.alpha, workers = max(Parallel.threads, weightSlots)
-        let u = a2.saturatingTimes(geo.cIn).saturatingTimes(geo.cOut)
+        // U as packed panels (cout rounded up to whole 12-row panels, each ξ on whole lines).
+        let u = a2.saturatingTimes(geo.cIn.saturatingTimes(geo.cOut + GemmKernel.mr).saturatingPlus(16))
         let v = a2.saturatingTimes(geo.cIn).saturatingTimes(geo.tp)
         let m = a2.saturatingTimes(geo.tp).saturatingTimes(geo.cOut + 16)
         let rows = (geo.rowsPerChunk + 1).saturatingTimes(geo.alpha).saturatingTimes(geo.rowWidth)

@@ -37,6 +37,9 @@ final class ScratchPool: @unchecked Sendable {
         if free.count < capacity {
             free.append(Buffer(ptr: ptr, bytes: bytes))
             pthread_mutex_unlock(mutex)
+        } else if free.isEmpty {
+            pthread_mutex_unlock(mutex)   // a pool that keeps nothing
+            ptr.deallocate()
         } else {
             let i = free.indices.min(by: { free[$0].bytes < free[$1].bytes })!
             let victim: UnsafeMutableRawPointer

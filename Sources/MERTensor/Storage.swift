@@ -31,7 +31,7 @@ public final class Storage {
         let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: 4)
         guard count >= 0, !overflow else { throw TensorError("not enough memory: \(what()) requested \(count) elements, more than any machine holds") }
         try MemoryBudget.reserve(bytes, for: what())
-        guard let block = StoragePool.classBytes(bytes), let raw = StoragePool.take(block) else {
+        guard let want = StoragePool.classBytes(bytes), let (raw, block) = StoragePool.take(want) else {
             MemoryBudget.released(bytes)
             throw TensorError("not enough memory: \(what()) requested \(MemoryBudget.format(bytes)) and the system refused it")
         }

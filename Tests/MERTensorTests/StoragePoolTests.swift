@@ -42,6 +42,26 @@ final class StoragePoolTests: XCTestCase {
         XCTAssertEqual(StoragePool.cachedBytes, 0)
     }
 
+    /// An idle block up to twice the request's class serves it, and goes back to its own class;
+    /// a request less than half its size gets a block of its own.
+    func testALargerIdleBlockServesUpToTwiceItsRequest() throws {
+        StoragePool.shrink(to: 0)
+        var a: Tensor? = try Tensor.zeros([1 << 24])                 // 64 MiB
+        let big = a!.storage.data
+        a = nil
+        var b: Tensor? = try Tensor.zeros([10 << 20])                 // 40 MiB: served by the 64 MiB block
+        XCTAssertEqual(b!.storage.data, big, "the idle 64 MiB block serves a 40 MiB request")
+        XCTAssertTrue(b!.toArray().allSatisfy { $0 == 0 }, "zeros are zeros on a larger reused block")
+        XCTAssertEqual(StoragePool.cachedBytes, 0)
+        b = nil
+        XCTAssertEqual(StoragePool.cachedBytes, 1 << 26, "the block returns as 64 MiB, its own class")
+        let c = try Tensor.zeros([5 << 20])                           // 20 MiB: 64 is more than twice that
+        XCTAssertNotEqual(c.storage.data, big)
+        XCTAssertEqual(StoragePool.cachedBytes, 1 << 26, "the 64 MiB block stays cached")
+        let d = try Tensor.zeros([1 << 24])                           // the 64 MiB request finds its block
+        XCTAssertEqual(d.storage.data, big)
+    }
+
     func testTheCacheKeepsNoMoreThanItsCapacity() throws {
         StoragePool.shrink(to: 0)
         StoragePool.capacityBytes = 3 << 25
