@@ -48,7 +48,7 @@ final class LuaScriptTests: XCTestCase {
     /// Damaged run directories reopened by merge and resume (MER_RUNDIR_FUZZ_COUNT for long runs).
     func testDamagedRunDirectoriesGiveErrorsNamingTheirFiles() { runLuaFile("run_dir_fuzz.lua", recipeLibraries: true) }
     func testPlotFiguresAndDisplay() { runLuaFile("plot.lua") }
-    func testAutocastBFloat16() { runLuaFile("autocast.lua") }
+    func testAutocastBFloat16() { runLuaFile("autocast.lua", recipeLibraries: true) }
 
     /// The Markdown reference is made from the registered help texts: every module has a
     /// section, every binding an entry with its signature, fields are marked.
