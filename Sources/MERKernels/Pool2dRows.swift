@@ -10,6 +10,10 @@ extension PoolKernels {
     public static func maxForward(_ s: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                                   indices: UnsafeMutablePointer<Int32>) {
         guard s.n > 0 else { return }
+        if Staging.helps(s) && s.padW == 0 {
+            stagedMaxForward(s, input: input, output: output, indices: indices)
+            return
+        }
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
         let (first, last) = simdColumns(s)
         Parallel.forRanges(s.n * s.c) { planes in
@@ -36,6 +40,10 @@ extension PoolKernels {
     public static func avgForward(_ s: PoolShape, countIncludePad: Bool, input: UnsafePointer<Float>,
                                   output: UnsafeMutablePointer<Float>) {
         guard s.n > 0 else { return }
+        if Staging.helps(s) {
+            stagedAvgForward(s, countIncludePad: countIncludePad, input: input, output: output)
+            return
+        }
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
         let (first, last) = simdColumns(s)
         Parallel.forRanges(s.n * s.c) { planes in
@@ -68,6 +76,10 @@ extension PoolKernels {
         guard s.n > 0 else { return }
         guard s.strideW == 1 else {
             avgBackwardReference(s, countIncludePad: countIncludePad, gradOutput: gradOutput, gradInput: gradInput)
+            return
+        }
+        if Staging.helps(s) {
+            stagedAvgBackward(s, countIncludePad: countIncludePad, gradOutput: gradOutput, gradInput: gradInput)
             return
         }
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
@@ -130,14 +142,15 @@ extension PoolKernels {
 
     @inline(__always)
     static func maxBlock(_ s: PoolShape, _ src: UnsafePointer<Float>, _ ys: Range<Int>, x0: Int,
-                         _ out: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>) {
+                         _ out: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, rowStride: Int? = nil) {
+        let rs = rowStride ?? s.w
         let step = lanes &* Int32(s.strideW)
         var best = SIMD16<Float>(repeating: -.infinity)
         var bestAt = SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: ys.lowerBound * s.w + x0)) &+ step
         for iy in ys {
             for kx in 0..<s.kw {
                 let at = iy * s.w + x0 + kx
-                let v = tap(src + iy * s.w, x0: x0, kx: kx, strideW: s.strideW)
+                let v = tap(src + iy * rs, x0: x0, kx: kx, strideW: s.strideW)
                 let take = (v .> best) .| (v .!= v)
                 best.replace(with: v, where: take)
                 bestAt.replace(with: SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: at)) &+ step, where: take)
@@ -150,10 +163,17 @@ extension PoolKernels {
     @inline(__always)
     static func avgBlock(_ s: PoolShape, _ src: UnsafePointer<Float>, _ ys: Range<Int>, x0: Int, divisor: Float,
                          _ out: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(out).storeBytes(of: avgSum(s, src, ys, x0: x0, rowStride: s.w) / SIMD16<Float>(repeating: divisor),
+                                                as: SIMD16<Float>.self)
+    }
+
+    /// The window sums of 16 outputs whose windows start at column x0 + sw·l of rows `ys`.
+    @inline(__always)
+    static func avgSum(_ s: PoolShape, _ src: UnsafePointer<Float>, _ ys: Range<Int>, x0: Int, rowStride: Int) -> SIMD16<Float> {
         var acc = SIMD16<Float>(repeating: 0)
         for iy in ys {
-            for kx in 0..<s.kw { acc += tap(src + iy * s.w, x0: x0, kx: kx, strideW: s.strideW) }
+            for kx in 0..<s.kw { acc += tap(src + iy * rowStride, x0: x0, kx: kx, strideW: s.strideW) }
         }
-        UnsafeMutableRawPointer(out).storeBytes(of: acc / SIMD16<Float>(repeating: divisor), as: SIMD16<Float>.self)
+        return acc
     }
 }

@@ -1,0 +1,182 @@
+/// Pooling on planes too narrow for the in-place 16-output blocks of Pool2dRows.swift.
+///
+/// A block reads 16 (stride 1) or 32 (stride 2) floats from its first window on, so a row needs
+/// about that many columns past the block; DBFEM's Inception grid (7–17 columns) and its small
+/// ResNet12 maps had no room at all and went through the per-output code, whose window
+/// arithmetic and scalar loops made the Inception block's 3×3 average pooling ~4 % of a quick
+/// training step (`mer-bench --model-profile quick`: avg_pool2d forward and backward 15 ms each
+/// per step). Here each plane is first copied into a staging buffer whose rows are padded out
+/// to whole blocks (and, for average pooling, whose padding is stored as zeros), and then every
+/// output row runs as blocks; lanes past the row's last output are computed and dropped.
+///
+/// Bit-identical to the references (PoolKernelTests): the sums add the same pixels in the
+/// same row-major order, the extra terms being +0 (a sum that starts at +0 never becomes −0, so
+/// adding +0 leaves it unchanged); divisors are the references' (`avgWindow`); max pooling
+/// stages with −∞ (which never wins, as the reference's padding) and only without horizontal
+/// padding, where every block's first window column is the reference's first candidate.
+extension PoolKernels {
+    enum Staging {
+        /// Whether the in-place blocks would leave more than half of each output row to the
+        /// per-output code (strides 1 and 2 only: the blocks' loads are written for those).
+        static func helps(_ s: PoolShape) -> Bool {
+            guard s.strideW == 1 || s.strideW == 2 else { return false }
+            let (first, last) = simdColumns(s)
+            let covered = last - first >= 16 ? (last - first) / 16 * 16 : 0
+            return covered * 2 < s.wout
+        }
+
+        /// Staged rows: padded rows (padH above the input, enough below for the last window,
+        /// ceil mode included), each `width` floats: padW columns, the input row, then fill up to
+        /// the last block's farthest load.
+        static func geometry(_ s: PoolShape) -> (rows: Int, width: Int) {
+            let rows = max((s.hout - 1) * s.strideH + s.kh, s.h + s.padH)
+            let blocks = (s.wout + 15) / 16
+            let lastLoad = (blocks * 16 - 16) * s.strideW + s.kw + 32   // past the 32-float stride-2 pair too
+            return (rows, max(lastLoad, s.padW + s.w) + 16)
+        }
+
+        /// Copies plane `src` into `dst` (`rows` × `width`): input row iy at staged row
+        /// iy + `top`, column ix at ix + padW; everything else `fill`.
+        static func stage(_ s: PoolShape, _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                          rows: Int, width: Int, top: Int, fill: Float) {
+            for r in 0..<rows {
+                let row = dst + r * width, iy = r - top
+                guard iy >= 0 && iy < s.h else {
+                    row.update(repeating: fill, count: width)
+                    continue
+                }
+                row.update(repeating: fill, count: s.padW)
+                (row + s.padW).update(from: src + iy * s.w, count: s.w)
+                (row + s.padW + s.w).update(repeating: fill, count: width - s.padW - s.w)
+            }
+        }
+
+        /// The references' divisor of every output, row-major, plus 16 ones for the lanes
+        /// past the last output.
+        static func divisors(_ s: PoolShape, countIncludePad: Bool) -> [Float] {
+            var d = [Float](repeating: 1, count: s.hout * s.wout + 16)
+            for oy in 0..<s.hout {
+                for ox in 0..<s.wout { d[oy * s.wout + ox] = avgWindow(s, oy: oy, ox: ox, countIncludePad: countIncludePad).divisor }
+            }
+            return d
+        }
+    }
+
+    /// Whether `s`'s forwards (and, at stride 1, average pooling's backward) run staged.
+    public static func stagesPlanes(_ s: PoolShape) -> Bool { Staging.helps(s) }
+
+    /// Stores the first `count` (≤ 16) lanes of `v` at `dst`.
+    @inline(__always)
+    static func storeLanes<T: SIMDScalar>(_ v: SIMD16<T>, _ dst: UnsafeMutablePointer<T>, count: Int) {
+        if count == 16 {
+            UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<T>.self)
+        } else {
+            for l in 0..<count { dst[l] = v[l] }
+        }
+    }
+
+    static func stagedAvgForward(_ s: PoolShape, countIncludePad: Bool, input: UnsafePointer<Float>,
+                                 output: UnsafeMutablePointer<Float>) {
+        let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
+        let (rows, width) = Staging.geometry(s)
+        let divisors = Staging.divisors(s, countIncludePad: countIncludePad)
+        divisors.withUnsafeBufferPointer { div in
+            Parallel.forRanges(s.n * s.c) { planes in
+                let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+                defer { staged.deallocate() }
+                for pc in planes {
+                    Staging.stage(s, input + pc * plane, into: staged, rows: rows, width: width, top: s.padH, fill: 0)
+                    let out = output + pc * oplane
+                    for oy in 0..<hout {
+                        let ys = (oy * s.strideH)..<(oy * s.strideH + s.kh)   // staged rows: the whole window
+                        var ox = 0
+                        while ox < wout {
+                            let d = UnsafeRawPointer(div.baseAddress! + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
+                            let sum = avgSum(s, staged, ys, x0: ox * s.strideW, rowStride: width)
+                            storeLanes(sum / d, out + oy * wout + ox, count: min(16, wout - ox))
+                            ox += 16
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stride 1: each block spreads its 16 dOut/divisor values over the staged rows (taps right
+    /// to left, as `avgBackward`), lanes past the row's last output spreading +0; the input
+    /// part of the staged plane is then the gradient.
+    static func stagedAvgBackward(_ s: PoolShape, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
+                                  gradInput: UnsafeMutablePointer<Float>) {
+        let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
+        let (rows, width) = Staging.geometry(s)
+        let divisors = Staging.divisors(s, countIncludePad: countIncludePad)
+        divisors.withUnsafeBufferPointer { div in
+            Parallel.forRanges(s.n * s.c) { planes in
+                let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+                defer { staged.deallocate() }
+                for pc in planes {
+                    staged.update(repeating: 0, count: rows * width)
+                    let dOut = gradOutput + pc * oplane
+                    for oy in 0..<hout {
+                        var ox = 0
+                        while ox < wout {
+                            let lanes = min(16, wout - ox)
+                            var g = SIMD16<Float>(repeating: 0)
+                            for l in 0..<lanes { g[l] = dOut[oy * wout + ox + l] }
+                            g /= UnsafeRawPointer(div.baseAddress! + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
+                            for r in (oy * s.strideH)..<(oy * s.strideH + s.kh) {
+                                for kx in stride(from: s.kw - 1, through: 0, by: -1) {
+                                    let p = UnsafeMutableRawPointer(staged + r * width + ox + kx)
+                                    p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
+                                }
+                            }
+                            ox += 16
+                        }
+                    }
+                    let dIn = gradInput + pc * plane
+                    for iy in 0..<s.h {
+                        (dIn + iy * s.w).update(from: staged + (iy + s.padH) * width + s.padW, count: s.w)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Without horizontal padding (the caller checks): input rows staged as they are (the rows
+    /// of each window come from `maxRows`, clipped as in the reference), −∞ past each row.
+    static func stagedMaxForward(_ s: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                                 indices: UnsafeMutablePointer<Int32>) {
+        precondition(s.padW == 0, "stagedMaxForward: horizontal padding")
+        let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
+        let width = Staging.geometry(s).width
+        Parallel.forRanges(s.n * s.c) { planes in
+            let staged = UnsafeMutablePointer<Float>.allocate(capacity: s.h * width)
+            defer { staged.deallocate() }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { vals in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: 16) { idxs in
+                    for pc in planes {
+                        Staging.stage(s, input + pc * plane, into: staged, rows: s.h, width: width, top: 0, fill: -.infinity)
+                        let out = output + pc * oplane, idx = indices + pc * oplane
+                        for oy in 0..<hout {
+                            let ys = maxRows(s, oy: oy)
+                            var ox = 0
+                            while ox < wout {
+                                let lanes = min(16, wout - ox)
+                                if ys.isEmpty {
+                                    for l in 0..<lanes { maxOne(s, input + pc * plane, ys, ox: ox + l, out + oy * wout + ox + l, idx + oy * wout + ox + l) }
+                                } else if lanes == 16 {
+                                    maxBlock(s, staged, ys, x0: ox * s.strideW, out + oy * wout + ox, idx + oy * wout + ox, rowStride: width)
+                                } else {
+                                    maxBlock(s, staged, ys, x0: ox * s.strideW, vals.baseAddress!, idxs.baseAddress!, rowStride: width)
+                                    (out + oy * wout + ox).update(from: vals.baseAddress!, count: lanes)
+                                    (idx + oy * wout + ox).update(from: idxs.baseAddress!, count: lanes)
+                                }
+                                ox += 16
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
