@@ -15,7 +15,8 @@ extension ConvKernels {
         let l = ConvLowering(s)
         switch pass {
         case .forward:
-            return l.parts.saturatingTimes(l.colsCount).saturatingTimes(4)
+            let packed = ConvKernels.packsWeightsPerCall(s, l) ? PackedMatrix.bytes(m: s.cout, k: l.k) : 0
+            return l.parts.saturatingTimes(l.colsCount).saturatingTimes(4).saturatingPlus(packed)
         case .backwardData:
             return l.parts.saturatingTimes(l.colsCount.saturatingTimes(l.dataStack(s.n))).saturatingTimes(4)
         case .backwardWeight:

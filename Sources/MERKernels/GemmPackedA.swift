@@ -25,6 +25,11 @@ public final class PackedMatrix: @unchecked Sendable {
     /// `kcMax`. Work and memory: one copy of op(A), padded to whole panels.
     public convenience init(transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, kcMax: Int) {
         self.init(uninitializedTransA: transA, m: m, k: k, kcMax: kcMax)
+        pack(a, lda: lda)
+    }
+
+    /// Writes op(A) (stored as `transA` says, leading dimension `lda`) into the panels.
+    func pack(_ a: UnsafePointer<Float>, lda: Int) {
         var p0 = 0
         while p0 < k {
             let len = min(kc, k - p0)
