@@ -40,22 +40,21 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// An operand whose panels the caller writes (`panelOffset` says where each element goes),
     /// in memory of its own.
-    public init(uninitializedTransA transA: Bool, m: Int, k: Int, kcMax: Int) {
-        precondition(m > 0 && k > 0 && kcMax > 0, "PackedMatrix: empty or unblocked operand")
-        self.transA = transA
-        self.m = m
-        self.k = k
-        kc = min(kcMax, k)
-        mPad = (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
-        panels = UnsafeMutableRawPointer.allocate(byteCount: mPad * k * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: mPad * k)
-        ownsPanels = true
+    public convenience init(uninitializedTransA transA: Bool, m: Int, k: Int, kcMax: Int) {
+        let floats = PackedMatrix.floats(m: m, k: k)
+        let panels = UnsafeMutableRawPointer.allocate(byteCount: max(1, floats) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(1, floats))
+        self.init(panels: panels, owned: true, transA: transA, m: m, k: k, kcMax: kcMax)
     }
 
     /// An operand laid out in `panels` (at least `floats(m:k:)` floats, 64-byte aligned), which
     /// the caller keeps alive and writes: a scratch copy made once per call and used by many
     /// products (a Winograd layer's filters across its chunks).
-    init(borrowing panels: UnsafeMutablePointer<Float>, transA: Bool, m: Int, k: Int, kcMax: Int) {
+    convenience init(borrowing panels: UnsafeMutablePointer<Float>, transA: Bool, m: Int, k: Int, kcMax: Int) {
+        self.init(panels: panels, owned: false, transA: transA, m: m, k: k, kcMax: kcMax)
+    }
+
+    private init(panels: UnsafeMutablePointer<Float>, owned: Bool, transA: Bool, m: Int, k: Int, kcMax: Int) {
         precondition(m > 0 && k > 0 && kcMax > 0, "PackedMatrix: empty or unblocked operand")
         self.transA = transA
         self.m = m
@@ -63,7 +62,7 @@ public final class PackedMatrix: @unchecked Sendable {
         kc = min(kcMax, k)
         mPad = (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
         self.panels = panels
-        ownsPanels = false
+        ownsPanels = owned
     }
 
     deinit { if ownsPanels { panels.deallocate() } }

@@ -51,6 +51,22 @@ extension PoolKernels {
             }
         }
 
+        /// Runs `body(plane, staged, width, divisors)` for every plane of the batch, split over
+        /// the workers, each with its own staging buffer (`geometry`); `divisors` are the
+        /// references' divisor of every output (see `divisors`).
+        static func eachPlane(_ s: PoolShape, countIncludePad: Bool,
+                              _ body: (Int, UnsafeMutablePointer<Float>, Int, UnsafePointer<Float>) -> Void) {
+            let (rows, width) = geometry(s)
+            let table = divisors(s, countIncludePad: countIncludePad)
+            table.withUnsafeBufferPointer { div in
+                Parallel.forRanges(s.n * s.c) { planes in
+                    let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
+                    defer { staged.deallocate() }
+                    for pc in planes { body(pc, staged, width, div.baseAddress!) }
+                }
+            }
+        }
+
         /// The references' divisor of every output, row-major, plus 16 ones for the lanes
         /// past the last output.
         static func divisors(_ s: PoolShape, countIncludePad: Bool) -> [Float] {
@@ -78,25 +94,17 @@ extension PoolKernels {
     static func stagedAvgForward(_ s: PoolShape, countIncludePad: Bool, input: UnsafePointer<Float>,
                                  output: UnsafeMutablePointer<Float>) {
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
-        let (rows, width) = Staging.geometry(s)
-        let divisors = Staging.divisors(s, countIncludePad: countIncludePad)
-        divisors.withUnsafeBufferPointer { div in
-            Parallel.forRanges(s.n * s.c) { planes in
-                let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
-                defer { staged.deallocate() }
-                for pc in planes {
-                    Staging.stage(s, input + pc * plane, into: staged, rows: rows, width: width, top: s.padH, fill: 0)
-                    let out = output + pc * oplane
-                    for oy in 0..<hout {
-                        let ys = (oy * s.strideH)..<(oy * s.strideH + s.kh)   // staged rows: the whole window
-                        var ox = 0
-                        while ox < wout {
-                            let d = UnsafeRawPointer(div.baseAddress! + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
-                            let sum = avgSum(s, staged, ys, x0: ox * s.strideW, rowStride: width)
-                            storeLanes(sum / d, out + oy * wout + ox, count: min(16, wout - ox))
-                            ox += 16
-                        }
-                    }
+        Staging.eachPlane(s, countIncludePad: countIncludePad) { pc, staged, width, div in
+            Staging.stage(s, input + pc * plane, into: staged, rows: Staging.geometry(s).rows, width: width, top: s.padH, fill: 0)
+            let out = output + pc * oplane
+            for oy in 0..<hout {
+                let ys = (oy * s.strideH)..<(oy * s.strideH + s.kh)   // staged rows: the whole window
+                var ox = 0
+                while ox < wout {
+                    let d = UnsafeRawPointer(div + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
+                    let sum = avgSum(s, staged, ys, x0: ox * s.strideW, rowStride: width)
+                    storeLanes(sum / d, out + oy * wout + ox, count: min(16, wout - ox))
+                    ox += 16
                 }
             }
         }
@@ -108,36 +116,28 @@ extension PoolKernels {
     static func stagedAvgBackward(_ s: PoolShape, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
                                   gradInput: UnsafeMutablePointer<Float>) {
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
-        let (rows, width) = Staging.geometry(s)
-        let divisors = Staging.divisors(s, countIncludePad: countIncludePad)
-        divisors.withUnsafeBufferPointer { div in
-            Parallel.forRanges(s.n * s.c) { planes in
-                let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
-                defer { staged.deallocate() }
-                for pc in planes {
-                    staged.update(repeating: 0, count: rows * width)
-                    let dOut = gradOutput + pc * oplane
-                    for oy in 0..<hout {
-                        var ox = 0
-                        while ox < wout {
-                            let lanes = min(16, wout - ox)
-                            var g = SIMD16<Float>(repeating: 0)
-                            for l in 0..<lanes { g[l] = dOut[oy * wout + ox + l] }
-                            g /= UnsafeRawPointer(div.baseAddress! + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
-                            for r in (oy * s.strideH)..<(oy * s.strideH + s.kh) {
-                                for kx in stride(from: s.kw - 1, through: 0, by: -1) {
-                                    let p = UnsafeMutableRawPointer(staged + r * width + ox + kx)
-                                    p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
-                                }
-                            }
-                            ox += 16
+        Staging.eachPlane(s, countIncludePad: countIncludePad) { pc, staged, width, div in
+            staged.update(repeating: 0, count: Staging.geometry(s).rows * width)
+            let dOut = gradOutput + pc * oplane
+            for oy in 0..<hout {
+                var ox = 0
+                while ox < wout {
+                    let lanes = min(16, wout - ox)
+                    var g = SIMD16<Float>(repeating: 0)
+                    for l in 0..<lanes { g[l] = dOut[oy * wout + ox + l] }
+                    g /= UnsafeRawPointer(div + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
+                    for r in (oy * s.strideH)..<(oy * s.strideH + s.kh) {
+                        for kx in stride(from: s.kw - 1, through: 0, by: -1) {
+                            let p = UnsafeMutableRawPointer(staged + r * width + ox + kx)
+                            p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
                         }
                     }
-                    let dIn = gradInput + pc * plane
-                    for iy in 0..<s.h {
-                        (dIn + iy * s.w).update(from: staged + (iy + s.padH) * width + s.padW, count: s.w)
-                    }
+                    ox += 16
                 }
+            }
+            let dIn = gradInput + pc * plane
+            for iy in 0..<s.h {
+                (dIn + iy * s.w).update(from: staged + (iy + s.padH) * width + s.padW, count: s.w)
             }
         }
     }

@@ -82,11 +82,7 @@ T.test("experiment.loso records autocast and a resume refuses another setting", 
   local root = os.tmpname()
   os.remove(root)
   mer.mkdir(root)
-  local ds = data.synthetic{subjects = 2, per_class = 1, size = 16, seed = 3, input = {"onset", "apex"}}
-  local function model()
-    return nn.Sequential{nn.Conv2d(2, 4, 3, {padding = 1}), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Linear(4, 5)}
-  end
+  local ds, model = T.tiny_loso_setup(2)
   local function loso(resume, autocast)
     return experiment.loso{dataset = ds, model = model, epochs = 1, batch = 4, seed = 5, dir = root, name = "run",
                            resume = resume, autocast = autocast, options = {epochs = 1, lr = 0.5, leaky = false, input = "diff"}}

@@ -17,11 +17,7 @@ os.remove(root)
 mer.mkdir(root)
 
 -- Three subjects, a tiny network: a fold trains in milliseconds.
-local ds = data.synthetic{subjects = 3, per_class = 1, size = 16, seed = 3, input = {"onset", "apex"}}
-local function model()
-  return nn.Sequential{nn.Conv2d(2, 4, 3, {padding = 1}), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                       nn.Flatten(), nn.Linear(4, 5)}
-end
+local ds, model = T.tiny_loso_setup(3)
 local quietly = T.quietly
 local function loso(dir, epochs, fold)
   return experiment.loso{dataset = ds, model = model, epochs = epochs, batch = 4, seed = 5,

@@ -81,6 +81,17 @@ function T.battery(name, f, args, wrong, accepted, extra)
   return ran
 end
 
+-- A synthetic data set of `subjects` subjects (one clip per class each) and a network that
+-- trains on it in milliseconds: for tests that run experiment.loso end to end.
+function T.tiny_loso_setup(subjects)
+  local ds = data.synthetic{subjects = subjects, per_class = 1, size = 16, seed = 3, input = {"onset", "apex"}}
+  local function model()
+    return nn.Sequential{nn.Conv2d(2, 4, 3, {padding = 1}), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 5)}
+  end
+  return ds, model
+end
+
 function T.done()
   if #T.failures > 0 then
     error(string.format("%d of %d tests failed:\n%s", #T.failures, T.count, table.concat(T.failures, "\n\n")), 0)
