@@ -58,7 +58,7 @@ public enum StoragePool {
     /// A 64-byte aligned block for a request of class `classBytes`, and the block's own class
     /// (what `give` must be told): the smallest cached block of that class or up to
     /// `largestFit` times larger, else a new one; nil if the system refuses even after the
-    /// cache is emptied.
+    /// cache is emptied. (`Storage` counts a larger block's excess in the tensor budget.)
     ///
     /// Why a larger block may serve: forward and backward ask for different sizes (the paper
     /// configuration's forward frees 52, 32 and 16 MB maps, its backward then asks for 11–15 MB
@@ -69,7 +69,7 @@ public enum StoragePool {
     /// did not move (146–161 ms/sample across all four, alternating). The quick configuration
     /// went from 624–627 to 607–614 MB. The bound keeps a small tensor from holding a much
     /// larger block (and the large request after it from missing).
-    static func take(_ classBytes: Int) -> (block: UnsafeMutableRawPointer, classBytes: Int)? {
+    static func take(_ classBytes: Int, largestFit: Int = largestFit) -> (block: UnsafeMutableRawPointer, classBytes: Int)? {
         if classBytes >= minimumBytes {
             let hit: (UnsafeMutableRawPointer, Int)? = lock.withLock {
                 let limit = classBytes.multipliedReportingOverflow(by: largestFit)

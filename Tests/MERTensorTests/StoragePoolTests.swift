@@ -49,17 +49,33 @@ final class StoragePoolTests: XCTestCase {
         var a: Tensor? = try Tensor.zeros([1 << 24])                 // 64 MiB
         let big = a!.storage.data
         a = nil
+        let live = MemoryBudget.liveBytes
         var b: Tensor? = try Tensor.zeros([10 << 20])                 // 40 MiB: served by the 64 MiB block
         XCTAssertEqual(b!.storage.data, big, "the idle 64 MiB block serves a 40 MiB request")
+        XCTAssertEqual(MemoryBudget.liveBytes - live, 1 << 26, "the tensor budget counts the whole block it holds")
         XCTAssertTrue(b!.toArray().allSatisfy { $0 == 0 }, "zeros are zeros on a larger reused block")
         XCTAssertEqual(StoragePool.cachedBytes, 0)
         b = nil
         XCTAssertEqual(StoragePool.cachedBytes, 1 << 26, "the block returns as 64 MiB, its own class")
+        XCTAssertEqual(MemoryBudget.liveBytes, live, "and its excess is released with it")
         let c = try Tensor.zeros([5 << 20])                           // 20 MiB: 64 is more than twice that
         XCTAssertNotEqual(c.storage.data, big)
         XCTAssertEqual(StoragePool.cachedBytes, 1 << 26, "the 64 MiB block stays cached")
         let d = try Tensor.zeros([1 << 24])                           // the 64 MiB request finds its block
         XCTAssertEqual(d.storage.data, big)
+    }
+
+    /// Under `mer.max_memory`, a larger idle block serves only if its excess fits too.
+    func testALargerBlockWhoseExcessPassesTheBudgetIsNotUsed() throws {
+        StoragePool.shrink(to: 0)
+        var a: Tensor? = try Tensor.zeros([1 << 24])                 // 64 MiB, then cached
+        let big = a!.storage.data
+        a = nil
+        MemoryBudget.limitBytes = MemoryBudget.liveBytes + (48 << 20)
+        let live = MemoryBudget.liveBytes
+        let b = try Tensor.zeros([10 << 20])                          // 40 MiB: 64 would pass 48
+        XCTAssertNotEqual(b.storage.data, big, "a block of its own class instead")
+        XCTAssertEqual(MemoryBudget.liveBytes - live, 40 << 20)
     }
 
     func testTheCacheKeepsNoMoreThanItsCapacity() throws {
