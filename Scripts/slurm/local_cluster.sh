@@ -37,9 +37,12 @@ start_munge() {
   mkdir -p /run/munge /var/log/munge /var/lib/munge
   chown munge:munge /run/munge /var/log/munge /var/lib/munge
   if ! munge -n >/dev/null 2>&1 </dev/null; then
-    runuser -u munge -- /usr/sbin/munged --pid-file="$state/munged.pid"
+    # munged runs as munge, which cannot write into our (root, mode 700) state directory: its
+    # pid file goes to /run/munge, and started-munged records where, for `stop`.
+    local pidfile="/run/munge/local-cluster-$(basename "$state").pid"
+    runuser -u munge -- /usr/sbin/munged --pid-file="$pidfile"
     for _ in $(seq 50); do munge -n >/dev/null 2>&1 </dev/null && break; sleep 0.1; done
-    touch "$state/started-munged"
+    echo "$pidfile" > "$state/started-munged"
   fi
 }
 
@@ -106,9 +109,10 @@ case "$cmd" in
     for d in slurmd slurmctld; do
       [ -f "$state/$d.pid" ] && kill "$(cat "$state/$d.pid")" 2>/dev/null || true
     done
-    if [ -f "$state/started-munged" ] && [ -f "$state/munged.pid" ]; then
-      kill "$(cat "$state/munged.pid")" 2>/dev/null || true
-      rm -f "$state/started-munged"
+    if [ -f "$state/started-munged" ]; then
+      pidfile="$(cat "$state/started-munged")"
+      [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+      rm -f "$state/started-munged" "$pidfile"
     fi
     echo "stopped the local Slurm daemons ($state)"
     ;;
