@@ -3,12 +3,17 @@ import MERFiles
 
 /// A JSON value written deterministically: object keys sorted, two-space indentation,
 /// arrays of scalars on one line, numbers that are not integers with six decimals
-/// (`%.6f`), non-finite numbers as `null`. Identical values give identical bytes.
+/// (`%.6f`) or, for settings, in their shortest exact form; non-finite numbers as `null`.
+/// Identical values give identical bytes.
 public indirect enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case int(Int)
+    /// A measured figure (accuracy, F1): six decimals keep metrics files stable and diffable.
     case number(Double)
+    /// A setting (a run's config): the shortest form that reads back as the same Double, so
+    /// a learning rate of 0.0012345 is not stored as 0.001235.
+    case exactNumber(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
@@ -49,6 +54,7 @@ public indirect enum JSONValue: Equatable {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .number(let v): out += JSONValue.format(v)
+        case .exactNumber(let v): out += v.isFinite ? "\(v)" : "null"
         case .string(let s): out += JSONValue.quote(s)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }

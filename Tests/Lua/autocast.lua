@@ -85,13 +85,13 @@ T.test("experiment.loso records autocast and a resume refuses another setting", 
   local ds, model = T.tiny_loso_setup(2)
   local function loso(resume, autocast)
     return experiment.loso{dataset = ds, model = model, epochs = 1, batch = 4, seed = 5, dir = root, name = "run",
-                           resume = resume, autocast = autocast, options = {epochs = 1, lr = 0.5, leaky = false, input = "diff"}}
+                           resume = resume, autocast = autocast, options = {epochs = 1, lr = 0.0012345, leaky = false, input = "diff"}}
   end
   local ok, err = T.quietly(loso, root .. "/run", "off")
   assert(ok, err)
   -- config.json keeps each option's type.
   local text = mer.read_file(root .. "/run/config.json")
-  for _, want in ipairs{'"epochs": 1', '"lr": 0.5', '"leaky": false', '"input": "diff"', '"autocast": "off"'} do
+  for _, want in ipairs{'"epochs": 1', '"lr": 0.0012345\n', '"leaky": false', '"input": "diff"', '"autocast": "off"'} do
     assert(text:find(want, 1, true), "config.json lacks " .. want .. ":\n" .. text)
   end
   local err2 = select(2, T.quietly(loso, root .. "/run", "bf16"))

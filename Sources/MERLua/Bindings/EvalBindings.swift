@@ -347,7 +347,7 @@ extension Scalar {
     var json: JSONValue {
         switch self {
         case .integer(let n): return .int(n)
-        case .number(let x): return x.isFinite ? .number(x) : .string(String(x))
+        case .number(let x): return x.isFinite ? .exactNumber(x) : .string(String(x))
         case .string(let s): return .string(s)
         case .boolean(let b): return .bool(b)
         }
