@@ -8,9 +8,8 @@ public final class Storage {
     public let data: UnsafeMutablePointer<Float>
     /// The block's size (its `StoragePool` class), ≥ count · 4.
     private let blockBytes: Int
-    /// Bytes counted in `MemoryBudget` besides count · 4: a larger idle block serving this
-    /// storage (`StoragePool.take`) counts its excess over the request's class, so live tensors
-    /// never hold more than `mer.max_memory` allows beyond the class rounding.
+    /// Bytes counted in `MemoryBudget` besides count · 4: the excess of a larger idle block over
+    /// the request's class, which `StoragePool.take` reserved when it handed the block out.
     private let excessBytes: Int
     /// Bumped by every in-place write, so autograd can tell that a tensor it saved for
     /// backward was overwritten afterwards (PyTorch's version counter).
@@ -35,18 +34,9 @@ public final class Storage {
         let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: 4)
         guard count >= 0, !overflow else { throw TensorError("not enough memory: \(what()) requested \(count) elements, more than any machine holds") }
         try MemoryBudget.reserve(bytes, for: what())
-        guard let want = StoragePool.classBytes(bytes), var (raw, block) = StoragePool.take(want) else {
+        guard let want = StoragePool.classBytes(bytes), let (raw, block) = StoragePool.take(want) else {
             MemoryBudget.released(bytes)
             throw TensorError("not enough memory: \(what()) requested \(MemoryBudget.format(bytes)) and the system refused it")
-        }
-        if block > want && (try? MemoryBudget.reserve(block - want, for: what())) == nil {
-            // The larger block's excess does not fit the budget: a block of the request's own class.
-            StoragePool.give(raw, classBytes: block)
-            guard let exact = StoragePool.take(want, largestFit: 1) else {
-                MemoryBudget.released(bytes)
-                throw TensorError("not enough memory: \(what()) requested \(MemoryBudget.format(bytes)) and the system refused it")
-            }
-            (raw, block) = exact
         }
         self.count = count
         blockBytes = block

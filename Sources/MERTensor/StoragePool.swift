@@ -58,7 +58,10 @@ public enum StoragePool {
     /// A 64-byte aligned block for a request of class `classBytes`, and the block's own class
     /// (what `give` must be told): the smallest cached block of that class or up to
     /// `largestFit` times larger, else a new one; nil if the system refuses even after the
-    /// cache is emptied. (`Storage` counts a larger block's excess in the tensor budget.)
+    /// cache is emptied. A larger block's excess over `classBytes` is counted in `MemoryBudget`
+    /// here, and such a block is passed over when the excess does not fit `mer.max_memory`: live
+    /// tensors never hold more than the budget beyond the class rounding. The caller releases
+    /// the excess with the block (`Storage.deinit`).
     ///
     /// Why a larger block may serve: forward and backward ask for different sizes (the paper
     /// configuration's forward frees 52, 32 and 16 MB maps, its backward then asks for 11–15 MB
@@ -69,12 +72,15 @@ public enum StoragePool {
     /// did not move (146–161 ms/sample across all four, alternating). The quick configuration
     /// went from 624–627 to 607–614 MB. The bound keeps a small tensor from holding a much
     /// larger block (and the large request after it from missing).
-    static func take(_ classBytes: Int, largestFit: Int = largestFit) -> (block: UnsafeMutableRawPointer, classBytes: Int)? {
+    static func take(_ classBytes: Int) -> (block: UnsafeMutableRawPointer, classBytes: Int)? {
         if classBytes >= minimumBytes {
             let hit: (UnsafeMutableRawPointer, Int)? = lock.withLock {
                 let limit = classBytes.multipliedReportingOverflow(by: largestFit)
                 let fits = free.keys.filter { $0 >= classBytes && (limit.overflow || $0 <= limit.partialValue) }
-                guard let size = fits.min(), let p = free[size]?.popLast() else { return nil }
+                // The smallest fit; if its excess passes the budget, any larger one's does too.
+                guard let size = fits.min(),
+                      size == classBytes || (try? MemoryBudget.reserve(size - classBytes, for: "a tensor")) != nil,
+                      let p = free[size]?.popLast() else { return nil }
                 if free[size]!.isEmpty { free[size] = nil }
                 cached -= size
                 return (p, size)
