@@ -60,21 +60,25 @@ public final class PackedMatrix: @unchecked Sendable {
         self.m = m
         self.k = k
         kc = min(kcMax, k)
-        mPad = (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr
+        mPad = PackedMatrix.paddedRows(m)
         self.panels = panels
         ownsPanels = owned
     }
 
     deinit { if ownsPanels { panels.deallocate() } }
 
-    /// Floats an m×k operand's panels take (m rounded up to whole micro-panels).
-    static func floats(m: Int, k: Int) -> Int { (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr * k }
+    /// m rounded up to whole micro-panels.
+    @inline(__always)
+    static func paddedRows(_ m: Int) -> Int { (m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr }
+
+    /// Floats an m×k operand's panels take (saturating, for budget checks on hostile shapes).
+    static func floats(m: Int, k: Int) -> Int { paddedRows(m).saturatingTimes(k) }
 
     /// Where op(A)[i][p] lies in the panels of an m×k operand with K block `kc` (its
     /// `min(kcMax, k)`); rows i ≥ m up to the panel edge are the zero padding.
     @inline(__always)
     static func panelOffset(_ i: Int, _ p: Int, m: Int, k: Int, kc: Int) -> Int {
-        let mr = GemmKernel.mr, mPad = (m + mr - 1) / mr * mr
+        let mr = GemmKernel.mr, mPad = paddedRows(m)
         let p0 = p / kc * kc, len = min(kc, k - p0)
         return p0 * mPad + (i / mr) * len * mr + (p - p0) * mr + i % mr
     }
@@ -83,9 +87,7 @@ public final class PackedMatrix: @unchecked Sendable {
     public var bytes: Int { PackedMatrix.bytes(m: m, k: k) }
 
     /// Bytes a packed m×k operand holds (saturating, for budget checks before packing).
-    public static func bytes(m: Int, k: Int) -> Int {
-        ((m + GemmKernel.mr - 1) / GemmKernel.mr * GemmKernel.mr).saturatingTimes(k).saturatingTimes(4)
-    }
+    public static func bytes(m: Int, k: Int) -> Int { floats(m: m, k: k).saturatingTimes(4) }
 
     /// The packed block of K block `p0` (length `len`) for rows from `row` (a multiple of MR).
     @inline(__always)

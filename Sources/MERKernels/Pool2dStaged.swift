@@ -51,18 +51,18 @@ extension PoolKernels {
             }
         }
 
-        /// Runs `body(plane, staged, width, divisors)` for every plane of the batch, split over
-        /// the workers, each with its own staging buffer (`geometry`); `divisors` are the
-        /// references' divisor of every output (see `divisors`).
+        /// Runs `body(plane, staged, rows, width, divisors)` for every plane of the batch, split
+        /// over the workers, each with its own staging buffer of `geometry`'s rows × width;
+        /// `divisors` are the references' divisor of every output (see `divisors`).
         static func eachPlane(_ s: PoolShape, countIncludePad: Bool,
-                              _ body: (Int, UnsafeMutablePointer<Float>, Int, UnsafePointer<Float>) -> Void) {
+                              _ body: (Int, UnsafeMutablePointer<Float>, Int, Int, UnsafePointer<Float>) -> Void) {
             let (rows, width) = geometry(s)
             let table = divisors(s, countIncludePad: countIncludePad)
             table.withUnsafeBufferPointer { div in
                 Parallel.forRanges(s.n * s.c) { planes in
                     let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * width)
                     defer { staged.deallocate() }
-                    for pc in planes { body(pc, staged, width, div.baseAddress!) }
+                    for pc in planes { body(pc, staged, rows, width, div.baseAddress!) }
                 }
             }
         }
@@ -94,8 +94,8 @@ extension PoolKernels {
     static func stagedAvgForward(_ s: PoolShape, countIncludePad: Bool, input: UnsafePointer<Float>,
                                  output: UnsafeMutablePointer<Float>) {
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
-        Staging.eachPlane(s, countIncludePad: countIncludePad) { pc, staged, width, div in
-            Staging.stage(s, input + pc * plane, into: staged, rows: Staging.geometry(s).rows, width: width, top: s.padH, fill: 0)
+        Staging.eachPlane(s, countIncludePad: countIncludePad) { pc, staged, rows, width, div in
+            Staging.stage(s, input + pc * plane, into: staged, rows: rows, width: width, top: s.padH, fill: 0)
             let out = output + pc * oplane
             for oy in 0..<hout {
                 let ys = (oy * s.strideH)..<(oy * s.strideH + s.kh)   // staged rows: the whole window
@@ -116,8 +116,8 @@ extension PoolKernels {
     static func stagedAvgBackward(_ s: PoolShape, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
                                   gradInput: UnsafeMutablePointer<Float>) {
         let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
-        Staging.eachPlane(s, countIncludePad: countIncludePad) { pc, staged, width, div in
-            staged.update(repeating: 0, count: Staging.geometry(s).rows * width)
+        Staging.eachPlane(s, countIncludePad: countIncludePad) { pc, staged, rows, width, div in
+            staged.update(repeating: 0, count: rows * width)
             let dOut = gradOutput + pc * oplane
             for oy in 0..<hout {
                 var ox = 0
