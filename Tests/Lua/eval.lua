@@ -91,6 +91,20 @@ T.test("a fake two-fold run", function()
   os.execute("rm -rf " .. dir)
 end)
 
+T.test("run.config keeps extreme numbers exactly and cannot be assigned", function()
+  local run = eval.run{name = "cfg", dir = tmpdir(), config = {lr = 0.0012345, n = math.maxinteger, big = 1e308,
+                                                        nan = 0 / 0, inf = math.huge, flag = false}}
+  local c = run.config
+  assert(c.lr == "0.0012345" and c.n == tostring(math.maxinteger) and c.big == "1e+308" and c.flag == "false",
+         "run.config: " .. tostring(c.lr) .. " " .. tostring(c.n) .. " " .. tostring(c.big) .. " " .. tostring(c.flag))
+  assert(c.nan == "nan" and c.inf == "inf", "non-finite numbers are kept as text: " .. tostring(c.nan) .. " " .. tostring(c.inf))
+  local text = mer.read_file(run.dir .. "/config.json")
+  for _, want in ipairs{'"lr": 0.0012345', '"n": 9223372036854775807', '"big": 1e+308', '"nan": "nan"', '"inf": "inf"'} do
+    assert(text:find(want, 1, true), "config.json lacks " .. want .. ":\n" .. text)
+  end
+  T.raises("cannot set field 'config' of a run", function() run.config = {} end)
+end)
+
 T.test("run:checkpoint writes model and optimiser state that load back", function()
   local dir = tmpdir()
   local run = eval.run{name = "ckpt", dir = dir}
