@@ -20,7 +20,17 @@ public enum Parallel {
         max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
-    /// Runs `body(part)` for `part` in `0..<parts`, on up to `threads` cores.
+    /// How long `WorkerPool`'s helpers poll for their next job before they sleep. Polling
+    /// costs a core that would otherwise idle between parallel phases; waking costs ~40 µs
+    /// per job (see `WorkerPool`). `mer-bench --spin-us N` measures other values.
+    nonisolated(unsafe) public static var spinMicroseconds = 300.0
+
+    /// Jobs `WorkerPool` has run (the rest of the multi-part calls went through libdispatch).
+    public static var pooledJobs: Int { WorkerPool.shared.jobNumber }
+
+    /// Runs `body(part)` for `part` in `0..<parts`, on up to `threads` cores: on the
+    /// calling thread and `WorkerPool`'s helpers, or, when the pool is already running a
+    /// job (a nested call, another thread's), through libdispatch.
     /// With one part or one thread it runs inline on the caller's thread.
     public static func run(parts: Int, threads: Int = Parallel.threads, _ body: (Int) -> Void) {
         if parts <= 0 { return }
@@ -28,6 +38,7 @@ public enum Parallel {
             for p in 0..<parts { body(p) }
             return
         }
+        if WorkerPool.shared.run(parts: parts, threads: threads, body) { return }
         // Workers multiply in the launching thread's precision (it is thread-local).
         let precision = GemmPrecision.current
         withoutActuallyEscaping(body) { escapable in

@@ -1,5 +1,8 @@
 import XCTest
 import MERKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class ParallelTests: XCTestCase {
     func testForRangesCoversEveryIndexOnceWithGranuleAlignedBounds() {
@@ -21,5 +24,68 @@ final class ParallelTests: XCTestCase {
         let lock = NSLock()
         Parallel.run(parts: 17, threads: 2) { p in lock.lock(); hits[p] += 1; lock.unlock() }
         XCTAssertEqual(hits, [Int](repeating: 1, count: 17))
+    }
+
+    /// The parts of one job, with the thread that ran each (pthread_self as a number).
+    private func runRecording(parts: Int, threads: Int) -> (hits: [Int], runners: Set<UInt>) {
+        var hits = [Int](repeating: 0, count: parts)
+        var runners = Set<UInt>()
+        let lock = NSLock()
+        Parallel.run(parts: parts, threads: threads) { p in
+            lock.lock(); hits[p] += 1; runners.insert(UInt(pthread_self())); lock.unlock()
+        }
+        return (hits, runners)
+    }
+
+    /// The worker pool runs parts on its helper threads (not only on the caller), and helpers
+    /// that went to sleep after polling are woken for the next job.
+    func testThePoolsHelpersRunPartsAndWakeAfterSleeping() {
+        let saved = Parallel.spinMicroseconds
+        defer { Parallel.spinMicroseconds = saved }
+        for spin in [300.0, 1.0] {
+            Parallel.spinMicroseconds = spin
+            var helped = false
+            let jobs = Parallel.pooledJobs
+            for round in 0..<50 {
+                // Long enough for 1 µs of polling to end: the next job finds the helpers asleep.
+                if spin < 10 && round % 10 == 0 { usleep(2000) }
+                let r = runRecording(parts: 4, threads: 2)
+                XCTAssertEqual(r.hits, [1, 1, 1, 1], "spin \(spin) round \(round)")
+                // Parts 0 and 2 are the caller's, 1 and 3 a helper's: two threads.
+                helped = helped || r.runners.count == 2
+            }
+            XCTAssertTrue(helped, "spin \(spin): no part ever ran on a helper thread")
+            XCTAssertEqual(Parallel.pooledJobs - jobs, 50, "spin \(spin): every job goes through the pool")
+        }
+    }
+
+    /// A call from inside a job (the pool is busy) takes the dispatch path and still runs
+    /// every part once, on the caller's share and on the helpers' alike.
+    func testNestedRunsComplete() {
+        var inner = [[Int]](repeating: [Int](repeating: 0, count: 5), count: 3)
+        let lock = NSLock()
+        Parallel.run(parts: 3, threads: 2) { outer in
+            Parallel.run(parts: 5, threads: 2) { p in lock.lock(); inner[outer][p] += 1; lock.unlock() }
+        }
+        XCTAssertEqual(inner, [[Int]](repeating: [1, 1, 1, 1, 1], count: 3))
+        // The outer job was the pool's; the inner ones could not be.
+        let jobs = Parallel.pooledJobs
+        Parallel.run(parts: 2, threads: 2) { _ in Parallel.run(parts: 2, threads: 2) { _ in } }
+        XCTAssertEqual(Parallel.pooledJobs - jobs, 1)
+    }
+
+    /// Two threads launching jobs at once: one gets the pool, the other the dispatch path,
+    /// and neither loses or repeats a part.
+    func testConcurrentCallersEachRunTheirOwnParts() {
+        let rounds = 200
+        final class Counts: @unchecked Sendable { var value = [[Int]](repeating: [Int](repeating: 0, count: 7), count: 2) }
+        let counts = Counts()
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 2) { caller in
+            for _ in 0..<rounds {
+                Parallel.run(parts: 7, threads: 2) { p in lock.lock(); counts.value[caller][p] += 1; lock.unlock() }
+            }
+        }
+        XCTAssertEqual(counts.value, [[Int]](repeating: [Int](repeating: rounds, count: 7), count: 2))
     }
 }

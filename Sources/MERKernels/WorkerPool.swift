@@ -1,0 +1,153 @@
+import CSpinWait
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The persistent threads behind `Parallel.run`: helpers that poll for their next share of
+/// work for a while after each job (`Parallel.spinMicroseconds`) before they sleep.
+///
+/// Why not `DispatchQueue.concurrentPerform` alone: on this 2-core VM each of its fork/joins
+/// cost ~40–50 µs (a 2 × 16.5 µs job took 57 µs, slower than running both parts in turn;
+/// /tmp micro-benchmark, 2026-11-30), mostly waking a sleeping worker, and one training step
+/// or 1-sample inference launches hundreds of them (every convolution phase, elementwise op
+/// and reduction). A helper that is still polling starts within a microsecond: the same job
+/// took 17 µs. OpenMP runtimes (PyTorch's) spin the same way before they block.
+///
+/// One job at a time: a call made while the pool is busy (from inside a job, or from another
+/// thread such as a data loader) returns false, and `Parallel.run` takes the dispatch path.
+/// Which thread runs a part never changes what the part computes, so results do not depend
+/// on the path taken.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    /// One helper thread: the number of the job it was last handed, and what it sleeps on.
+    private final class Helper: @unchecked Sendable {
+        /// Its participant number (the launching thread is 0).
+        let index: Int
+        let ticket = Atomic<Int>(0)
+        let sleeping = Atomic<Bool>(false)
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+        /// Keeps two helpers' tickets off one cache line (each polls its own).
+        private let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+        init(index: Int) {
+            self.index = index
+            pthread_mutex_init(mutex, nil)
+            pthread_cond_init(cond, nil)
+        }
+
+        /// Hands it job `number`, waking it if it sleeps. Sequentially consistent with the
+        /// helper's `sleeping` store and `ticket` re-check, so one of the two sees the other.
+        func hand(_ number: Int) {
+            ticket.store(number, ordering: .sequentiallyConsistent)
+            if sleeping.load(ordering: .sequentiallyConsistent) {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(cond)
+                pthread_mutex_unlock(mutex)
+            }
+        }
+
+        /// Waits for a job number other than `seen`: polls for `spin` seconds, then sleeps.
+        func wait(after seen: Int, spin: Double) -> Int {
+            let deadline = PeakFLOPs.now() + spin
+            var polls = 0
+            while true {
+                let t = ticket.load(ordering: .acquiring)
+                if t != seen { return t }
+                mer_spin_pause()
+                polls += 1
+                if polls & 127 == 0, PeakFLOPs.now() > deadline { break }
+            }
+            pthread_mutex_lock(mutex)
+            sleeping.store(true, ordering: .sequentiallyConsistent)
+            while ticket.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(cond, mutex) }
+            sleeping.store(false, ordering: .relaxed)
+            pthread_mutex_unlock(mutex)
+            return ticket.load(ordering: .acquiring)
+        }
+    }
+
+    /// What a job's participants run: participant i takes parts i, i + participants, ….
+    private struct Job {
+        let body: (Int) -> Void
+        let parts, participants: Int
+        let precision: GemmPrecision
+    }
+
+    private let busy = Atomic<Bool>(false)
+    /// Helpers of the current job that have not finished their share.
+    private let pending = Atomic<Int>(0)
+    /// Written only while `busy` is held and no helper runs a share.
+    private var helpers: [Helper] = []
+    private var job: Job?
+    /// Jobs run so far (`Parallel.pooledJobs`).
+    private(set) var jobNumber = 0
+
+    /// Runs `body(part)` for every part in `0..<parts` on the calling thread and up to
+    /// `threads − 1` helpers, and returns true when all are done; returns false at once,
+    /// having run nothing, when the pool is busy.
+    func run(parts: Int, threads: Int, _ body: (Int) -> Void) -> Bool {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        defer { busy.store(false, ordering: .releasing) }
+        let participants = max(1, min(parts, threads))
+        while helpers.count < participants - 1 { start(Helper(index: helpers.count + 1)) }
+        withoutActuallyEscaping(body) { escapable in
+            job = Job(body: escapable, parts: parts, participants: participants, precision: GemmPrecision.current)
+            jobNumber += 1
+            pending.store(participants - 1, ordering: .relaxed)
+            for h in helpers.prefix(participants - 1) { h.hand(jobNumber) }
+            var p = 0
+            while p < parts { escapable(p); p += participants }
+            var polls = 0
+            while pending.load(ordering: .acquiring) != 0 {
+                mer_spin_pause()
+                polls += 1
+                // A helper the OS has descheduled: let it have this core.
+                if polls & 4095 == 0 { sched_yield() }
+            }
+            job = nil   // the last reference to `escapable` besides this closure's
+        }
+        return true
+    }
+
+    private func start(_ helper: Helper) {
+        helpers.append(helper)
+        let context = Unmanaged.passRetained(HelperThread(pool: self, helper: helper)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<HelperThread>.fromOpaque(raw!).takeRetainedValue().main()
+            return nil
+        }, context)
+        precondition(rc == 0, "WorkerPool: pthread_create failed (\(rc))")
+        pthread_detach(thread)
+    }
+
+    /// What a helper thread runs, forever.
+    private final class HelperThread {
+        let pool: WorkerPool
+        let helper: Helper
+        init(pool: WorkerPool, helper: Helper) { self.pool = pool; self.helper = helper }
+
+        func main() {
+            var seen = 0
+            while true {
+                seen = helper.wait(after: seen, spin: Parallel.spinMicroseconds * 1e-6)
+                pool.runShare(of: helper.index)
+                pool.pending.subtract(1, ordering: .releasing)
+            }
+        }
+    }
+
+    /// One helper's parts of the current job. Not inlined, so that its copy of the job (and of
+    /// the body it holds) is released before the helper reports done.
+    @inline(never)
+    private func runShare(of index: Int) {
+        guard let job else { return }
+        GemmPrecision.with(job.precision) {
+            var p = index
+            while p < job.parts { job.body(p); p += job.participants }
+        }
+    }
+}
