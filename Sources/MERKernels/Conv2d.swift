@@ -36,7 +36,7 @@ public enum ConvKernels {
                                epilogue: ConvEpilogue? = nil, prepared: ConvPreparedWeights? = nil) {
         guard s.n > 0 else { return }
         precondition(bias == nil || epilogue == nil, "ConvKernels.forward: fold the bias into the epilogue's shift")
-        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: prepared != nil) {
             WinogradKernels.forward(s, tile: tile, input: input, weight: weight, bias: bias, output: output, epilogue: epilogue,
                                     packedFilters: prepared?.winograd(for: s, tile: tile))
             return

@@ -14,12 +14,14 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     public enum Pass: String, Sendable, CaseIterable { case forward, backwardData, backwardWeight }
 
     /// The Winograd tile `mode` selects for `s` and `pass`, or nil for the direct kernel.
-    public static func winogradTile(for s: ConvShape, pass: Pass) -> WinogradKernels.Tile? {
+    /// `filtersPrepared`: a forward pass whose weights are prepared once for many calls
+    /// (inference, `ConvPreparedWeights`), so the filter transform costs it nothing.
+    public static func winogradTile(for s: ConvShape, pass: Pass, filtersPrepared: Bool = false) -> WinogradKernels.Tile? {
         guard s.n > 0, WinogradKernels.supports(s) else { return nil }
         switch mode {
         case .direct: return nil
         case .winograd: return tile(for: s)
-        case .auto: return autoTile(for: s, pass: pass)
+        case .auto: return autoTile(for: s, pass: pass, filtersPrepared: filtersPrepared && pass == .forward)
         }
     }
 
@@ -52,11 +54,40 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     /// The three passes share the rule: no pass had a different channel crossover. (Probe
     /// 128 → 128 @5 backward-data and -weight ran 0.85–0.96× of direct: no DBFEM layer is that
     /// small.)
-    public static func autoTile(for s: ConvShape, pass: Pass) -> WinogradKernels.Tile? {
+    public static func autoTile(for s: ConvShape, pass: Pass, filtersPrepared: Bool = false) -> WinogradKernels.Tile? {
+        if filtersPrepared { return preparedTile(for: s) }
         if min(s.cin, s.cout) < autoMinChannels { return nil }
-        let t = tile(for: s), m = t.rawValue
-        let tiles = s.n * ((s.hout + m - 1) / m) * ((s.wout + m - 1) / m)
-        return tiles < autoMinTiles ? nil : t
+        let t = tile(for: s)
+        return tiles(s, t) < autoMinTiles ? nil : t
+    }
+
+    /// The rule for a forward pass whose filters are prepared once for many calls (inference
+    /// with `ConvPreparedWeights`), measured at batch 1 (`mer-bench --winograd --batch 1`,
+    /// "infer" rows, 2 threads, 2026-11-30), ms direct / F(2,3) / F(4,3):
+    /// - U costs nothing per call, and the narrow layers' chunks run one per worker (`run`),
+    ///   so Winograd wins from 16 tiles and 8 channels up: 32 → 32 @64 0.47 / 0.36 / 0.22,
+    ///   8 → 32 @64 0.15 / 0.14 / 0.10, 64 → 128 @16 (16 tiles) 0.18 / 0.17 / 0.16, Inception
+    ///   72 → 173 @15 (16 tiles) 0.28 / 0.22 / 0.21, 160 → 160 @56 7.06 / 4.70 / 3.02.
+    /// - Not below: 4 → 32 @64 0.10 / 0.14 / 0.09 is a tie; at 8×8 (4 tiles of F(4,3), 16
+    ///   of F(2,3)) direct won (128 → 256 0.18 / 0.21 / 0.43, 256 → 256 0.36 / 0.39 / 0.80), and
+    ///   on 4–7 pixel maps by more.
+    /// - The 14×14 maps of the widest layers take F(2,3): 49 tiles against F(4,3)'s 16, and
+    ///   with hundreds of channels the products' width outweighs F(2,3)'s larger transforms
+    ///   (640 → 640 7.57 / 4.72 / 5.73, 320 → 640 3.82 / 2.29 / 2.85). With fewer channels it
+    ///   does not (128 → 128 @16 0.36 / 0.28 / 0.27, 72 → 173 @15 above): F(2,3) is taken when
+    ///   cin·cout ≥ 128·(cin + cout), products against transforms per tile.
+    static func preparedTile(for s: ConvShape) -> WinogradKernels.Tile? {
+        if min(s.cin, s.cout) < 8 { return nil }
+        let t = tile(for: s), count = tiles(s, t)
+        if count < 16 { return nil }
+        if count < 32 && tiles(s, .f2) >= 32 && s.cin * s.cout >= 128 * (s.cin + s.cout) { return .f2 }
+        return t
+    }
+
+    /// Output tiles of one call (batch × tiles per image) at tile `t`.
+    static func tiles(_ s: ConvShape, _ t: WinogradKernels.Tile) -> Int {
+        let m = t.rawValue
+        return s.n * ((s.hout + m - 1) / m) * ((s.wout + m - 1) / m)
     }
 
     /// The tile with the smaller GEMM work (see `autoTile`).

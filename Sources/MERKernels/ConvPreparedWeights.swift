@@ -33,7 +33,7 @@ public final class ConvPreparedWeights: @unchecked Sendable {
     /// the forward pass of `s` has nothing to prepare (grouped convolutions, no images).
     public static func bytes(for s: ConvShape) -> Int {
         guard s.n > 0, s.groups == 1, s.problem == nil else { return 0 }
-        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true) {
             let alpha = tile.rawValue + 2
             return (alpha * alpha).saturatingTimes(PackedMatrix.bytes(m: s.cout, k: s.cin))
         }
@@ -44,7 +44,7 @@ public final class ConvPreparedWeights: @unchecked Sendable {
     /// (nil for grouped convolutions or an empty batch).
     public static func prepare(_ s: ConvShape, weight: UnsafePointer<Float>) -> ConvPreparedWeights? {
         guard s.n > 0, s.groups == 1, s.problem == nil else { return nil }
-        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) {
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true) {
             return ConvPreparedWeights(.winograd(tile, WinogradKernels.packFilters(s, tile: tile, weight: weight)), shape: s)
         }
         let l = ConvLowering(s)
@@ -57,7 +57,7 @@ public final class ConvPreparedWeights: @unchecked Sendable {
     /// tile and K blocking).
     public func serves(_ s: ConvShape) -> Bool {
         guard s.n > 0 else { return false }
-        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward) { return winograd(for: s, tile: tile) != nil }
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true) { return winograd(for: s, tile: tile) != nil }
         return gemm(for: s) != nil
     }
 

@@ -7,9 +7,11 @@
 /// from the same decisions the kernels make (algorithm, tile, worker count), saturating
 /// instead of overflowing.
 extension ConvKernels {
-    public static func scratchBytes(_ s: ConvShape, pass: ConvAlgorithm.Pass) -> Int {
+    /// `filtersPrepared`: as for `ConvAlgorithm.winogradTile` (the forward pass of inference
+    /// with `ConvPreparedWeights`, which may take another path).
+    public static func scratchBytes(_ s: ConvShape, pass: ConvAlgorithm.Pass, filtersPrepared: Bool = false) -> Int {
         guard s.n > 0 else { return 0 }
-        if let tile = ConvAlgorithm.winogradTile(for: s, pass: pass) {
+        if let tile = ConvAlgorithm.winogradTile(for: s, pass: pass, filtersPrepared: filtersPrepared) {
             return WinogradKernels.scratchFloats(s, tile: tile, pass: pass).saturatingTimes(4)
         }
         let l = ConvLowering(s)

@@ -189,33 +189,84 @@ public enum WinogradKernels {
     struct Geometry {
         let n, cIn, cOut, inH, inW, outH, outW, offY, offX, m, alpha: Int
         let tilesY, tilesX: Int
-        /// Tile rows (image, ty) per chunk, chunk count, and the padded tiles-per-chunk TP.
+        /// Tile rows (image, ty) of the largest chunk, chunk count, and the padded
+        /// tiles-per-chunk TP.
         let rowsPerChunk, chunks, tp: Int
         /// Width of the row buffers: the input columns a tile row reads, rounded up to 16.
         let rowWidth: Int
 
-        init(n: Int, cIn: Int, cOut: Int, inH: Int, inW: Int, outH: Int, outW: Int, offY: Int, offX: Int, m: Int) {
+        /// `chunks`: at least this many chunks (at most one per tile row), instead of the
+        /// count `targetTiles` gives.
+        init(n: Int, cIn: Int, cOut: Int, inH: Int, inW: Int, outH: Int, outW: Int, offY: Int, offX: Int, m: Int,
+             chunks atLeast: Int = 1) {
             self.n = n; self.cIn = cIn; self.cOut = cOut; self.inH = inH; self.inW = inW
             self.outH = outH; self.outW = outW; self.offY = offY; self.offX = offX; self.m = m
             alpha = m + 2
             tilesY = (outH + m - 1) / m; tilesX = (outW + m - 1) / m
             let units = n * tilesY
             let target = WinogradKernels.targetTiles * (max(cIn, cOut) >= 256 ? 2 : 1)
-            let rows = max(1, min(units, target / tilesX))
+            let most = max(1, min(units, target / tilesX))
+            chunks = max((units + most - 1) / most, min(units, atLeast))
+            // The rows shared out evenly (`chunkRows`): 14 rows at 13 per chunk make two chunks
+            // of 7, not 13 and 1 (160 → 160 @56 at batch 1), whose lone row's products are
+            // 14 tiles wide, under half a 32-column micro-panel.
+            let rows = (units + chunks - 1) / chunks
             rowsPerChunk = rows
-            chunks = (units + rows - 1) / rows
             // 16 floats of slack: a tile group's last vector may run past the last tile.
             tp = (rows * tilesX + 15) / 16 * 16 + 16
             rowWidth = (tilesX * m + 2 + 15) / 16 * 16
         }
 
         var units: Int { n * tilesY }
+
+        /// The same correlation cut into a multiple of `k` chunks (when there are enough tile
+        /// rows), so that `k` workers can take equal shares of whole chunks.
+        /// Not when that leaves chunks under `minTiles` tiles, whose products would be too
+        /// narrow for the micro-kernel's 32 columns while both cores stream all of U.
+        func chunked(multipleOf k: Int, minTiles: Int) -> Geometry {
+            let more = (chunks + k - 1) / k * k
+            guard more != chunks, units >= more, units * tilesX / more >= minTiles else { return self }
+            return Geometry(n: n, cIn: cIn, cOut: cOut, inH: inH, inW: inW, outH: outH, outW: outW, offY: offY, offX: offX,
+                            m: m, chunks: more)
+        }
+
+        /// How `run` shares this correlation over `threads` workers: the chunks it runs, and
+        /// whether each worker takes whole chunks (else each chunk's phases are split).
+        /// Narrow layers (small U) run whole chunks per worker, with no barrier per chunk and no
+        /// transformed data crossing cores. Splitting each chunk's phases instead sends half of V
+        /// and of M from one core's cache to the other's between phases: at batch 1, 32 → 32 @64
+        /// (2 chunks) took 0.76 ms split by phase and 0.36 ms as one chunk per worker. So few
+        /// chunks are cut into a multiple of the workers (64 → 128 @16 at batch 32 had 3 chunks,
+        /// 2 + 1 per worker, 1.8× slower than the phase split), which changes no result: the
+        /// forward products do not depend on the chunking. Not into chunks under 64 tiles: at
+        /// batch 1, 64 → 128 @16 cut into two chunks of 8 tiles took 0.78 ms against 0.50 as one
+        /// chunk split by phase, and 72 → 173 @15 1.03 against 0.59; 64 → 64 @32 (two of 32)
+        /// 0.52 against 0.50; 64 → 64 @112 (6 chunks of 112–140 instead of 5) 3.3 against 4.6.
+        /// Wide layers keep the phase split, each ξ's U read by one core only (whole chunks per
+        /// worker, both streaming U, took the 160 → 160 @56 forward from 47 to 56 ms).
+        /// Either way every output element sees the same operations, so results do not change.
+        func forwardSplit(threads: Int) -> (geo: Geometry, perWorker: Bool) {
+            let narrow = cIn * cOut <= WinogradKernels.perWorkerMaxChannelPairs
+            let geo = narrow && threads > 1 && chunks < 4 * threads ? chunked(multipleOf: threads, minTiles: 64) : self
+            let parts = min(threads, geo.chunks)
+            // Whole chunks balance when they share out evenly or are many (≥ 4 per worker).
+            return (geo, parts > 1 && narrow && (geo.chunks % parts == 0 || geo.chunks >= 4 * parts))
+        }
     }
 
-    /// Tile rows u0 ..< u1 of chunk `chunk` and its tile count.
+    /// `forwardSplit` of the forward pass of `s` at `tile` (for tests and benchmarks).
+    public static func forwardSplit(_ s: ConvShape, tile: Tile, threads: Int) -> (chunks: Int, wholeChunksPerWorker: Bool) {
+        let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
+                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        let split = geo.forwardSplit(threads: threads)
+        return (split.geo.chunks, split.perWorker)
+    }
+
+    /// Tile rows u0 ..< u1 of chunk `chunk` (the units shared out evenly: chunks differ by at
+    /// most one row) and its tile count.
     @inline(__always)
     private static func chunkRows(_ geo: Geometry, _ chunk: Int) -> (u0: Int, u1: Int, nt: Int) {
-        let u0 = chunk * geo.rowsPerChunk, u1 = min(geo.units, u0 + geo.rowsPerChunk)
+        let u0 = geo.units * chunk / geo.chunks, u1 = geo.units * (chunk + 1) / geo.chunks
         return (u0, u1, (u1 - u0) * geo.tilesX)
     }
 
@@ -370,22 +421,16 @@ public enum WinogradKernels {
 
     // MARK: Forward (also backwardData through its geometry)
 
-    private static func run<T: WinogradTransform>(_ t: T.Type, _ geo: Geometry, input: UnsafePointer<Float>,
+    private static func run<T: WinogradTransform>(_ t: T.Type, _ layer: Geometry, input: UnsafePointer<Float>,
                                                  filters f: FilterAccess,
                                                  bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
                                                  epilogue: ConvEpilogue? = nil, packedFilters: [PackedMatrix]? = nil) {
+        let (geo, perWorker) = layer.forwardSplit(threads: Parallel.threads)
         let a2 = geo.alpha * geo.alpha, tp = geo.tp
         let plane = lines(PackedMatrix.floats(m: geo.cOut, k: geo.cIn))
         let uCount = packedFilters == nil ? a2 * plane : 0
         let vCount = lines(a2 * geo.cIn * tp), mCount = lines(a2 * geo.cOut * tp)
-        // Small U (narrow layers): each worker runs whole chunks of its own, with no barrier per
-        // chunk. The three per-chunk fork/joins of the phase split cost ~14 % of 32 → 32 @64
-        // (perf: kernel time in wake-ups).
-        // Either way every output element sees the same operations, so results do not change.
         let parts = max(1, min(Parallel.threads, geo.chunks))
-        // Only with ≥ 4 chunks per worker: whole chunks balance badly when there are few (64 → 128
-        // @16 batch 32 has 3 chunks: 2 + 1 per worker ran 1.8× slower than the phase split).
-        let perWorker = parts > 1 && geo.cIn * geo.cOut <= perWorkerMaxChannelPairs && geo.chunks >= 4 * parts
         withWorkspace(uCount + (perWorker ? parts : 1) * (vCount + mCount)) { ws in
             // The ξ-th product's A, U[ξ] packed: prepared once (inference weights), or
             // transformed into packed panels in the workspace now, once for all chunks.

@@ -44,19 +44,21 @@ extension Tensor {
         }
         let x = try input.contiguousData(), w = try weight.contiguousData(), r = try residual?.contiguousData()
         let out = try Tensor(uninitialized: outShape)
-        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward), for: "conv2d's workspace")
+        let prepared = s.n > 0 ? preparedWeights(weight, s) : nil
+        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward, filtersPrepared: prepared != nil), for: "conv2d's workspace")
         if s.n > 0 {
             let epilogue = ConvEpilogue(center: center.pointer, scale: scale.pointer, shift: shift.pointer,
                                         residual: r.map { UnsafePointer($0.pointer) }, activation: activation.forward)
             ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue,
-                                prepared: preparedWeights(weight, s))
+                                prepared: prepared)
         }
-        if OpProfile.isEnabled { OpProfile.forwardOpEnded(OpProfile.convName("conv2d_batch_norm", s)) }
+        if OpProfile.isEnabled { OpProfile.forwardOpEnded(OpProfile.convName("conv2d_batch_norm", s, filtersPrepared: prepared != nil)) }
         return out
     }
 
     /// The weights in the form the forward pass multiplies them (packed GEMM panels, or a
-    /// Winograd layer's transformed filters), kept with the weight's storage and made again
+    /// Winograd layer's transformed filters) for this op and for `conv2d` without a tape,
+    /// kept with the weight's storage and made again
     /// only when the weights change (the storage version moves with every in-place write:
     /// optimiser steps, loads, `copy_`) or the layer takes another path. Inference repeats
     /// the same weights call after call; this op only runs without a tape, so nothing here

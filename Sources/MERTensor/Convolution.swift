@@ -10,13 +10,17 @@ extension Tensor {
         let cout = s.cout
         let x = try input.contiguousData(), w = try weight.contiguousData(), b = try bias?.contiguousData()
         let out = try Tensor(uninitialized: [s.n, cout, s.hout, s.wout])
-        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward), for: "conv2d's workspace")
-        if s.n > 0 {
-            ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: b.map { UnsafePointer($0.pointer) }, output: out.pointer)
-        }
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+        // Without a tape this is inference: the weights are prepared once and kept (as the
+        // folded conv2d + batch_norm op does), and both ops then take the same path per shape.
+        let prepared = s.n > 0 && !tapeRecords(inputs) ? preparedWeights(weight, s) : nil
+        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward, filtersPrepared: prepared != nil), for: "conv2d's workspace")
+        if s.n > 0 {
+            ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: b.map { UnsafePointer($0.pointer) }, output: out.pointer,
+                                prepared: prepared)
+        }
         let needInput = input.requiresGrad, needWeight = weight.requiresGrad, needBias = bias?.requiresGrad ?? false
-        return out.record(OpProfile.convName("conv2d", s), inputs) { g in
+        return out.record(OpProfile.convName("conv2d", s, filtersPrepared: prepared != nil), inputs) { g in
             let gy = try g.contiguousData()
             var gx: Tensor?, gw: Tensor?, gb: Tensor?
             if needInput {

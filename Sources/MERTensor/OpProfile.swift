@@ -22,9 +22,9 @@ public enum OpProfile {
     nonisolated(unsafe) public static var byConvShape = false
 
     /// The profile name of a convolution op `base` on `s`.
-    static func convName(_ base: String, _ s: ConvShape) -> String {
+    static func convName(_ base: String, _ s: ConvShape, filtersPrepared: Bool = false) -> String {
         guard isEnabled, byConvShape else { return base }
-        let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward).map { " F\($0.rawValue)" } ?? ""
+        let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: filtersPrepared).map { " F\($0.rawValue)" } ?? ""
         return "\(base) \(s.kh)x\(s.kw)/\(s.strideH) \(s.cin)>\(s.cout) @\(s.h) n\(s.n)\(tile)"
     }
 

@@ -1,7 +1,8 @@
 import MERKernels
 
 /// `--winograd`: direct vs Winograd F(2×2,3×3) / F(4×4,3×3) on the DBFEM's 3×3 stride-1 layers,
-/// each pass timed separately; the table behind `ConvAlgorithm.autoTile`.
+/// each pass timed separately, and the forward pass again with prepared weights ("infer", as
+/// inference runs it); the table behind `ConvAlgorithm.autoTile`.
 ///
 /// Layers: ResNet12 (two convs per width: the stage's first, cin → width, and width → width)
 /// and the Inception branch's stride-1 3×3 convs (width 0.9: Conv2d_2a 29→58, Conv2d_4a 72→173,
@@ -38,6 +39,8 @@ let winogradBenchLayers: [(String, ConvShape)] = {
 struct WinogradRow {
     var name: String
     var pass: ConvAlgorithm.Pass
+    /// The forward pass with prepared weights (inference), shown as "infer".
+    var prepared = false
     /// Seconds per call: direct, F(2,3), F(4,3).
     var direct, f2, f4: Double
     var flops: Double
@@ -74,11 +77,31 @@ enum WinogradBench {
                     },
                 ]
             }
+            let label = name + (ctx.options.batch.map { " b\($0)" } ?? "")
             for (k, pass) in ConvAlgorithm.Pass.allCases.enumerated() {
-                rows.append(WinogradRow(name: name + (ctx.options.batch.map { " b\($0)" } ?? ""), pass: pass,
+                rows.append(WinogradRow(name: label, pass: pass,
                                         direct: direct[k], f2: wino[.f2]![k], f4: wino[.f4]![k],
                                         flops: s.forwardFLOPs, auto: ConvAlgorithm.autoTile(for: s, pass: pass)))
             }
+            // Inference: the forward pass with its weights prepared once (ConvPreparedWeights),
+            // packed GEMM panels for direct, packed transformed filters for Winograd.
+            ConvAlgorithm.mode = .direct
+            let packed = ConvPreparedWeights.prepare(s, weight: b.weight)
+            let directPrepared = Bench.bestTime(reps: reps) {
+                ConvKernels.forward(s, input: b.input, weight: b.weight, bias: b.bias, output: b.output, prepared: packed)
+            }
+            ConvAlgorithm.mode = saved
+            var winoPrepared: [WinogradKernels.Tile: Double] = [:]
+            for tile in WinogradKernels.Tile.allCases {
+                let filters = WinogradKernels.packFilters(s, tile: tile, weight: b.weight)
+                winoPrepared[tile] = Bench.bestTime(reps: reps) {
+                    WinogradKernels.forward(s, tile: tile, input: b.input, weight: b.weight, bias: b.bias, output: b.output,
+                                            packedFilters: filters)
+                }
+            }
+            rows.append(WinogradRow(name: label, pass: .forward, prepared: true, direct: directPrepared,
+                                    f2: winoPrepared[.f2]!, f4: winoPrepared[.f4]!, flops: s.forwardFLOPs,
+                                    auto: ConvAlgorithm.autoTile(for: s, pass: .forward, filtersPrepared: true)))
         }
         return rows
     }
@@ -105,7 +128,7 @@ enum WinogradBench {
             let g = { (t: Double) in r.flops / t / 1e9 }
             let best = min(r.f2, r.f4)
             let autoT = r.auto.map { $0 == .f2 ? r.f2 : r.f4 } ?? r.direct
-            s += pad(r.name, 34) + pad(passName[r.pass]!, 7) + lpad(f(r.direct * 1e3, 2), 10) + lpad(f(r.f2 * 1e3, 2), 9)
+            s += pad(r.name, 34) + pad(r.prepared ? "infer" : passName[r.pass]!, 7) + lpad(f(r.direct * 1e3, 2), 10) + lpad(f(r.f2 * 1e3, 2), 9)
                 + lpad(f(r.f4 * 1e3, 2), 9) + lpad(f(g(r.direct), 1), 9) + lpad(f(g(r.f2), 1), 7) + lpad(f(g(r.f4), 1), 7)
                 + lpad(f(r.direct / best, 2), 7) + lpad(f(100 * g(autoT) / peakAll, 0), 7)
                 + lpad(r.auto.map { $0 == .f2 ? "F2" : "F4" } ?? "dir", 6) + "\n"

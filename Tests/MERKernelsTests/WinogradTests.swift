@@ -194,6 +194,33 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// One image of a narrow layer in one chunk: the workers take whole chunks of it, cut into
+    /// a multiple of their number while each keeps ≥ 64 tiles, with the same bits as one
+    /// thread (the forward products do not depend on the chunking; backwardData runs the same
+    /// code through its geometry).
+    func testOneImageIsCutIntoWholeChunksPerWorker() {
+        let saved = WinogradKernels.targetTiles
+        defer { WinogradKernels.targetTiles = saved }
+        WinogradKernels.targetTiles = 1000
+        let s = ConvShape(n: 1, cin: 8, h: 64, w: 64, cout: 12, kh: 3, kw: 3, padH: 1, padW: 1)   // 256 F(4,3) tiles
+        XCTAssertEqual(WinogradKernels.forwardSplit(s, tile: .f4, threads: 1).chunks, 1)
+        for threads in [2, 3] {
+            let split = WinogradKernels.forwardSplit(s, tile: .f4, threads: threads)
+            XCTAssertEqual(split.chunks, threads)
+            XCTAssertTrue(split.wholeChunksPerWorker)
+        }
+        // 64 tiles would make chunks of 32: one chunk, its phases split.
+        let small = ConvShape(n: 1, cin: 8, h: 32, w: 32, cout: 12, kh: 3, kw: 3, padH: 1, padW: 1)
+        XCTAssertEqual(WinogradKernels.forwardSplit(small, tile: .f4, threads: 2).chunks, 1)
+        XCTAssertFalse(WinogradKernels.forwardSplit(small, tile: .f4, threads: 2).wholeChunksPerWorker)
+        // Wide layers are not cut.
+        var wide = s
+        wide.cin = 160; wide.cout = 160
+        XCTAssertEqual(WinogradKernels.forwardSplit(wide, tile: .f4, threads: 2).chunks, 1)
+        check(s, seed: 97)
+        check(small, seed: 98)
+    }
+
     /// The transformed filters go straight into the GEMM's packed panels (`transformFilters`),
     /// whose layout has one section per K block: with a K block of 8, the 19 input channels of
     /// the forward make 3 blocks and the 37 of backwardData 5, and 37 rows are not a whole
@@ -290,8 +317,34 @@ final class WinogradTests: XCTestCase {
                 XCTAssertEqual(ConvAlgorithm.winogradTile(for: single, pass: pass), .f4, "49 tiles take Winograd")
             }
         }
+        // Prepared filters (inference): from 16 tiles and 8 channels, F(2,3) for the widest
+        // 14×14 layers; only the forward pass has prepared filters.
+        withMode(.auto) {
+            func single(_ cin: Int, _ cout: Int, _ side: Int) -> ConvShape {
+                var s = conv(cin, cout, side)
+                s.n = 1
+                return s
+            }
+            func prepared(_ s: ConvShape) -> WinogradKernels.Tile? {
+                ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true)
+            }
+            XCTAssertEqual(prepared(single(640, 640, 14)), .f2)
+            XCTAssertEqual(prepared(single(320, 640, 14)), .f2)
+            XCTAssertNil(ConvAlgorithm.winogradTile(for: single(640, 640, 14), pass: .forward), "per call: 16 tiles stay direct")
+            XCTAssertEqual(prepared(single(128, 128, 16)), .f4, "16 tiles, too few channels for F(2,3)")
+            XCTAssertEqual(prepared(single(32, 32, 64)), .f4)
+            XCTAssertEqual(prepared(single(8, 32, 64)), .f4)
+            XCTAssertNil(prepared(single(4, 32, 64)), "4 channels")
+            XCTAssertNil(prepared(single(256, 256, 8)), "4 tiles")
+            XCTAssertNil(prepared(single(128, 128, 7)))
+            XCTAssertEqual(prepared(conv(640, 640, 14)), .f4, "a batch of 16: 256 tiles")
+            for pass in [ConvAlgorithm.Pass.backwardData, .backwardWeight] {
+                XCTAssertNil(ConvAlgorithm.winogradTile(for: single(640, 640, 14), pass: pass, filtersPrepared: true))
+            }
+        }
         withMode(.winograd) {
             XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(2, 64, 112), pass: .forward), .f4)
+            XCTAssertEqual(ConvAlgorithm.winogradTile(for: conv(2, 64, 112), pass: .forward, filtersPrepared: true), .f4)
         }
         withMode(.direct) {
             XCTAssertNil(ConvAlgorithm.winogradTile(for: conv(64, 64, 56), pass: .forward))

@@ -233,6 +233,34 @@ final class NNOpsTests: XCTestCase {
         }
     }
 
+    /// `conv2d` without a tape is inference too: it keeps prepared weights as the folded op
+    /// does (and takes the same path per shape, see `ConvAlgorithm.winogradTile`'s
+    /// `filtersPrepared`); with a tape it keeps none. The two agree within float32 rounding
+    /// (Winograd at batch 1 here, direct with a tape: 16 tiles are too few per call).
+    func testConvolutionWithoutATapeKeepsPreparedWeights() throws {
+        let saved = (ConvAlgorithm.mode, StoragePool.capacityBytes)
+        defer { (ConvAlgorithm.mode, StoragePool.capacityBytes) = saved }
+        ConvAlgorithm.mode = .auto
+        StoragePool.capacityBytes = 0      // every tensor its own exact allocation: budgets compare
+        let x = r([1, 16, 16, 16], 310), w = try r([24, 16, 3, 3], 311).requiresGrad(true)
+        let before = MemoryBudget.liveBytes
+        let taped = try Tensor.conv2d(x, w, padding: (1, 1))
+        let output = MemoryBudget.liveBytes - before          // with a tape: the output alone
+        let s = ConvShape(n: 1, cin: 16, h: 16, w: 16, cout: 24, kh: 3, kw: 3, padH: 1, padW: 1)
+        XCTAssertNil(ConvAlgorithm.winogradTile(for: s, pass: .forward))
+        XCTAssertEqual(ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true), .f4)
+        try GradMode.disabled {
+            let live = MemoryBudget.liveBytes
+            let first = try Tensor.conv2d(x, w, padding: (1, 1))
+            XCTAssertEqual(MemoryBudget.liveBytes - live - output, ConvPreparedWeights.bytes(for: s), "prepared weights kept and counted")
+            XCTAssertEqual(try Tensor.conv2d(x, w, padding: (1, 1)).toArray(), first.toArray(), "reused")
+            let a = first.toArray(), b = taped.toArray()
+            let scale = b.map { abs($0) }.max()!
+            for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-5 * scale) }
+            XCTAssertTrue(a != b, "Winograd against direct: not the same rounding")
+        }
+    }
+
     /// Inference's folded conv → BN → [+ residual] → [activation] against the separate ops, on
     /// the direct and the Winograd paths, with and without a conv bias: equal within float32
     /// rounding (relative to the largest output), and refused where a tape would record.
