@@ -115,6 +115,13 @@ final class WorkerPool: @unchecked Sendable {
     private func start(_ helper: Helper) {
         helpers.append(helper)
         let context = Unmanaged.passRetained(HelperThread(pool: self, helper: helper)).toOpaque()
+        // Helpers start (and stay) with every signal blocked, so that a process-directed signal
+        // (Ctrl-C) is handled by a thread that runs the script: the REPL relies on SIGINT
+        // interrupting its own blocked terminal read.
+        var all = sigset_t(), saved = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_SETMASK, &all, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
             Unmanaged<HelperThread>.fromOpaque(raw!).takeRetainedValue().main()

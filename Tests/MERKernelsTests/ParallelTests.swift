@@ -59,6 +59,24 @@ final class ParallelTests: XCTestCase {
         }
     }
 
+    /// Helpers block every signal, so Ctrl-C reaches a thread that runs the script (the REPL's
+    /// blocked terminal read must see it).
+    func testHelpersBlockSignals() {
+        let caller = UInt(pthread_self())
+        var blockedOnHelper: Bool?
+        let lock = NSLock()
+        Parallel.run(parts: 2, threads: 2) { _ in
+            guard UInt(pthread_self()) != caller else { return }
+            var mask = sigset_t()
+            pthread_sigmask(SIG_BLOCK, nil, &mask)
+            lock.lock(); blockedOnHelper = sigismember(&mask, SIGINT) == 1; lock.unlock()
+        }
+        XCTAssertEqual(blockedOnHelper, true)
+        var mask = sigset_t()
+        pthread_sigmask(SIG_BLOCK, nil, &mask)
+        XCTAssertEqual(sigismember(&mask, SIGINT), 0, "the caller's own mask is untouched")
+    }
+
     /// A call from inside a job (the pool is busy) takes the dispatch path and still runs
     /// every part once, on the caller's share and on the helpers' alike.
     func testNestedRunsComplete() {
