@@ -506,8 +506,7 @@ public enum WinogradKernels {
         let plane = geo.inH * geo.inW
         // Input columns x = xp + offX for xp in 0 ..< rw: the valid ones are [xLo, xHi).
         let xLo = max(0, -geo.offX), xHi = min(rw, geo.inW - geo.offX)
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 2 * alpha) { tmp in
-            let d = tmp.baseAddress!, o = d + alpha
+        do {
             var g0 = u0
             while g0 < u1 {
                 let g1 = min(u1, g0 + groupRows)
@@ -535,13 +534,8 @@ public enum WinogradKernels {
                         let vOut = vert + (un - g0) * alpha * rw
                         var xb = 0
                         while xb < rw {
-                            for r in 0..<alpha {
-                                d[r] = UnsafeRawPointer(rows + r * rw + xb).loadUnaligned(as: SIMD16<Float>.self)
-                            }
-                            T.input(d, 1, o, 1)
-                            for r in 0..<alpha {
-                                UnsafeMutableRawPointer(vOut + r * rw + xb).storeBytes(of: o[r], as: SIMD16<Float>.self)
-                            }
+                            T.input(load: { r in UnsafeRawPointer(rows + r * rw + xb).loadUnaligned(as: SIMD16<Float>.self) },
+                                    store: { r, x in UnsafeMutableRawPointer(vOut + r * rw + xb).storeBytes(of: x, as: SIMD16<Float>.self) })
                             xb += 16
                         }
                     }
@@ -553,12 +547,9 @@ public enum WinogradKernels {
                                 let t0 = (un - u0) * tilesX + tx0
                                 for ey in 0..<alpha {
                                     let base = vRow + ey * rw + tx0 * m
-                                    for j in 0..<alpha { d[j] = T.strided(base + j) }
-                                    T.input(d, 1, o, 1)
-                                    for ex in 0..<alpha {
-                                        let dst = v + (c * a2 + ey * alpha + ex) * tp + t0
-                                        UnsafeMutableRawPointer(dst).storeBytes(of: o[ex], as: SIMD16<Float>.self)
-                                    }
+                                    let dst = v + (c * a2 + ey * alpha) * tp + t0
+                                    T.input(load: { j in T.strided(base + j) },
+                                            store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
                                 }
                                 tx0 += 16
                             }
@@ -571,12 +562,9 @@ public enum WinogradKernels {
                         let offs = tileOffset + t0
                         for ey in 0..<alpha {
                             let base = vert + ey * rw
-                            for j in 0..<alpha { d[j] = gather16(base + j, offs) }
-                            T.input(d, 1, o, 1)
-                            for ex in 0..<alpha {
-                                let dst = v + (c * a2 + ey * alpha + ex) * tp + tg0 + t0
-                                UnsafeMutableRawPointer(dst).storeBytes(of: o[ex], as: SIMD16<Float>.self)
-                            }
+                            let dst = v + (c * a2 + ey * alpha) * tp + tg0 + t0
+                            T.input(load: { j in gather16(base + j, offs) },
+                                    store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
                         }
                         t0 += 16
                     }
@@ -597,8 +585,8 @@ public enum WinogradKernels {
                                                              epilogue: ConvEpilogue?) {
         let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp, tilesX = geo.tilesX
         let outPlane = geo.outH * geo.outW
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: a2 + alpha * m + m * m + m) { tmp in
-            let mm = tmp.baseAddress!, half = mm + a2, y = half + alpha * m
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: alpha * m + m * m + m) { tmp in
+            let half = tmp.baseAddress!, y = half + alpha * m
             let row = UnsafeMutableRawPointer(y + m * m)   // m·16 floats
             for co in channels {
                 let b = bias?[co] ?? 0
@@ -608,13 +596,14 @@ public enum WinogradKernels {
                     let dst = output + (img * geo.cOut + co) * outPlane + oy * geo.outW
                     var tx0 = 0
                     while tx0 < tilesX {
-                        let t0 = (un - u0) * tilesX + tx0
-                        for xi in 0..<a2 {
-                            mm[xi] = UnsafeRawPointer(mBuf + (co * a2 + xi) * tp + t0).loadUnaligned(as: SIMD16<Float>.self)
+                        let mt = mBuf + co * a2 * tp + (un - u0) * tilesX + tx0
+                        // Column pass: half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx], straight from M;
+                        // then rows: Y[i][j].
+                        for ex in 0..<alpha {
+                            T.output(load: { ey in UnsafeRawPointer(mt + (ey * alpha + ex) * tp).loadUnaligned(as: SIMD16<Float>.self) },
+                                     store: { i, x in half[i * alpha + ex] = x })
                         }
-                        // Column pass: half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx]; then rows: Y[i][j].
-                        for ex in 0..<alpha { T.output(mm + ex, alpha, half + ex, alpha) }
-                        for i in 0..<m { T.output(half + i * alpha, 1, y + i * m, 1) }
+                        for i in 0..<m { T.output(load: { half[i * alpha + $0] }, store: { j, x in y[i * m + j] = x }) }
                         let ox = tx0 * m, width = min(16 * m, geo.outW - ox)
                         for i in 0..<rowsIn {
                             let out = dst + i * geo.outW + ox
@@ -738,10 +727,10 @@ public enum WinogradKernels {
     private static func transformGradOutput<T: WinogradTransform>(_: T.Type, _ geo: Geometry,
                                                                  gradOutput: UnsafePointer<Float>, u0: Int, tiles: Range<Int>,
                                                                  z: UnsafeMutablePointer<Float>, ldz: Int) {
-        let alpha = geo.alpha, m = geo.m, a2 = alpha * alpha, tp = geo.tp
+        let alpha = geo.alpha, m = geo.m, tp = geo.tp
         let outPlane = geo.outH * geo.outW
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: m * m + m * alpha + a2) { tmp in
-            let dy = tmp.baseAddress!, half = dy + m * m, zz = half + m * alpha
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: m * alpha) { tmp in
+            let half = tmp.baseAddress!
             for t in tiles {
                 let un = u0 + t / geo.tilesX, tx = t % geo.tilesX
                 let img = un / geo.tilesY, ty = un % geo.tilesY
@@ -751,25 +740,26 @@ public enum WinogradKernels {
                 while cb < geo.cOut {
                     let lanes = min(16, geo.cOut - cb)
                     let src = gradOutput + (img * geo.cOut + cb) * outPlane + oy * geo.outW + ox
-                    for i in 0..<m {
-                        for j in 0..<m {
-                            var lane = SIMD16<Float>()
-                            if i < rowsIn && j < colsIn {
-                                let p = src + i * geo.outW + j
-                                if lanes == 16 {
-                                    lane = gather16(p, stride: outPlane)
-                                } else {
-                                    for l in 0..<lanes { lane[l] = p[l * outPlane] }
-                                }
+                    /// dY[i][j] of 16 output channels, gathered in registers (zero past the image).
+                    @inline(__always) func dY(_ i: Int, _ j: Int) -> SIMD16<Float> {
+                        var lane = SIMD16<Float>()
+                        if i < rowsIn && j < colsIn {
+                            let p = src + i * geo.outW + j
+                            if lanes == 16 {
+                                lane = gather16(p, stride: outPlane)
+                            } else {
+                                for l in 0..<lanes { lane[l] = p[l * outPlane] }
                             }
-                            dy[i * m + j] = lane
                         }
+                        return lane
                     }
-                    // Row pass: half[i][ξx] = Σ_j A[ξx][j] dY[i][j]; column pass: Z[ξy][ξx].
-                    for i in 0..<m { T.expand(dy + i * m, 1, half + i * alpha, 1) }
-                    for ex in 0..<alpha { T.expand(half + ex, alpha, zz + ex, alpha) }
-                    for xi in 0..<a2 {
-                        UnsafeMutableRawPointer(z + (xi * tp + t) * ldz + cb).storeBytes(of: zz[xi], as: SIMD16<Float>.self)
+                    // Row pass: half[i][ξx] = Σ_j A[ξx][j] dY[i][j]; column pass: Z[ξy][ξx],
+                    // stored straight into z.
+                    for i in 0..<m { T.expand(load: { j in dY(i, j) }, store: { ex, x in half[i * alpha + ex] = x }) }
+                    for ex in 0..<alpha {
+                        T.expand(load: { half[$0 * alpha + ex] }, store: { ey, x in
+                            UnsafeMutableRawPointer(z + ((ey * alpha + ex) * tp + t) * ldz + cb).storeBytes(of: x, as: SIMD16<Float>.self)
+                        })
                     }
                     cb += 16
                 }
