@@ -51,9 +51,9 @@ let package = Package(
         // MARK: Engine
         // AVX512_BF16 GEMM pieces (VDPBF16PS has no Swift spelling); checked at run time.
         .target(name: "CKernelsBF16", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
-        // The spin-wait hint of Parallel's worker pool (PAUSE has no Swift spelling).
-        .target(name: "CSpinWait"),
-        .target(name: "MERKernels", dependencies: ["CKernelsBF16", "CSpinWait"], swiftSettings: kernelFlags),
+        // What Parallel's worker pool needs from C: PAUSE, and the CPUs in the affinity mask.
+        .target(name: "CParallel"),
+        .target(name: "MERKernels", dependencies: ["CKernelsBF16", "CParallel"], swiftSettings: kernelFlags),
         // Safe file access (exclusive temporaries, no symlink writes, non-blocking reads).
         .target(name: "MERFiles"),
         .target(name: "MERTensor", dependencies: ["MERKernels", "MERFiles"],

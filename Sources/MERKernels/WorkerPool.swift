@@ -1,4 +1,4 @@
-import CSpinWait
+import CParallel
 import Synchronization
 #if canImport(Glibc)
 import Glibc

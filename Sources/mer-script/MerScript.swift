@@ -26,7 +26,7 @@ struct MerScript: ParsableCommand {
     @Option(help: "Seed the global random generator (same seed and threads: same numbers).")
     var seed: UInt64?
 
-    @Option(help: "Worker threads for the kernels (default: all cores).")
+    @Option(help: "Worker threads for the kernels (default: the cores this process may run on, see mer.cores()).")
     var threads: Int?
 
     @Option(help: ArgumentHelp("Stop the script with an error after this many seconds.", valueName: "seconds"))

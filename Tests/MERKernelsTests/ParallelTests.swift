@@ -39,7 +39,8 @@ final class ParallelTests: XCTestCase {
 
     /// The worker pool runs parts on its helper threads (not only on the caller), and helpers
     /// that went to sleep after polling are woken for the next job.
-    func testThePoolsHelpersRunPartsAndWakeAfterSleeping() {
+    func testThePoolsHelpersRunPartsAndWakeAfterSleeping() throws {
+        try XCTSkipIf(Parallel.availableCores < 2, "the pool runs jobs of at most as many threads as cores")
         let saved = Parallel.spinMicroseconds
         defer { Parallel.spinMicroseconds = saved }
         for spin in [300.0, 1.0] {
@@ -61,7 +62,8 @@ final class ParallelTests: XCTestCase {
 
     /// Helpers block every signal, so Ctrl-C reaches a thread that runs the script (the REPL's
     /// blocked terminal read must see it).
-    func testHelpersBlockSignals() {
+    func testHelpersBlockSignals() throws {
+        try XCTSkipIf(Parallel.availableCores < 2, "the pool runs jobs of at most as many threads as cores")
         let caller = UInt(pthread_self())
         var blockedOnHelper: Bool?
         let lock = NSLock()
@@ -87,9 +89,21 @@ final class ParallelTests: XCTestCase {
         }
         XCTAssertEqual(inner, [[Int]](repeating: [1, 1, 1, 1, 1], count: 3))
         // The outer job was the pool's; the inner ones could not be.
+        if Parallel.availableCores >= 2 {
+            let jobs = Parallel.pooledJobs
+            Parallel.run(parts: 2, threads: 2) { _ in Parallel.run(parts: 2, threads: 2) { _ in } }
+            XCTAssertEqual(Parallel.pooledJobs - jobs, 1)
+        }
+    }
+
+    /// More threads than cores go through libdispatch (polling helpers would take the cores
+    /// from the threads with work), and still run every part once.
+    func testMoreThreadsThanCoresBypassThePool() {
+        let threads = Parallel.availableCores + 2
         let jobs = Parallel.pooledJobs
-        Parallel.run(parts: 2, threads: 2) { _ in Parallel.run(parts: 2, threads: 2) { _ in } }
-        XCTAssertEqual(Parallel.pooledJobs - jobs, 1)
+        let r = runRecording(parts: 3 * threads, threads: threads)
+        XCTAssertEqual(r.hits, [Int](repeating: 1, count: 3 * threads))
+        XCTAssertEqual(Parallel.pooledJobs, jobs)
     }
 
     /// Two threads launching jobs at once: one gets the pool, the other the dispatch path,

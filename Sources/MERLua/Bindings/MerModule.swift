@@ -42,7 +42,7 @@ extension LuaVM {
                 clock_gettime(CLOCK_MONOTONIC, &ts)
                 return call.push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)
             },
-            .function("cores", arity: 0, "mer.cores()\nNumber of CPU cores online.") { call in call.push(Parallel.availableCores) },
+            .function("cores", arity: 0, "mer.cores()\nNumber of CPU cores this process may run on (its affinity mask: taskset, cpusets, Slurm's binding); the default thread count.") { call in call.push(Parallel.availableCores) },
             .function("conv_algorithm", arity: 1, """
                 mer.conv_algorithm([mode])
                 Chooses how 3x3 stride-1 convolutions (dilation 1, groups 1) are computed:
