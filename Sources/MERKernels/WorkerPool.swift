@@ -87,12 +87,14 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Runs `body(part)` for every part in `0..<parts` on the calling thread and up to
     /// `threads − 1` helpers, and returns true when all are done; returns false at once,
-    /// having run nothing, when the pool is busy.
+    /// having run nothing, when the pool is busy or cannot start the helpers it needs.
     func run(parts: Int, threads: Int, _ body: (Int) -> Void) -> Bool {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { busy.store(false, ordering: .releasing) }
         let participants = max(1, min(parts, threads))
-        while helpers.count < participants - 1 { start(Helper(index: helpers.count + 1)) }
+        while helpers.count < participants - 1 {
+            guard start(Helper(index: helpers.count + 1)) else { return false }
+        }
         withoutActuallyEscaping(body) { escapable in
             job = Job(body: escapable, parts: parts, participants: participants, precision: GemmPrecision.current)
             jobNumber += 1
@@ -112,8 +114,9 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    private func start(_ helper: Helper) {
-        helpers.append(helper)
+    /// Starts a thread for `helper`; false when the system refuses one (thread limits), which
+    /// leaves the work to libdispatch rather than ending the process.
+    private func start(_ helper: Helper) -> Bool {
         let context = Unmanaged.passRetained(HelperThread(pool: self, helper: helper)).toOpaque()
         // Helpers start (and stay) with every signal blocked, so that a process-directed signal
         // (Ctrl-C) is handled by a thread that runs the script: the REPL relies on SIGINT
@@ -127,8 +130,13 @@ final class WorkerPool: @unchecked Sendable {
             Unmanaged<HelperThread>.fromOpaque(raw!).takeRetainedValue().main()
             return nil
         }, context)
-        precondition(rc == 0, "WorkerPool: pthread_create failed (\(rc))")
+        guard rc == 0 else {
+            Unmanaged<HelperThread>.fromOpaque(context).release()
+            return false
+        }
         pthread_detach(thread)
+        helpers.append(helper)
+        return true
     }
 
     /// What a helper thread runs, forever.
