@@ -48,27 +48,72 @@ public enum Reduce {
 
     /// Max (or min with `largest: false`) along the middle axis, with the first position
     /// of the extreme value. NaN wins, as in PyTorch.
+    ///
+    /// With ≥ 16 columns (`inner`) sixteen of them are reduced at once, and the work is split
+    /// over blocks of columns as well as over `outer`: the spatial attention's max over the
+    /// channels of one image (outer 1, inner H·W) otherwise ran as one scalar loop on one
+    /// core, ~2 % of 1-sample inference. Each output is a selection, so the split and the
+    /// vectors change no result; `extremeReference` is the per-element loop they must match.
     public static func extreme(largest: Bool, outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
                                values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+        guard inner >= 16, n >= 1 else {
+            return extremeReference(largest: largest, outer: outer, n: n, inner: inner, input: input, values: values, indices: indices)
+        }
+        let blocks = (inner + 15) / 16
+        let box = UncheckedSendable((input, values, indices))
+        Parallel.forRanges(outer * blocks, threads: outer * n * inner >= 1 << 16 ? Parallel.threads : 1) { range in
+            let (x, vals, idx) = box.value
+            for unit in range {
+                let o = unit / blocks, i0 = unit % blocks * 16
+                guard i0 + 16 <= inner else {
+                    extremeColumns(largest: largest, o: o, columns: i0..<inner, n: n, inner: inner, x: x, vals: vals, idx: idx)
+                    continue
+                }
+                let base = UnsafeRawPointer(x + o * n * inner + i0)
+                var best = base.loadUnaligned(as: V.self)
+                var at = SIMD16<Int32>(repeating: 0)
+                for j in 1..<n {
+                    let v = base.loadUnaligned(fromByteOffset: j * inner * 4, as: V.self)
+                    // Better, or the first NaN of a lane that has none yet (then it stays).
+                    let take = (largest ? v .> best : v .< best) .| ((v .!= v) .& (best .== best))
+                    best.replace(with: v, where: take)
+                    at.replace(with: SIMD16<Int32>(repeating: Int32(j)), where: take)
+                }
+                UnsafeMutableRawPointer(vals + o * inner + i0).storeBytes(of: best, as: V.self)
+                UnsafeMutableRawPointer(idx + o * inner + i0).storeBytes(of: at, as: SIMD16<Int32>.self)
+            }
+        }
+    }
+
+    /// `extreme` one element at a time: the reference its vectors are tested against.
+    public static func extremeReference(largest: Bool, outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
+                                        values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
         let box = UncheckedSendable((input, values, indices))
         Parallel.forRanges(outer, threads: outer * n * inner >= 1 << 16 ? Parallel.threads : 1) { range in
             let (x, vals, idx) = box.value
             for o in range {
-                for i in 0..<inner {
-                    let base = x + o * n * inner + i
-                    var best = base[0]
-                    var at: Int32 = 0
-                    if !best.isNaN {
-                        for j in 1..<max(n, 1) {
-                            let v = base[j * inner]
-                            if v.isNaN { best = v; at = Int32(j); break }
-                            if largest ? v > best : v < best { best = v; at = Int32(j) }
-                        }
-                    }
-                    vals[o * inner + i] = best
-                    idx[o * inner + i] = at
+                extremeColumns(largest: largest, o: o, columns: 0..<inner, n: n, inner: inner, x: x, vals: vals, idx: idx)
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func extremeColumns(largest: Bool, o: Int, columns: Range<Int>, n: Int, inner: Int,
+                                       x: UnsafePointer<Float>, vals: UnsafeMutablePointer<Float>,
+                                       idx: UnsafeMutablePointer<Int32>) {
+        for i in columns {
+            let base = x + o * n * inner + i
+            var best = base[0]
+            var at: Int32 = 0
+            if !best.isNaN {
+                for j in 1..<max(n, 1) {
+                    let v = base[j * inner]
+                    if v.isNaN { best = v; at = Int32(j); break }
+                    if largest ? v > best : v < best { best = v; at = Int32(j) }
                 }
             }
+            vals[o * inner + i] = best
+            idx[o * inner + i] = at
         }
     }
 
