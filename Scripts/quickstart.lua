@@ -23,8 +23,9 @@
 --   * The protocol stays honest: LOSO, the model of the last epoch, nothing chosen on the
 --     held-out subject.
 --   * --autocast bf16 multiplies convolutions and linear layers in bfloat16 (CPUs with
---     AVX512_BF16; see help(mer.autocast)): seeds 1-3 took 107-116 s against 117-121 s in
---     float32, with UF1 0.723 / 0.602 / 0.616 against 0.743 / 0.614 / 0.620.
+--     AVX512_BF16; see help(mer.autocast)): seeds 1-3 took 95 / 77 / 78 s against 114 / 94 /
+--     87 s in float32 (2026-11-30; the first float32 run hit a slow spell of the machine), with
+--     UF1 0.745 / 0.605 / 0.654 against 0.770 / 0.661 / 0.600.
 --
 -- Usage: mer-script Scripts/quickstart.lua [--subjects 5] [--per-class 8] [--epochs 12]
 --        [--size 32] [--input diff] [--intensity 2-4] [--batch 16] [--lr 0.002] [--step 8] [--gamma 0.3]
