@@ -235,13 +235,15 @@ public enum WinogradKernels {
         /// Narrow layers (small U) run whole chunks per worker, with no barrier per chunk and no
         /// transformed data crossing cores. Splitting each chunk's phases instead sends half of V
         /// and of M from one core's cache to the other's between phases: at batch 1, 32 → 32 @64
-        /// (2 chunks) took 0.76 ms split by phase and 0.36 ms as one chunk per worker. So few
+        /// (2 chunks) took 0.30–0.32 ms split by phase and 0.24–0.26 as one chunk per worker
+        /// (`mer-bench --winograd --batch 1 --profile fwd`, three alternating rounds). So few
         /// chunks are cut into a multiple of the workers (64 → 128 @16 at batch 32 had 3 chunks,
         /// 2 + 1 per worker, 1.8× slower than the phase split), which changes no result: the
         /// forward products do not depend on the chunking. Not into chunks under 64 tiles: at
         /// batch 1, 64 → 128 @16 cut into two chunks of 8 tiles took 0.78 ms against 0.50 as one
-        /// chunk split by phase, and 72 → 173 @15 1.03 against 0.59; 64 → 64 @32 (two of 32)
-        /// 0.52 against 0.50; 64 → 64 @112 (6 chunks of 112–140 instead of 5) 3.3 against 4.6.
+        /// chunk split by phase, and 72 → 173 @15 1.03 against 0.59 (one round, machine in a
+        /// slow spell); 64 → 64 @112 (6 chunks of 112–140 tiles instead of 5) took 2.37–2.39
+        /// against 2.55–2.81 (three alternating rounds).
         /// Wide layers keep the phase split, each ξ's U read by one core only (whole chunks per
         /// worker, both streaming U, took the 160 → 160 @56 forward from 47 to 56 ms).
         /// Either way every output element sees the same operations, so results do not change.
