@@ -85,16 +85,17 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
     }
 
     /// Output tiles of one call (batch × tiles per image) at tile `t`.
-    static func tiles(_ s: ConvShape, _ t: WinogradKernels.Tile) -> Int {
+    static func tiles(_ s: ConvShape, _ t: WinogradKernels.Tile) -> Int { s.n * tilesPerImage(s, t) }
+
+    /// Output tiles of one image at tile `t` (⌈hout/m⌉·⌈wout/m⌉).
+    static func tilesPerImage(_ s: ConvShape, _ t: WinogradKernels.Tile) -> Int {
         let m = t.rawValue
-        return s.n * ((s.hout + m - 1) / m) * ((s.wout + m - 1) / m)
+        return ((s.hout + m - 1) / m) * ((s.wout + m - 1) / m)
     }
 
     /// The tile with the smaller GEMM work (see `autoTile`).
     public static func tile(for s: ConvShape) -> WinogradKernels.Tile {
-        let work4 = 36 * ((s.hout + 3) / 4) * ((s.wout + 3) / 4)
-        let work2 = 16 * ((s.hout + 1) / 2) * ((s.wout + 1) / 2)
-        return work4 <= work2 ? .f4 : .f2
+        36 * tilesPerImage(s, .f4) <= 16 * tilesPerImage(s, .f2) ? .f4 : .f2
     }
 
     /// Below this many channels (the smaller of cin, cout) `auto` stays direct: between the

@@ -96,8 +96,7 @@ public enum WinogradKernels {
                                epilogue: ConvEpilogue? = nil, packedFilters: [PackedMatrix]? = nil) {
         precondition(supports(s), "WinogradKernels.forward: unsupported shape \(s)")
         guard s.n > 0 else { return }
-        let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
-                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        let geo = Geometry(forward: s, tile: tile)
         // U[ξ][co][ci] = (G w[co,ci] Gᵀ)[ξ]
         let filters = FilterAccess(weight: weight, ocStride: s.cin * 9, icStride: 9, flip: false)
         let packed = packedFilters.flatMap { filtersFit($0, s, tile: tile) ? $0 : nil }
@@ -122,8 +121,9 @@ public enum WinogradKernels {
     /// the ξ-th product's A operand (for `forward(packedFilters:)`).
     public static func packFilters(_ s: ConvShape, tile: Tile, weight: UnsafePointer<Float>) -> [PackedMatrix] {
         precondition(supports(s), "WinogradKernels.packFilters: unsupported shape \(s)")
-        let geo = Geometry(n: max(1, s.n), cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
-                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        var one = s
+        one.n = max(1, s.n)       // the filters do not depend on the batch; a geometry needs one image
+        let geo = Geometry(forward: one, tile: tile)
         let packed = (0..<(geo.alpha * geo.alpha)).map { _ in
             PackedMatrix(uninitializedTransA: true, m: s.cout, k: s.cin, kcMax: Gemm.blocking.kc)
         }
@@ -162,8 +162,7 @@ public enum WinogradKernels {
             gradBias?.update(repeating: 0, count: s.cout)
             return
         }
-        let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
-                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        let geo = Geometry(forward: s, tile: tile)
         GemmPrecision.with(.float32) {     // never bf16: see GemmPrecision
             switch tile {
             case .f2: runWeight(WinogradF2.self, geo, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
@@ -217,6 +216,12 @@ public enum WinogradKernels {
             rowWidth = (tilesX * m + 2 + 15) / 16 * 16
         }
 
+        /// The correlation of `s`'s forward pass (and of its weight pass) at `tile`.
+        init(forward s: ConvShape, tile: Tile) {
+            self.init(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
+                      offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        }
+
         var units: Int { n * tilesY }
 
         /// The same correlation cut into a multiple of `k` chunks (when there are enough tile
@@ -258,8 +263,7 @@ public enum WinogradKernels {
 
     /// `forwardSplit` of the forward pass of `s` at `tile` (for tests and benchmarks).
     public static func forwardSplit(_ s: ConvShape, tile: Tile, threads: Int) -> (chunks: Int, wholeChunksPerWorker: Bool) {
-        let geo = Geometry(n: s.n, cIn: s.cin, cOut: s.cout, inH: s.h, inW: s.w, outH: s.hout, outW: s.wout,
-                           offY: -s.padH, offX: -s.padW, m: tile.rawValue)
+        let geo = Geometry(forward: s, tile: tile)
         let split = geo.forwardSplit(threads: threads)
         return (split.geo.chunks, split.perWorker)
     }
@@ -508,71 +512,69 @@ public enum WinogradKernels {
         let plane = geo.inH * geo.inW
         // Input columns x = xp + offX for xp in 0 ..< rw: the valid ones are [xLo, xHi).
         let xLo = max(0, -geo.offX), xHi = min(rw, geo.inW - geo.offX)
-        do {
-            var g0 = u0
-            while g0 < u1 {
-                let g1 = min(u1, g0 + groupRows)
-                let gTiles = (g1 - g0) * tilesX, tg0 = (g0 - u0) * tilesX
-                for t in 0..<(gTiles + 15) / 16 * 16 {
-                    let tc = min(t, gTiles - 1)
-                    tileOffset[t] = (tc / tilesX) * alpha * rw + (tc % tilesX) * m
-                }
-                for c in channels {
-                    for un in g0..<g1 {
-                        let img = un / geo.tilesY, ty = un % geo.tilesY
-                        let src = input + (img * geo.cIn + c) * plane
-                        for r in 0..<alpha {
-                            let y = ty * m + geo.offY + r
-                            let row = rows + r * rw
-                            if y < 0 || y >= geo.inH || xLo >= xHi {
-                                fill(row, 0, count: rw)
-                                continue
-                            }
-                            if xLo > 0 { fill(row, 0, count: xLo) }
-                            copy(src + y * geo.inW + xLo + geo.offX, to: row + xLo, count: xHi - xLo)
-                            if xHi < rw { fill(row + xHi, 0, count: rw - xHi) }
-                        }
-                        // Column pass: vert[u][ξy][x] = Σ_r Bᵀ[ξy][r] row_r[x].
-                        let vOut = vert + (un - g0) * alpha * rw
-                        var xb = 0
-                        while xb < rw {
-                            T.input(load: { r in UnsafeRawPointer(rows + r * rw + xb).loadUnaligned(as: SIMD16<Float>.self) },
-                                    store: { r, x in UnsafeMutableRawPointer(vOut + r * rw + xb).storeBytes(of: x, as: SIMD16<Float>.self) })
-                            xb += 16
-                        }
-                    }
-                    if segments {
-                        for un in g0..<g1 {
-                            let vRow = vert + (un - g0) * alpha * rw
-                            var tx0 = 0
-                            while tx0 < tilesX {
-                                let t0 = (un - u0) * tilesX + tx0
-                                for ey in 0..<alpha {
-                                    let base = vRow + ey * rw + tx0 * m
-                                    let dst = v + (c * a2 + ey * alpha) * tp + t0
-                                    T.input(load: { j in T.strided(base + j) },
-                                            store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
-                                }
-                                tx0 += 16
-                            }
-                        }
-                        continue
-                    }
-                    // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j].
-                    var t0 = 0
-                    while t0 < gTiles {
-                        let offs = tileOffset + t0
-                        for ey in 0..<alpha {
-                            let base = vert + ey * rw
-                            let dst = v + (c * a2 + ey * alpha) * tp + tg0 + t0
-                            T.input(load: { j in gather16(base + j, offs) },
-                                    store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
-                        }
-                        t0 += 16
-                    }
-                }
-                g0 = g1
+        var g0 = u0
+        while g0 < u1 {
+            let g1 = min(u1, g0 + groupRows)
+            let gTiles = (g1 - g0) * tilesX, tg0 = (g0 - u0) * tilesX
+            for t in 0..<(gTiles + 15) / 16 * 16 {
+                let tc = min(t, gTiles - 1)
+                tileOffset[t] = (tc / tilesX) * alpha * rw + (tc % tilesX) * m
             }
+            for c in channels {
+                for un in g0..<g1 {
+                    let img = un / geo.tilesY, ty = un % geo.tilesY
+                    let src = input + (img * geo.cIn + c) * plane
+                    for r in 0..<alpha {
+                        let y = ty * m + geo.offY + r
+                        let row = rows + r * rw
+                        if y < 0 || y >= geo.inH || xLo >= xHi {
+                            fill(row, 0, count: rw)
+                            continue
+                        }
+                        if xLo > 0 { fill(row, 0, count: xLo) }
+                        copy(src + y * geo.inW + xLo + geo.offX, to: row + xLo, count: xHi - xLo)
+                        if xHi < rw { fill(row + xHi, 0, count: rw - xHi) }
+                    }
+                    // Column pass: vert[u][ξy][x] = Σ_r Bᵀ[ξy][r] row_r[x].
+                    let vOut = vert + (un - g0) * alpha * rw
+                    var xb = 0
+                    while xb < rw {
+                        T.input(load: { r in UnsafeRawPointer(rows + r * rw + xb).loadUnaligned(as: SIMD16<Float>.self) },
+                                store: { r, x in UnsafeMutableRawPointer(vOut + r * rw + xb).storeBytes(of: x, as: SIMD16<Float>.self) })
+                        xb += 16
+                    }
+                }
+                if segments {
+                    for un in g0..<g1 {
+                        let vRow = vert + (un - g0) * alpha * rw
+                        var tx0 = 0
+                        while tx0 < tilesX {
+                            let t0 = (un - u0) * tilesX + tx0
+                            for ey in 0..<alpha {
+                                let base = vRow + ey * rw + tx0 * m
+                                let dst = v + (c * a2 + ey * alpha) * tp + t0
+                                T.input(load: { j in T.strided(base + j) },
+                                        store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
+                            }
+                            tx0 += 16
+                        }
+                    }
+                    continue
+                }
+                // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j].
+                var t0 = 0
+                while t0 < gTiles {
+                    let offs = tileOffset + t0
+                    for ey in 0..<alpha {
+                        let base = vert + ey * rw
+                        let dst = v + (c * a2 + ey * alpha) * tp + tg0 + t0
+                        T.input(load: { j in gather16(base + j, offs) },
+                                store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
+                    }
+                    t0 += 16
+                }
+            }
+            g0 = g1
         }
     }
 

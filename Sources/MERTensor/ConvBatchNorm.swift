@@ -44,8 +44,7 @@ extension Tensor {
         }
         let x = try input.contiguousData(), w = try weight.contiguousData(), r = try residual?.contiguousData()
         let out = try Tensor(uninitialized: outShape)
-        let prepared = s.n > 0 ? preparedWeights(weight, s) : nil
-        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward, filtersPrepared: prepared != nil), for: "conv2d's workspace")
+        let prepared = try forwardPreparation(weight, s, inference: true)
         if s.n > 0 {
             let epilogue = ConvEpilogue(center: center.pointer, scale: scale.pointer, shift: shift.pointer,
                                         residual: r.map { UnsafePointer($0.pointer) }, activation: activation.forward)
@@ -54,6 +53,15 @@ extension Tensor {
         }
         if OpProfile.isEnabled { OpProfile.forwardOpEnded(OpProfile.convName("conv2d_batch_norm", s, filtersPrepared: prepared != nil)) }
         return out
+    }
+
+    /// What a convolution's forward pass needs before it runs: its workspace checked against
+    /// the memory budget and, for inference, the prepared weights (nil otherwise, or when
+    /// none are kept), on which the workspace depends.
+    static func forwardPreparation(_ weight: Tensor, _ s: ConvShape, inference: Bool) throws -> ConvPreparedWeights? {
+        let prepared = inference ? preparedWeights(weight, s) : nil
+        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward, filtersPrepared: prepared != nil), for: "conv2d's workspace")
+        return prepared
     }
 
     /// The weights in the form the forward pass multiplies them (packed GEMM panels, or a
@@ -66,7 +74,8 @@ extension Tensor {
     /// They count against `mer.max_memory` while they live; when they would not fit, the
     /// convolution packs per call as before.
     static func preparedWeights(_ weight: Tensor, _ s: ConvShape) -> ConvPreparedWeights? {
-        guard ConvPreparedWeights.reusedInInference, weight.isContiguous else { return nil }
+        // An empty batch has nothing to prepare and must not drop the kept ones.
+        guard ConvPreparedWeights.reusedInInference, weight.isContiguous, s.n > 0 else { return nil }
         let storage = weight.storage
         if let d = storage.derived, d.version == storage.version, d.offset == weight.offset,
            let kept = d.value as? BudgetedPreparedWeights, kept.prepared.serves(s) {

@@ -13,8 +13,7 @@ extension Tensor {
         let inputs = [input, weight] + (bias.map { [$0] } ?? [])
         // Without a tape this is inference: the weights are prepared once and kept (as the
         // folded conv2d + batch_norm op does), and both ops then take the same path per shape.
-        let prepared = s.n > 0 && !tapeRecords(inputs) ? preparedWeights(weight, s) : nil
-        try MemoryBudget.check(ConvKernels.scratchBytes(s, pass: .forward, filtersPrepared: prepared != nil), for: "conv2d's workspace")
+        let prepared = try forwardPreparation(weight, s, inference: !tapeRecords(inputs))
         if s.n > 0 {
             ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: b.map { UnsafePointer($0.pointer) }, output: out.pointer,
                                 prepared: prepared)
