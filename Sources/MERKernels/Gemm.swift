@@ -110,9 +110,15 @@ extension Gemm {
         return (k + blocks - 1) / blocks
     }
 
-    /// Multiply-adds a thread must get before a product is split: below ~2·96³ per thread
-    /// the fork/join costs more than it saves. Tests lower it so small shapes split too.
-    nonisolated(unsafe) public static var minimumWorkPerThread = 2 * 96 * 96 * 96
+    /// Multiply-adds a thread must get before a product is split (tests lower it so small
+    /// shapes split too). 2·96³ was set when each split was a libdispatch fork/join (~40–50 µs
+    /// on the 2-core VM); `WorkerPool`'s polling helpers take a part within a microsecond or
+    /// two, so 48³ (~2 µs of one core's work) now: quick 1-sample inference, whose batch-1
+    /// convolutions are products of 2–6 M multiply-adds (1×1 231 → 58 @15: 3 M, one thread
+    /// before), went 8.5–9.0 → 8.1–8.2 ms (`mer-bench --model-profile quick-infer
+    /// --gemm-min-work N`, two alternating rounds of 2·96³, 4·48³, 48³ and 2·24³; the last two
+    /// measured the same). Paper inference and training, made of larger products, did not move.
+    nonisolated(unsafe) public static var minimumWorkPerThread = 48 * 48 * 48
 
     /// How `sgemm` divides an m×n×k product: the thread count it really uses (at most
     /// `threads`) and whether the threads split N (columns) or M (rows).

@@ -30,6 +30,7 @@ import Glibc
 /// --winograd-worker-pairs N   WinogradKernels.perWorkerMaxChannelPairs (tuning experiments)
 /// --no-pool / --pool-mb N   StoragePool.capacityBytes 0 / N MiB (memory experiments)
 /// --spin-us N   Parallel.spinMicroseconds: how long idle worker threads poll before sleeping
+/// --gemm-min-work N   Gemm.minimumWorkPerThread: multiply-adds each thread must get before a product is split
 /// --profile fwd|data|weight [--profile-reps N]
 ///            run only that conv pass N times on each selected layer (on --threads threads,
 ///            no GEMM rows, no peak probe): a steady loop for `perf record`
@@ -97,6 +98,7 @@ struct BenchOptions {
             case "--no-fold": BatchNorm2d.foldsIntoConvolution = false   // inference: BN as separate ops
             case "--no-pool": StoragePool.capacityBytes = 0               // every buffer back to malloc
             case "--pool-mb": StoragePool.capacityBytes = int("--pool-mb") << 20  // cap on the cached bytes
+            case "--gemm-min-work": Gemm.minimumWorkPerThread = int("--gemm-min-work")  // multiply-adds per thread before a split
             case "--spin-us": Parallel.spinMicroseconds = Double(int("--spin-us"))  // 0: helpers sleep at once
             case "--no-weight-cache": ConvPreparedWeights.reusedInInference = false  // inference packs weights per call
             case "--bf16":                                                 // products in bfloat16 (mer.autocast)
@@ -117,7 +119,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer] [--by-layer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--winograd-worker-pairs N] [--no-fold] [--no-pool] [--pool-mb N] [--spin-us N] [--no-weight-cache] [--bf16]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer] [--by-layer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--winograd-worker-pairs N] [--no-fold] [--no-pool] [--pool-mb N] [--spin-us N] [--gemm-min-work N] [--no-weight-cache] [--bf16]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }
