@@ -55,13 +55,14 @@ private func adaptiveMaxBackward(_ a: Adaptive, _ gy: [Float], _ idx: [Int32]) -
 final class PoolKernelTests: XCTestCase {
     // MARK: Vectorised forwards against the plain references
 
-    /// maxForward / avgForward / avgBackward (16 outputs at a time where the windows fit, or on a
+    /// maxForward / avgForward / avgBackward (16 outputs at a time where the windows fit, the
+    /// forwards' last block overlapping the one before, or on a
     /// staged copy of planes too narrow for that) give the same bits as the per-output references, indices included, on random geometries: strides 1–3 (3
     /// runs only the reference path), padding, ceil mode, widths around the 16-lane blocks,
     /// ties (values from a small set) and NaNs.
     func testVectorisedForwardsMatchTheReferences() {
         var rng = SplitMix64(seed: 11)
-        var blocks = 0, staged = 0
+        var blocks = 0, staged = 0, tails = 0
         for case_ in 0..<300 {
             let kh = Int.random(in: 1...4, using: &rng), kw = Int.random(in: 1...4, using: &rng)
             let sh = Int.random(in: 1...3, using: &rng), sw = [1, 2, 2, 1, 3].randomElement(using: &rng)!
@@ -95,8 +96,11 @@ final class PoolKernelTests: XCTestCase {
             let (first, last) = PoolKernels.simdColumns(s)
             if last - first >= 16 { blocks += 1 }
             if PoolKernels.stagesPlanes(s) { staged += 1 }
+            // The forwards then end the row's blocks with one that overlaps the one before.
+            if last - first >= 16 && (last - first) % 16 != 0 && !PoolKernels.stagesPlanes(s) { tails += 1 }
         }
         XCTAssertGreaterThan(blocks, 60, "enough cases take the vectorised path")
+        XCTAssertGreaterThan(tails, 30, "enough cases end a row with an overlapping tail block")
         XCTAssertGreaterThan(staged, 60, "enough cases take the staged path (narrow planes)")
     }
 
