@@ -69,52 +69,6 @@ extension PoolKernels {
         }
     }
 
-    /// avgBackwardReference with stride-1 rows done 16 outputs at a time: each tap adds the
-    /// 16 outputs' dOut/divisor to 16 adjacent input pixels. Taps run right to left so that
-    /// every input pixel receives its contributions in the reference's order (outputs left to
-    /// right), which keeps the sums bit-identical.
-    public static func avgBackward(_ s: PoolShape, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
-                                   gradInput: UnsafeMutablePointer<Float>) {
-        guard s.n > 0 else { return }
-        guard s.strideW == 1 else {
-            avgBackwardReference(s, countIncludePad: countIncludePad, gradOutput: gradOutput, gradInput: gradInput)
-            return
-        }
-        if Staging.helps(s) {
-            stagedAvgBackward(s, countIncludePad: countIncludePad, gradOutput: gradOutput, gradInput: gradInput)
-            return
-        }
-        let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
-        let (first, last) = simdColumns(s)
-        Parallel.forRanges(s.n * s.c) { planes in
-            for pc in planes {
-                let dIn = gradInput + pc * plane, dOut = gradOutput + pc * oplane
-                dIn.update(repeating: 0, count: plane)
-                for oy in 0..<hout {
-                    var ox = 0
-                    while ox < wout {
-                        let win = avgWindow(s, oy: oy, ox: ox, countIncludePad: countIncludePad)
-                        if ox >= first && ox + 16 <= last && !win.ys.isEmpty {
-                            let g = UnsafeRawPointer(dOut + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
-                                / SIMD16<Float>(repeating: win.divisor)
-                            let x0 = ox - s.padW
-                            for iy in win.ys {
-                                for kx in stride(from: s.kw - 1, through: 0, by: -1) {
-                                    let p = UnsafeMutableRawPointer(dIn + iy * s.w + x0 + kx)
-                                    p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
-                                }
-                            }
-                            ox += 16
-                        } else {
-                            avgSpread(s, dIn, win, dOut[oy * wout + ox] / win.divisor)
-                            ox += 1
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Output columns [first, last) that 16-wide blocks may cover: block [ox, ox + 16) runs
     /// vectorised when first ≤ ox and ox + 16 ≤ last. Lane l's window starts at
     /// x0 = (ox + l)·sw − pw, so x0 ≥ 0 needs ox ≥ ⌈pw / sw⌉; the loads must end inside the

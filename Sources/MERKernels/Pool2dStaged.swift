@@ -78,8 +78,20 @@ extension PoolKernels {
         }
     }
 
-    /// Whether `s`'s forwards (and, at stride 1, average pooling's backward) run staged.
+    /// Whether `s`'s forwards run staged.
     public static func stagesPlanes(_ s: PoolShape) -> Bool { Staging.helps(s) }
+
+    /// How many lanes of a 16-output block at offset `at` of an output plane of `planeCount`
+    /// outputs to store, when `lanes` of them belong to the row: all 16 while they stay inside
+    /// the plane, as the extra lanes land on the following rows' first outputs, which are
+    /// computed and written after this row (rows run in order, and every output of a row is
+    /// written); only `lanes` at the plane's end, which may border another worker's plane.
+    /// Stores of 15 single floats per row were most of the 3 × 3 pooling forwards on DBFEM
+    /// quick's 15 × 15 Inception grid.
+    @inline(__always)
+    static func blockStoreCount(_ at: Int, _ lanes: Int, _ planeCount: Int) -> Int {
+        lanes >= 16 || at + 16 <= planeCount ? 16 : lanes
+    }
 
     /// Stores the first `count` (≤ 16) lanes of `v` at `dst`.
     @inline(__always)
@@ -103,41 +115,9 @@ extension PoolKernels {
                 while ox < wout {
                     let d = UnsafeRawPointer(div + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
                     let sum = avgSum(s, staged, ys, x0: ox * s.strideW, rowStride: width)
-                    storeLanes(sum / d, out + oy * wout + ox, count: min(16, wout - ox))
+                    storeLanes(sum / d, out + oy * wout + ox, count: blockStoreCount(oy * wout + ox, wout - ox, oplane))
                     ox += 16
                 }
-            }
-        }
-    }
-
-    /// Stride 1: each block spreads its 16 dOut/divisor values over the staged rows (taps right
-    /// to left, as `avgBackward`), lanes past the row's last output spreading +0; the input
-    /// part of the staged plane is then the gradient.
-    static func stagedAvgBackward(_ s: PoolShape, countIncludePad: Bool, gradOutput: UnsafePointer<Float>,
-                                  gradInput: UnsafeMutablePointer<Float>) {
-        let hout = s.hout, wout = s.wout, plane = s.h * s.w, oplane = hout * wout
-        Staging.eachPlane(s, countIncludePad: countIncludePad) { pc, staged, rows, width, div in
-            staged.update(repeating: 0, count: rows * width)
-            let dOut = gradOutput + pc * oplane
-            for oy in 0..<hout {
-                var ox = 0
-                while ox < wout {
-                    let lanes = min(16, wout - ox)
-                    var g = SIMD16<Float>(repeating: 0)
-                    for l in 0..<lanes { g[l] = dOut[oy * wout + ox + l] }
-                    g /= UnsafeRawPointer(div + oy * wout + ox).loadUnaligned(as: SIMD16<Float>.self)
-                    for r in (oy * s.strideH)..<(oy * s.strideH + s.kh) {
-                        for kx in stride(from: s.kw - 1, through: 0, by: -1) {
-                            let p = UnsafeMutableRawPointer(staged + r * width + ox + kx)
-                            p.storeBytes(of: p.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
-                        }
-                    }
-                    ox += 16
-                }
-            }
-            let dIn = gradInput + pc * plane
-            for iy in 0..<s.h {
-                (dIn + iy * s.w).update(from: staged + (iy + s.padH) * width + s.padW, count: s.w)
             }
         }
     }
@@ -164,7 +144,7 @@ extension PoolKernels {
                                 let lanes = min(16, wout - ox)
                                 if ys.isEmpty {
                                     for l in 0..<lanes { maxOne(s, input + pc * plane, ys, ox: ox + l, out + oy * wout + ox + l, idx + oy * wout + ox + l) }
-                                } else if lanes == 16 {
+                                } else if blockStoreCount(oy * wout + ox, lanes, oplane) == 16 {
                                     maxBlock(s, staged, ys, x0: ox * s.strideW, out + oy * wout + ox, idx + oy * wout + ox, rowStride: width)
                                 } else {
                                     maxBlock(s, staged, ys, x0: ox * s.strideW, vals.baseAddress!, idxs.baseAddress!, rowStride: width)

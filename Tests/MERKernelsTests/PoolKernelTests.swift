@@ -55,9 +55,9 @@ private func adaptiveMaxBackward(_ a: Adaptive, _ gy: [Float], _ idx: [Int32]) -
 final class PoolKernelTests: XCTestCase {
     // MARK: Vectorised forwards against the plain references
 
-    /// maxForward / avgForward / avgBackward (16 outputs at a time where the windows fit, the
-    /// forwards' last block overlapping the one before, or on a
-    /// staged copy of planes too narrow for that) give the same bits as the per-output references, indices included, on random geometries: strides 1–3 (3
+    /// maxForward / avgForward (16 outputs at a time where the windows fit, the last block
+    /// overlapping the one before, or on a staged copy of planes too narrow for that) and
+    /// avgBackward (16 input pixels at a time gathering their windows' terms) give the same bits as the per-output references, indices included, on random geometries: strides 1–3 (3
     /// runs only the reference path), padding, ceil mode, widths around the 16-lane blocks,
     /// ties (values from a small set) and NaNs.
     func testVectorisedForwardsMatchTheReferences() {
