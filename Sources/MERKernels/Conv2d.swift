@@ -45,8 +45,31 @@ public enum ConvKernels {
         let implicit = !l.pointwise && implicitForward(s)
         let blk = forwardBlocking(s, l)
         let total = s.n * l.inImage
+        let stack = l.pointwiseStack(s.n)
         withCallPackedWeights(s, l, kcMax: blk.kc, weight: weight, prepared: prepared?.gemm(for: s)) { packedA in
-        overBatch(s.n, parts: l.parts, colsCount: implicit ? 0 : l.colsCount) { _, images, cols, inner in
+        overBatch(s.n, parts: l.parts, colsCount: l.forwardColsCount(s.n, implicit: implicit)) { _, images, cols, inner in
+            if stack > 1 {
+                // Pointwise, small images: `stack` images per product (see pointwiseStack).
+                // Each output element sees the same K blocks as in a one-image product.
+                var i0 = images.lowerBound
+                while i0 < images.upperBound {
+                    let count = min(stack, images.upperBound - i0), ld = count * l.p
+                    let planes = input + i0 * l.inImage, readable = (s.n - i0) * l.inImage
+                    Gemm.sgemmPackedB(transA: false, m: s.cout, n: ld, k: l.k, alpha: 1, a: weight, lda: l.k,
+                                      packB: { p0, j0, kc, nc, dst in
+                                          packStackedB(planes: planes, p: l.p, imageStride: l.inImage, readable: readable,
+                                                       p0: p0, j0: j0, kc: kc, nc: nc, dst: dst)
+                                      },
+                                      beta: 0, c: cols, ldc: ld, threads: inner, blocking: blk, packedA: packedA)
+                    for j in 0..<count {
+                        let out = output + (i0 + j) * l.outImage
+                        for co in 0..<s.cout { (out + co * l.p).update(from: cols + co * ld + j * l.p, count: l.p) }
+                        finishForward(s, l, image: i0 + j, bias: bias, epilogue: epilogue, output: output, threads: inner)
+                    }
+                    i0 += count
+                }
+                return
+            }
             for i in images {
                 let img = input + i * l.inImage, out = output + i * l.outImage
                 for g in 0..<s.groups {
@@ -74,25 +97,36 @@ public enum ConvKernels {
                                a: weight + g * l.wGroup, lda: l.k, b: b, ldb: l.p,
                                beta: 0, c: out + g * l.outGroup, ldc: l.p, threads: inner, packedA: packedA)
                 }
-                if let bias {
-                    Parallel.forRanges(s.cout, threads: inner) { chans in
-                        for co in chans {
-                            let plane = out + co * l.p, v = bias[co]
-                            for j in 0..<l.p { plane[j] += v }
-                        }
-                    }
-                } else if let epilogue {
-                    Parallel.forRanges(s.cout, threads: inner) { chans in
-                        for co in chans {
-                            let plane = i * l.outImage + co * l.p
-                            epilogue.apply(output, count: l.p, channel: co, offset: plane, planeStart: plane, planeCount: l.p)
-                        }
-                    }
-                }
+                finishForward(s, l, image: i, bias: bias, epilogue: epilogue, output: output, threads: inner)
             }
         }
         }
     }
+
+    /// Adds the bias to, or applies the epilogue on, image `image`'s output planes.
+    private static func finishForward(_ s: ConvShape, _ l: ConvLowering, image i: Int, bias: UnsafePointer<Float>?,
+                                      epilogue: ConvEpilogue?, output: UnsafeMutablePointer<Float>, threads: Int) {
+        if let bias {
+            let out = output + i * l.outImage
+            Parallel.forRanges(s.cout, threads: threads) { chans in
+                for co in chans {
+                    let plane = out + co * l.p, v = bias[co]
+                    for j in 0..<l.p { plane[j] += v }
+                }
+            }
+        } else if let epilogue {
+            Parallel.forRanges(s.cout, threads: threads) { chans in
+                for co in chans {
+                    let plane = i * l.outImage + co * l.p
+                    epilogue.apply(output, count: l.p, channel: co, offset: plane, planeStart: plane, planeCount: l.p)
+                }
+            }
+        }
+    }
+
+    /// Images per product in the pointwise forward and backwardData of `s` at the current
+    /// thread count (1: one image at a time; see `ConvLowering.pointwiseStack`). For tests.
+    public static func pointwiseStack(_ s: ConvShape) -> Int { ConvLowering(s).pointwiseStack(s.n) }
 
     /// Whether forward packs the weights once for the whole call (see `withCallPackedWeights`).
     static func packsWeightsPerCall(_ s: ConvShape, _ l: ConvLowering) -> Bool { s.groups == 1 && s.n > l.parts }
@@ -142,14 +176,15 @@ public enum ConvKernels {
         // transposed weights are packed once per `stack` images instead of once per image
         // (profile, 320→640 @14: packing Wᵀ per image was ~21 % of backwardData).
         let stack = l.dataStack(s.n)
-        let blk = Gemm.Blocking(kc: Gemm.balancedKC(l.coutPG, kcMax: 640), mc: Gemm.blocking.mc,
-                                nc: Gemm.blocking.nc)
-        overBatch(s.n, parts: l.parts, colsCount: l.colsCount * stack) { _, images, cols, inner in
+        // Pointwise products keep sgemm's blocking, so stacking them changes no result.
+        let blk = l.pointwise ? Gemm.blocking
+                              : Gemm.Blocking(kc: Gemm.balancedKC(l.coutPG, kcMax: 640), mc: Gemm.blocking.mc, nc: Gemm.blocking.nc)
+        overBatch(s.n, parts: l.parts, colsCount: l.dataColsCount(s.n)) { _, images, cols, inner in
             var i0 = images.lowerBound
             while i0 < images.upperBound {
                 let count = min(stack, images.upperBound - i0)
                 for g in 0..<s.groups {
-                    if l.pointwise {
+                    if l.pointwise && count == 1 {
                         // dIn_g (cin/g, P) = W_gᵀ · dOut_g directly (the cols ARE the input).
                         let dOut = gradOutput + i0 * l.outImage, dIn = gradInput + i0 * l.inImage
                         Gemm.sgemm(transA: true, transB: false, m: l.k, n: l.p, k: l.coutPG, alpha: 1,
@@ -164,13 +199,22 @@ public enum ConvKernels {
                                    a: weight + g * l.wGroup, lda: l.k, b: dOut0, ldb: l.p,
                                    beta: 0, c: cols, ldc: l.p, threads: inner)
                     } else {
+                        let readable = (s.n - i0) * l.outImage - g * l.outGroup
                         Gemm.sgemmPackedB(transA: true, m: l.k, n: ld, k: l.coutPG, alpha: 1,
                                           a: weight + g * l.wGroup, lda: l.k,
                                           packB: { p0, j0, kc, nc, dst in
-                                              packStackedB(gradOutput: dOut0, p: l.p, outImage: l.outImage,
+                                              packStackedB(planes: dOut0, p: l.p, imageStride: l.outImage, readable: readable,
                                                            p0: p0, j0: j0, kc: kc, nc: nc, dst: dst)
                                           },
                                           beta: 0, c: cols, ldc: ld, threads: inner, blocking: blk)
+                    }
+                    if l.pointwise {
+                        // The columns are the input planes: copy each image's back.
+                        for j in 0..<count {
+                            let dIn = gradInput + (i0 + j) * l.inImage
+                            for c in 0..<l.k { (dIn + c * l.p).update(from: cols + c * ld + j * l.p, count: l.p) }
+                        }
+                        continue
                     }
                     for j in 0..<count {
                         col2im(s, cols: cols + j * l.p, ld: ld, channels: l.cinPG,
@@ -387,6 +431,7 @@ struct ConvLowering {
     let paddedImageCount: Int
     /// Batch workers: all threads when every worker gets at least one image, else one.
     let parts: Int
+    let groups: Int
 
     init(_ s: ConvShape) {
         pointwise = s.kh == 1 && s.kw == 1 && s.strideH == 1 && s.strideW == 1 && s.padH == 0 && s.padW == 0
@@ -403,11 +448,33 @@ struct ConvLowering {
         paddedImageCount = pointwise ? 0 : hp.saturatingTimes(wp).saturatingTimes(cinPG)
         let t = Parallel.threads
         parts = t > 1 && s.n >= t ? t : 1
+        groups = s.groups
     }
 
     /// Images one backwardData GEMM covers side by side (N = stack·P) for a batch of n.
     func dataStack(_ n: Int) -> Int {
-        let perWorker = (n + parts - 1) / parts
-        return pointwise ? 1 : max(1, min(perWorker, 768 / max(p, 1)))
+        pointwise ? pointwiseStack(n) : max(1, min((n + parts - 1) / parts, 768 / max(p, 1)))
+    }
+
+    /// Images one pointwise forward or backwardData product covers side by side: 1×1 layers
+    /// on images under 256 pixels (one group), whose single-image products left micro-panel
+    /// columns empty (49 pixels fill 64 columns, 225 fill 256) and packed B and wrote C in
+    /// short pieces. The product lands in a column buffer and is copied to each image.
+    func pointwiseStack(_ n: Int) -> Int {
+        guard pointwise && groups == 1 && p < 256 else { return 1 }
+        return max(1, min((n + parts - 1) / parts, 768 / max(p, 1)))
+    }
+
+    /// Floats of forward's column buffer per worker for a batch of n.
+    func forwardColsCount(_ n: Int, implicit: Bool) -> Int {
+        if pointwise { let stack = pointwiseStack(n); return stack > 1 ? coutPG.saturatingTimes(p * stack) : 0 }
+        return implicit ? 0 : colsCount
+    }
+
+    /// Floats of backwardData's column buffer per worker for a batch of n.
+    func dataColsCount(_ n: Int) -> Int {
+        let stack = dataStack(n)
+        if pointwise { return stack > 1 ? k.saturatingTimes(p * stack) : 0 }
+        return colsCount.saturatingTimes(stack)
     }
 }

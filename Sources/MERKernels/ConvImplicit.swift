@@ -139,34 +139,60 @@ extension ConvKernels {
         }
     }
 
-    /// B for backwardData over `images` consecutive images side by side: op(B)[co][j] =
-    /// dOut[image j / P][co][pixel j % P] (one group's channels, rows `p0 ..< p0+kc`).
-    /// A panel inside one image is a plain 32-float copy per row; panels straddling two
-    /// images (or the partial last one) copy element by element.
-    static func packStackedB(gradOutput: UnsafePointer<Float>, p: Int, outImage: Int,
+    /// B over consecutive images side by side (forward and backwardData of small images):
+    /// op(B)[r][j] = planes[(j / P)·imageStride + r·P + j % P], rows `p0 ..< p0+kc` (channels),
+    /// for P ≥ 32 every row of a 32-column panel is at most two 32-float loads (the columns
+    /// left in one image, then the next image's first ones) blended by lane masks; offsets
+    /// `0 ..< readable` from `planes` may be read (the loads run past a row into the tensor's
+    /// next floats, whose lanes the masks drop), and panels whose loads would not stay inside
+    /// them, or images under 32 pixels, copy element by element. (An element-wise copy of
+    /// every panel that straddles two images, which is most of them at P = 49, cost a third of
+    /// the product it fed.)
+    static func packStackedB(planes: UnsafePointer<Float>, p: Int, imageStride: Int, readable: Int,
                              p0: Int, j0: Int, kc: Int, nc: Int, dst: UnsafeMutablePointer<Float>) {
         let nr = GemmKernel.nr
+        let lanesLo = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let lanesHi = lanesLo &+ 16
         var d = dst
         var jr = 0
         while jr < nc {
             let jBase = j0 + jr, cols = min(nr, nc - jr)
             let img = jBase / p, pix = jBase % p
-            if cols == nr && pix + nr <= p {
-                var src = gradOutput + img * outImage + p0 * p + pix
+            let first = min(cols, p - pix)   // columns from image img; the others from img + 1
+            // Lane t < first reads src1 + t, lane first ≤ t < cols reads src2 + t.
+            let src1 = img * imageStride + p0 * p + pix
+            let src2 = (img + 1) * imageStride + p0 * p - first
+            let span = (kc - 1) * p + nr
+            if p >= nr && src1 + span <= readable && (first == cols || (src2 >= 0 && src2 + span <= readable)) {
+                let f = Int32(first), c = Int32(cols)
+                let one0 = lanesLo .< f, one1 = lanesHi .< f
+                let two0 = (lanesLo .>= f) .& (lanesLo .< c), two1 = (lanesHi .>= f) .& (lanesHi .< c)
+                let zero = SIMD16<Float>()
                 for pp in 0..<kc {
-                    let sp = UnsafeRawPointer(src)
+                    let a = UnsafeRawPointer(planes + src1 + pp * p)
+                    var lo = a.loadUnaligned(as: SIMD16<Float>.self)
+                    var hi = a.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                    if first == nr {
+                        // whole panel from one image
+                    } else if first == cols {
+                        lo = zero.replacing(with: lo, where: one0); hi = zero.replacing(with: hi, where: one1)
+                    } else {
+                        let b = UnsafeRawPointer(planes + src2 + pp * p)
+                        let blo = b.loadUnaligned(as: SIMD16<Float>.self)
+                        let bhi = b.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                        lo = zero.replacing(with: lo, where: one0).replacing(with: blo, where: two0)
+                        hi = zero.replacing(with: hi, where: one1).replacing(with: bhi, where: two1)
+                    }
                     let out = UnsafeMutableRawPointer(d + pp * nr)
-                    out.storeBytes(of: sp.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                    out.storeBytes(of: sp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self),
-                                   toByteOffset: 64, as: SIMD16<Float>.self)
-                    src += p
+                    out.storeBytes(of: lo, as: SIMD16<Float>.self)
+                    out.storeBytes(of: hi, toByteOffset: 64, as: SIMD16<Float>.self)
                 }
             } else {
                 for pp in 0..<kc {
                     let o = d + pp * nr
                     for t in 0..<cols {
                         let j = jBase + t
-                        o[t] = gradOutput[(j / p) * outImage + (p0 + pp) * p + j % p]
+                        o[t] = planes[(j / p) * imageStride + (p0 + pp) * p + j % p]
                     }
                     for t in cols..<nr { o[t] = 0 }
                 }

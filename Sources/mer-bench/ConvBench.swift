@@ -30,6 +30,9 @@ let convBenchLayers: [(String, ConvShape)] = [
     // DBFEM paper's Inception grid reduction (batch 16) and its 5×5 branch.
     ("inception 3x3/2 260->346 @27", ConvShape(n: 16, cin: 260, h: 27, w: 27, cout: 346, kh: 3, kw: 3, strideH: 2, strideW: 2)),
     ("inception 5x5 43->58 @27", ConvShape(n: 16, cin: 43, h: 27, w: 27, cout: 58, kh: 5, kw: 5, padH: 2, padW: 2)),
+    // DBFEM quick's pointwise layers on its 7×7 and 15×15 Inception grids (batch 32).
+    ("quick 1x1 692->173 @7", ConvShape(n: 32, cin: 692, h: 7, w: 7, cout: 173, kh: 1, kw: 1)),
+    ("quick 1x1 231->58 @15", ConvShape(n: 32, cin: 231, h: 15, w: 15, cout: 58, kh: 1, kw: 1)),
 ]
 
 /// The tensors of one benchmark layer, filled deterministically.

@@ -180,6 +180,41 @@ final class ConvKernelTests: XCTestCase {
         for (i, s) in shapes.enumerated() { checkAgainstReference(s, seed: UInt64(300 + i)) }
     }
 
+    /// Pointwise convolutions of small images put several images side by side in one product
+    /// (`ConvLowering.pointwiseStack`); each output element still sees the same K blocks, so
+    /// forward and backwardData must equal the one-image products bit for bit. Images of 16
+    /// pixels (element-wise packing), 35 and 49 (panels straddling two images, blended loads),
+    /// 225; batches that leave a partial last stack; 1 and 2 threads.
+    func testStackedPointwiseProductsMatchOneImageProducts() {
+        var rng = SplitMix64(seed: 77)
+        var stacked = 0
+        for (h, w) in [(4, 4), (5, 7), (7, 7), (15, 15)] {
+            for n in [5, 9, 17] {
+                let s = ConvShape(n: n, cin: 70, h: h, w: w, cout: 37, kh: 1, kw: 1)
+                let one = ConvShape(n: 1, cin: 70, h: h, w: w, cout: 37, kh: 1, kw: 1)
+                let x = rng.array(inCount(s)), wt = rng.array(weightCount(s)), b = rng.array(s.cout)
+                let gy = rng.array(outCount(s))
+                for threads in [1, 2] {
+                    withThreads(threads) {
+                        if ConvKernels.pointwiseStack(s) > 1 { stacked += 1 }
+                        var y: [Float] = [], gx: [Float] = []
+                        for i in 0..<n {
+                            let xi = Array(x[(i * inCount(one))..<((i + 1) * inCount(one))])
+                            let gyi = Array(gy[(i * outCount(one))..<((i + 1) * outCount(one))])
+                            y += forward(one, xi, wt, b)
+                            gx += backwardData(one, gyi, wt)
+                        }
+                        let tag = "\(describe(s)) threads \(threads)"
+                        assertBitIdentical(forward(s, x, wt, b), y, "forward \(tag)")
+                        assertBitIdentical(backwardData(s, gy, wt), gx, "backwardData \(tag)")
+                        assertClose(y, forward(s, x, wt, b, reference: true), tol: 1e-5, "forward vs reference \(tag)")
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(stacked, 15, "the stacked path ran")
+    }
+
     func testFastMatchesReferenceOnRandomShapes() {
         var rng = SplitMix64(seed: 7)
         for i in 0..<40 { checkAgainstReference(Self.randomShape(&rng), seed: UInt64(1000 + i)) }
