@@ -46,7 +46,8 @@ extension Tensor {
         let shape = try Tensor.broadcastShape(self.shape, other.shape, name)
         let out = try Tensor(uninitialized: shape)
         let a = pointer, b = other.pointer, o = out.pointer
-        Strided.forEachRow(shape: shape, strides: [out.strides, broadcastStrides(to: shape), other.broadcastStrides(to: shape)]) { off, n, rs in
+        Strided.forEachRow(shape: shape, strides: [out.strides, broadcastStrides(to: shape), other.broadcastStrides(to: shape)],
+                           freshOutput: true) { off, n, rs in
             Elementwise.binary(op, count: n, a: a + off[1], aStride: rs[1], b: b + off[2], bStride: rs[2], out: o + off[0], outStride: rs[0])
         }
         return out
@@ -56,7 +57,7 @@ extension Tensor {
     func map(_ op: UnaryOp) throws -> Tensor {
         let out = try Tensor(uninitialized: shape)
         let x = pointer, o = out.pointer
-        Strided.forEachRow(shape: shape, strides: [out.strides, strides]) { off, n, rs in
+        Strided.forEachRow(shape: shape, strides: [out.strides, strides], freshOutput: true) { off, n, rs in
             Elementwise.unary(op, count: n, x: x + off[1], xStride: rs[1], out: o + off[0], outStride: rs[0])
         }
         return out

@@ -1,4 +1,5 @@
 import XCTest
+import MERKernels
 import MERTensor
 
 /// Hand-computed small cases for creation, views, arithmetic and broadcasting.
@@ -128,6 +129,39 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try t([1, 0], [2]).rdiv(1).toArray(), [1, .infinity])
         XCTAssertTrue(try x.relu().toArray()[1].isNaN)
         XCTAssertEqual(try t([-.infinity, 0], [2]).exp().toArray(), [0, 1])
+    }
+
+    /// Contiguous operands collapse to one row, which long elementwise ops cut between the
+    /// threads (`Strided.forEachRow`, freshOutput) at multiples of 16 elements: results must
+    /// not depend on the thread count. NaNs reach relu's gradient, whose scalar and vector
+    /// forms differ on a NaN output (0 against the incoming gradient), so a cut that moved an
+    /// element between the kernel's vector body and its scalar tail would show.
+    func testLongContiguousElementwiseOpsDoNotDependOnThreads() throws {
+        let n = 100_003
+        var xs = (0..<n).map { Float(sin(Double($0) * 0.37)) }
+        for i in stride(from: 5, to: n, by: 97) { xs[i] = .nan }
+        for i in 49_990..<50_020 { xs[i] = .nan }   // around the middle, where two threads cut
+        let ys = (0..<n).map { Float(cos(Double($0) * 0.11)) }
+        func run(_ threads: Int) throws -> [[Float]] {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            let x = try Tensor.from(xs, shape: [n]).requiresGrad(true), y = try Tensor.from(ys, shape: [n])
+            let r = try x.relu()
+            try r.mul(y).sum().backward()
+            return [try x.add(y).toArray(), try x.mul(y).toArray(), try x.sigmoid().toArray(), try r.toArray(),
+                    x.grad!.toArray()]
+        }
+        let one = try run(1), two = try run(2)
+        for (k, (a, b)) in zip(one, two).enumerated() {
+            XCTAssertEqual(a.count, b.count)
+            if let i = a.indices.first(where: { a[$0].bitPattern != b[$0].bitPattern }) {
+                XCTFail("result \(k): element \(i) is \(a[i]) on 1 thread, \(b[i]) on 2")
+            }
+        }
+        let grad = one[4]
+        XCTAssertEqual(grad[n - 1], xs[n - 1] > 0 ? ys[n - 1] : 0)
+        XCTAssertEqual(grad[n - 2], xs[n - 2] > 0 ? ys[n - 2] : 0)
     }
 
     func testMatmulByHand() throws {
