@@ -62,8 +62,7 @@ public enum ConvKernels {
                                       },
                                       beta: 0, c: cols, ldc: ld, threads: inner, blocking: blk, packedA: packedA)
                     for j in 0..<count {
-                        let out = output + (i0 + j) * l.outImage
-                        for co in 0..<s.cout { (out + co * l.p).update(from: cols + co * ld + j * l.p, count: l.p) }
+                        unstack(cols, ld: ld, rows: s.cout, p: l.p, image: j, into: output + (i0 + j) * l.outImage)
                         finishForward(s, l, image: i0 + j, bias: bias, epilogue: epilogue, output: output, threads: inner)
                     }
                     i0 += count
@@ -101,6 +100,13 @@ public enum ConvKernels {
             }
         }
         }
+    }
+
+    /// Copies image `j`'s planes (`rows` of P floats) out of a product that holds images side
+    /// by side (rows `ld` floats apart) into its NCHW place.
+    private static func unstack(_ cols: UnsafePointer<Float>, ld: Int, rows: Int, p: Int, image j: Int,
+                                into dst: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { (dst + r * p).update(from: cols + r * ld + j * p, count: p) }
     }
 
     /// Adds the bias to, or applies the epilogue on, image `image`'s output planes.
@@ -211,8 +217,7 @@ public enum ConvKernels {
                     if l.pointwise {
                         // The columns are the input planes: copy each image's back.
                         for j in 0..<count {
-                            let dIn = gradInput + (i0 + j) * l.inImage
-                            for c in 0..<l.k { (dIn + c * l.p).update(from: cols + c * ld + j * l.p, count: l.p) }
+                            unstack(cols, ld: ld, rows: l.k, p: l.p, image: j, into: gradInput + (i0 + j) * l.inImage)
                         }
                         continue
                     }
@@ -452,20 +457,19 @@ struct ConvLowering {
     }
 
     /// Images one backwardData GEMM covers side by side (N = stack·P) for a batch of n.
-    func dataStack(_ n: Int) -> Int {
-        pointwise ? pointwiseStack(n) : max(1, min((n + parts - 1) / parts, 768 / max(p, 1)))
-    }
+    func dataStack(_ n: Int) -> Int { pointwise ? pointwiseStack(n) : sideBySide(n) }
 
     /// Images one pointwise forward or backwardData product covers side by side: 1×1 layers
     /// on images under 256 pixels (one group), whose single-image products left micro-panel
     /// columns empty (49 pixels fill 64 columns, 225 fill 256) and packed B and wrote C in
     /// short pieces. The product lands in a column buffer and is copied to each image.
-    func pointwiseStack(_ n: Int) -> Int {
-        guard pointwise && groups == 1 && p < 256 else { return 1 }
-        return max(1, min((n + parts - 1) / parts, 768 / max(p, 1)))
-    }
+    func pointwiseStack(_ n: Int) -> Int { pointwise && groups == 1 && p < 256 ? sideBySide(n) : 1 }
 
-    /// Floats of forward's column buffer per worker for a batch of n.
+    /// Images of one worker's share that fit side by side in N ≤ 768 columns.
+    private func sideBySide(_ n: Int) -> Int { max(1, min((n + parts - 1) / parts, 768 / max(p, 1))) }
+
+    /// Floats of forward's column buffer per worker for a batch of n (the implicit path
+    /// allocates none; `scratchBytes` counts it with implicit false all the same).
     func forwardColsCount(_ n: Int, implicit: Bool) -> Int {
         if pointwise { let stack = pointwiseStack(n); return stack > 1 ? coutPG.saturatingTimes(p * stack) : 0 }
         return implicit ? 0 : colsCount

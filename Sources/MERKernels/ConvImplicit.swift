@@ -173,7 +173,7 @@ extension ConvKernels {
                     var lo = a.loadUnaligned(as: SIMD16<Float>.self)
                     var hi = a.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
                     if first == nr {
-                        // whole panel from one image
+                        // The whole panel lies in one image: the loads as they are.
                     } else if first == cols {
                         lo = zero.replacing(with: lo, where: one0); hi = zero.replacing(with: hi, where: one1)
                     } else {

@@ -18,9 +18,8 @@ extension ConvKernels {
         switch pass {
         case .forward:
             let packed = ConvKernels.packsWeightsPerCall(s, l) ? PackedMatrix.bytes(m: s.cout, k: l.k) : 0
-            // (The implicit path allocates no columns; counted as before all the same.)
-            let cols = l.pointwise ? l.forwardColsCount(s.n, implicit: false) : l.colsCount
-            return l.parts.saturatingTimes(cols).saturatingTimes(4).saturatingPlus(packed)
+            // (The implicit path allocates no columns; counted all the same, as before.)
+            return l.parts.saturatingTimes(l.forwardColsCount(s.n, implicit: false)).saturatingTimes(4).saturatingPlus(packed)
         case .backwardData:
             return l.parts.saturatingTimes(l.dataColsCount(s.n)).saturatingTimes(4)
         case .backwardWeight:

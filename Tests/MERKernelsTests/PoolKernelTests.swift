@@ -263,6 +263,11 @@ final class PoolKernelTests: XCTestCase {
             PoolShape(n: 1, c: 2, h: 5, w: 5, kh: 2, kw: 2, strideH: 2, strideW: 2, ceilMode: true),
             PoolShape(n: 1, c: 2, h: 6, w: 7, kh: 3, kw: 2, strideH: 1, strideW: 2, padH: 1, padW: 1, ceilMode: true),
             PoolShape(n: 3, c: 1, h: 4, w: 9, kh: 2, kw: 4, strideH: 1, strideW: 3, padH: 1, padW: 2),
+            // Horizontal stride 1, where average pooling's backward gathers (Pool2dAvgBackward):
+            // the Inception block's 3×3 / 1 / 1, and rows wider than one 16-pixel block with a
+            // vertical stride 2 and ceil mode.
+            PoolShape(n: 1, c: 2, h: 15, w: 15, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1),
+            PoolShape(n: 1, c: 2, h: 7, w: 20, kh: 3, kw: 3, strideH: 2, strideW: 1, padH: 1, padW: 1, ceilMode: true),
         ]
         var rng = SplitMix64(seed: 21)
         for s in shapes {

@@ -149,7 +149,7 @@ final class TensorTests: XCTestCase {
             let x = try Tensor.from(xs, shape: [n]).requiresGrad(true), y = try Tensor.from(ys, shape: [n])
             let r = try x.relu()
             try r.mul(y).sum().backward()
-            return [try x.add(y).toArray(), try x.mul(y).toArray(), try x.sigmoid().toArray(), try r.toArray(),
+            return [try x.add(y).toArray(), try x.mul(y).toArray(), try x.sigmoid().toArray(), r.toArray(),
                     x.grad!.toArray()]
         }
         let one = try run(1), two = try run(2)
