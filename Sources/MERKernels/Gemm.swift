@@ -256,13 +256,14 @@ extension Gemm {
                             } else if nrows == mr && ncols == nr {
                                 GemmKernel.micro12x32(kc: kc, a: ap, b: bp, c: cp, ldc: ldc,
                                                       alpha: alpha, beta: betaK)
+                            } else if ncols == nr {
+                                // A partial A panel: a 4- or 8-row kernel (GemmEdgeKernels).
+                                GemmKernel.shortRows(kc: kc, a: ap, b: bp, rows: nrows, c: cp, ldc: ldc,
+                                                     alpha: alpha, beta: betaK, tile: tile)
                             } else {
-                                // Edge tile: full-size kernel into a scratch tile, then write
-                                // back only the valid corner with the same rounding.
-                                GemmKernel.micro12x32(kc: kc, a: ap, b: bp, c: tile, ldc: nr,
-                                                      alpha: 1, beta: 0)
-                                GemmKernel.storeEdge(tile: tile, rows: nrows, cols: ncols, c: cp,
-                                                     ldc: ldc, alpha: alpha, beta: betaK)
+                                // A partial panel: only its valid columns' work (GemmEdgeKernels).
+                                GemmKernel.edge(kc: kc, a: ap, b: bp, rows: nrows, cols: ncols, c: cp,
+                                                ldc: ldc, alpha: alpha, beta: betaK, tile: tile)
                             }
                             ir += mr
                         }

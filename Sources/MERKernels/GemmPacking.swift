@@ -1,8 +1,8 @@
 /// Packing: copies a block of op(A) / op(B) into the exact order the micro-kernel reads it,
 /// so the K loop walks two contiguous, 64-byte aligned streams whatever the transposes and
-/// leading dimensions were. Partial panels are zero-padded to full MR / NR width: the kernel
-/// then always runs the full tile, and the padding contributes exact zeros that the edge
-/// store drops.
+/// leading dimensions were. Partial panels are zero-padded to full MR / NR width, so every
+/// kernel may read a whole panel; the edge kernels (GemmEdgeKernels.swift) compute only the
+/// valid part's 4-, 8- or 16-wide blocks, and what padding they still compute is dropped.
 enum GemmPacking {
     /// Packs op(A)[i0 ..< i0+mc, p0 ..< p0+kc] into ⌈mc/MR⌉ micro-panels of kc×MR floats
     /// (panel-major, then k, then row): dst[panel][p][i].

@@ -120,6 +120,51 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// Every width of a last, partial B panel (1…31 columns past whole panels) and every
+    /// row count of a partial A panel goes through its own kernel (12×32, 12×16, the 1–4
+    /// column kernel); each must give each element exactly the one FMA chain per K block that
+    /// the 12×32 kernel gives it, so results are compared bit for bit with that chain.
+    func testEveryPanelWidthMatchesTheFMAChainBitForBit() {
+        var rng = SplitMix64(seed: 11)
+        let kcMax = Gemm.blocking.kc
+        var mismatches: [String] = []
+        for (m, k) in [(12, 300), (13, 300), (16, 300), (20, 200), (22, 200), (7, 500), (25, kcMax + 88), (36, 2 * kcMax - 24)] {
+            for n in Array(1...70) + [95, 113] where m * n * k >= 32 * 32 * 32 {
+                for (transB, alpha, beta) in [(false, Float(1), Float(0)), (true, Float(0.75), Float(0.5))] {
+                    let a = (0..<(m * k)).map { _ in Float(rng.uniform()) }
+                    let b = (0..<(k * n)).map { _ in Float(rng.uniform()) }
+                    let ldc = n + 3
+                    let c0 = (0..<(m * ldc)).map { _ in Float(rng.uniform()) }
+                    var want = c0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var out = want[i * ldc + j]
+                            var p0 = 0
+                            while p0 < k {
+                                var acc: Float = 0
+                                for p in p0..<min(k, p0 + kcMax) {
+                                    acc = acc.addingProduct(a[i * k + p], transB ? b[j * k + p] : b[p * n + j])
+                                }
+                                let betaK: Float = p0 == 0 ? beta : 1
+                                out = betaK == 0 ? acc * alpha : (out * betaK).addingProduct(alpha, acc)
+                                p0 += kcMax
+                            }
+                            want[i * ldc + j] = out
+                        }
+                    }
+                    for threads in [1, 2] {
+                        var got = c0
+                        Gemm.sgemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: k,
+                                   b: b, ldb: transB ? k : n, beta: beta, c: &got, ldc: ldc, threads: threads)
+                        let same = got.withUnsafeBytes { x in want.withUnsafeBytes { y in x.elementsEqual(y) } }
+                        if !same { mismatches.append("m \(m) n \(n) k \(k) transB \(transB) threads \(threads)") }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(mismatches, [], "products that differ from the FMA chain")
+    }
+
     func testBetaZeroIgnoresNaNInC() {
         var rng = SplitMix64(seed: 3)
         for (m, n, k) in [(3, 5, 7), (65, 65, 65), (100, 33, 257)] {
