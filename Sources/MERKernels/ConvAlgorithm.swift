@@ -63,25 +63,26 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable {
 
     /// The rule for a forward pass whose filters are prepared once for many calls (inference
     /// with `ConvPreparedWeights`), measured at batch 1 (`mer-bench --winograd --batch 1`,
-    /// "infer" rows, 2 threads, 2026-11-30), ms direct / F(2,3) / F(4,3):
+    /// "infer" rows, 2 threads, 2026-11-30, after the GEMM's edge kernels made a partial
+    /// panel of 16 or 17 columns cost its own width), ms direct / F(2,3) / F(4,3):
     /// - U costs nothing per call, and the narrow layers' chunks run one per worker (`run`),
-    ///   so Winograd wins from 16 tiles and 8 channels up: 32 → 32 @64 0.47 / 0.36 / 0.22,
-    ///   8 → 32 @64 0.15 / 0.14 / 0.10, 64 → 128 @16 (16 tiles) 0.18 / 0.17 / 0.16, Inception
-    ///   72 → 173 @15 (16 tiles) 0.28 / 0.22 / 0.21, 160 → 160 @56 7.06 / 4.70 / 3.02.
-    /// - Not below: 4 → 32 @64 0.10 / 0.14 / 0.09 is a tie; at 8×8 (4 tiles of F(4,3), 16
-    ///   of F(2,3)) direct won (128 → 256 0.18 / 0.21 / 0.43, 256 → 256 0.36 / 0.39 / 0.80), and
-    ///   on 4–7 pixel maps by more.
-    /// - The 14×14 maps of the widest layers take F(2,3): 49 tiles against F(4,3)'s 16, and
-    ///   with hundreds of channels the products' width outweighs F(2,3)'s larger transforms
-    ///   (640 → 640 7.57 / 4.72 / 5.73, 320 → 640 3.82 / 2.29 / 2.85). With fewer channels it
-    ///   does not (128 → 128 @16 0.36 / 0.28 / 0.27, 72 → 173 @15 above): F(2,3) is taken when
-    ///   cin·cout ≥ 128·(cin + cout), products against transforms per tile.
+    ///   so Winograd wins from 16 tiles and 8 channels up: 32 → 32 @64 0.43 / 0.32 / 0.17,
+    ///   8 → 32 @64 0.15 / 0.12 / 0.08, 64 → 128 @16 (16 tiles) 0.18 / 0.14 / 0.10, Inception
+    ///   72 → 173 @15 (16 tiles) 0.27 / 0.20 / 0.13, 160 → 160 @56 6.74 / 3.87 / 2.14.
+    /// - The 14×14 maps of the widest layers take F(4,3) too (16 tiles): 640 → 640 6.70 / 4.01
+    ///   / 3.10, 320 → 640 3.43 / 2.01 / 1.61. (Before the edge kernels F(4,3)'s 16 columns
+    ///   filled a 32-wide panel and F(2,3)'s 49 tiles won: 4.72 against 5.73 at 640 → 640.)
+    /// - Maps too small for 16 tiles of F(4,3) but with 16 of F(2,3) (7×7, 8×8) take F(2,3)
+    ///   when both channel counts are ≥ 64: 256 → 256 @8 0.35 / 0.23 / 0.28, 128 → 256 @8
+    ///   0.18 / 0.13 / 0.15, 128 → 128 @7 0.09 / 0.08 / 0.10; only these wide layers were
+    ///   measured there. Fewer tiles stay direct: 4 → 32 @64 0.10 / 0.16 / 0.09 is a tie, and
+    ///   on 4–6 pixel maps direct wins (128 → 128 @6 0.07 / 0.08 / 0.10, @4 0.03 / 0.06 / 1.10).
     static func preparedTile(for s: ConvShape) -> WinogradKernels.Tile? {
         if min(s.cin, s.cout) < 8 { return nil }
-        let t = tile(for: s), count = tiles(s, t)
-        if count < 16 { return nil }
-        if count < 32 && tiles(s, .f2) >= 32 && s.cin * s.cout >= 128 * (s.cin + s.cout) { return .f2 }
-        return t
+        let t = tile(for: s)
+        if tiles(s, t) >= 16 { return t }
+        if min(s.cin, s.cout) >= 64 && tiles(s, .f2) >= 16 { return .f2 }
+        return nil
     }
 
     /// Output tiles of one call (batch × tiles per image) at tile `t`.

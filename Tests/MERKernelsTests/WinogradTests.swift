@@ -317,8 +317,8 @@ final class WinogradTests: XCTestCase {
                 XCTAssertEqual(ConvAlgorithm.winogradTile(for: single, pass: pass), .f4, "49 tiles take Winograd")
             }
         }
-        // Prepared filters (inference): from 16 tiles and 8 channels, F(2,3) for the widest
-        // 14×14 layers; only the forward pass has prepared filters.
+        // Prepared filters (inference): from 16 tiles and 8 channels; F(2,3) where only it has
+        // 16 tiles and both sides have 64 channels; only the forward pass has prepared filters.
         withMode(.auto) {
             func single(_ cin: Int, _ cout: Int, _ side: Int) -> ConvShape {
                 var s = conv(cin, cout, side)
@@ -328,15 +328,17 @@ final class WinogradTests: XCTestCase {
             func prepared(_ s: ConvShape) -> WinogradKernels.Tile? {
                 ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true)
             }
-            XCTAssertEqual(prepared(single(640, 640, 14)), .f2)
-            XCTAssertEqual(prepared(single(320, 640, 14)), .f2)
+            XCTAssertEqual(prepared(single(640, 640, 14)), .f4)
+            XCTAssertEqual(prepared(single(320, 640, 14)), .f4)
             XCTAssertNil(ConvAlgorithm.winogradTile(for: single(640, 640, 14), pass: .forward), "per call: 16 tiles stay direct")
-            XCTAssertEqual(prepared(single(128, 128, 16)), .f4, "16 tiles, too few channels for F(2,3)")
+            XCTAssertEqual(prepared(single(128, 128, 16)), .f4, "16 tiles")
             XCTAssertEqual(prepared(single(32, 32, 64)), .f4)
             XCTAssertEqual(prepared(single(8, 32, 64)), .f4)
             XCTAssertNil(prepared(single(4, 32, 64)), "4 channels")
-            XCTAssertNil(prepared(single(256, 256, 8)), "4 tiles")
-            XCTAssertNil(prepared(single(128, 128, 7)))
+            XCTAssertEqual(prepared(single(256, 256, 8)), .f2, "4 tiles of F(4,3), 16 of F(2,3)")
+            XCTAssertEqual(prepared(single(128, 128, 7)), .f2)
+            XCTAssertNil(prepared(single(32, 64, 8)), "16 tiles of F(2,3) but 32 channels")
+            XCTAssertNil(prepared(single(128, 128, 6)), "9 tiles of F(2,3)")
             XCTAssertEqual(prepared(conv(640, 640, 14)), .f4, "a batch of 16: 256 tiles")
             for pass in [ConvAlgorithm.Pass.backwardData, .backwardWeight] {
                 XCTAssertNil(ConvAlgorithm.winogradTile(for: single(640, 640, 14), pass: pass, filtersPrepared: true))
