@@ -206,6 +206,8 @@ extension Gemm {
         let a16 = UnsafeMutableRawPointer(tile + (tFloats + 15) / 16 * 16).assumingMemoryBound(to: UInt16.self)
         let b16 = a16 + (a16Floats + 15) / 16 * 32
 
+        // A in place: float32, non-transposed, not pre-packed, and at most two B panels per A panel.
+        let directA = !bf16 && !transA && packedA == nil && ncB <= 2 * nr
         var jc = cols.lowerBound
         while jc < cols.upperBound {
             let nc = min(ncB, cols.upperBound - jc)
@@ -221,6 +223,38 @@ extension Gemm {
                 }
                 // Only the first K block applies the caller's beta; later blocks accumulate.
                 let betaK: Float = pc == 0 ? beta : 1
+                // A read in place (`micro12x32Rows`): each A panel meets at most two B panels here,
+                // and packing it (a 12×k transpose) cost a third of one pass of the kernel over it.
+                // Partial panels are still packed, one at a time, for the edge kernels.
+                if directA {
+                    var ir = rows.lowerBound
+                    while ir < rows.upperBound {
+                        let nrows = min(mr, rows.upperBound - ir)
+                        var panelPacked = false
+                        var jr = 0
+                        while jr < nc {
+                            let ncols = min(nr, nc - jr)
+                            let bp = UnsafePointer(bPack + (jr / nr) * kc * nr)
+                            let cp = c + ir * ldc + jc + jr
+                            if nrows == mr && ncols == nr {
+                                GemmKernel.micro12x32Rows(kc: kc, a: a + ir * lda + pc, lda: lda, b: bp, c: cp, ldc: ldc,
+                                                          alpha: alpha, beta: betaK)
+                            } else {
+                                if !panelPacked {
+                                    GemmPacking.packA(transA: false, a: a, lda: lda, i0: ir, p0: pc, mc: nrows, kc: kc,
+                                                      dst: aPack)
+                                    panelPacked = true
+                                }
+                                GemmKernel.tile(kc: kc, a: aPack, b: bp, rows: nrows, cols: ncols, c: cp, ldc: ldc,
+                                                alpha: alpha, beta: betaK, scratch: tile)
+                            }
+                            jr += nr
+                        }
+                        ir += mr
+                    }
+                    pc += kc
+                    continue
+                }
                 var ic = rows.lowerBound
                 while ic < rows.upperBound {
                     let mc = min(mcB, rows.upperBound - ic)
@@ -253,17 +287,9 @@ extension Gemm {
                                     GemmKernel.storeEdge(tile: tile, rows: nrows, cols: ncols, c: cp,
                                                          ldc: ldc, alpha: alpha, beta: betaK)
                                 }
-                            } else if nrows == mr && ncols == nr {
-                                GemmKernel.micro12x32(kc: kc, a: ap, b: bp, c: cp, ldc: ldc,
-                                                      alpha: alpha, beta: betaK)
-                            } else if ncols == nr {
-                                // A partial A panel: a 4- or 8-row kernel (GemmEdgeKernels).
-                                GemmKernel.shortRows(kc: kc, a: ap, b: bp, rows: nrows, c: cp, ldc: ldc,
-                                                     alpha: alpha, beta: betaK, tile: tile)
                             } else {
-                                // A partial panel: only its valid columns' work (GemmEdgeKernels).
-                                GemmKernel.edge(kc: kc, a: ap, b: bp, rows: nrows, cols: ncols, c: cp,
-                                                ldc: ldc, alpha: alpha, beta: betaK, tile: tile)
+                                GemmKernel.tile(kc: kc, a: ap, b: bp, rows: nrows, cols: ncols, c: cp, ldc: ldc,
+                                                alpha: alpha, beta: betaK, scratch: tile)
                             }
                             ir += mr
                         }

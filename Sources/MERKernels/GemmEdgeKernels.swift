@@ -12,6 +12,21 @@
 // bit for bit (GemmTests compare every panel width against a scalar chain).
 
 extension GemmKernel {
+    /// One micro-tile C[0..<rows, 0..<cols] (rows ≤ 12, cols ≤ 32) of a packed A panel
+    /// against a packed B panel, by the kernel that fits its size.
+    @inline(__always)
+    static func tile(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, rows: Int, cols: Int,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
+                     scratch: UnsafeMutablePointer<Float>) {
+        if rows == mr && cols == nr {
+            micro12x32(kc: kc, a: a, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        } else if cols == nr {
+            shortRows(kc: kc, a: a, b: b, rows: rows, c: c, ldc: ldc, alpha: alpha, beta: beta, tile: scratch)
+        } else {
+            edge(kc: kc, a: a, b: b, rows: rows, cols: cols, c: c, ldc: ldc, alpha: alpha, beta: beta, tile: scratch)
+        }
+    }
+
     /// C[0..<rows, 0..<cols] (1 ≤ rows ≤ 12, 1 ≤ cols < 32) of one packed A micro-panel
     /// against one packed B micro-panel (32 floats per k step, columns past `cols` unused),
     /// through `tile` (12×32 scratch) where a kernel's tile is only partly valid.

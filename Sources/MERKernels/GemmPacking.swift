@@ -21,60 +21,55 @@ enum GemmPacking {
                     for i in 0..<rows { dp[i] = s[i] }
                     for i in rows..<mr { dp[i] = 0 }
                 }
-            } else if rows == mr {
-                packA12Rows(a + (i0 + ir) * lda + p0, lda: lda, kc: kc, dst: d)
             } else {
-                // op(A)[i][p] = a[i·lda + p]: read each row contiguously, scatter with stride MR.
-                for i in 0..<rows {
-                    let s = a + (i0 + ir + i) * lda + p0
-                    var dp = d + i
-                    for p in 0..<kc { dp.pointee = s[p]; dp += mr }
-                }
-                if rows < mr {
-                    for p in 0..<kc { for i in rows..<mr { d[p * mr + i] = 0 } }
-                }
+                packA12Rows(a + (i0 + ir) * lda + p0, lda: lda, rows: rows, kc: kc, dst: d)
             }
             d += kc * mr
             ir += mr
         }
     }
 
-    /// One full 12-row panel of non-transposed A: per k step, one element from each of the
-    /// 12 rows (12 sequential read streams), stored as 12 contiguous floats. The plain
-    /// row-by-row loop was vectorized into one `vscatterdps` per 16 floats and cost ~8 % of a
-    /// 1024³ GEMM (perf); this form cut packing to ~3 %. The compiler still vectorizes it
-    /// over k with scatters (objdump shows `vscatterdps` in the driver); a 12×16 register
-    /// transpose would remove them and recover most of the remaining ~3 %.
+    /// One 12-row panel of non-transposed A (`rows` ≤ 12 of them real, the rest zero): per k
+    /// step, one element from each row, stored as 12 contiguous floats. 16 k steps at a time
+    /// are a 12×16 block transposed in registers (`Transpose16`, zero rows past `rows` and
+    /// 4 more): column k is then lanes 0..<12 of
+    /// one vector, stored whole at dst + 12·k in increasing k, each store's 4 extra lanes
+    /// overwritten by the next (the block's last column stores 12 lanes only when nothing
+    /// follows it in the panel). The loop before this read one element per row and k and the
+    /// compiler turned it into a `vscatterdps` per 16 floats.
     @inline(__always)
-    private static func packA12Rows(_ src: UnsafePointer<Float>, lda: Int, kc: Int,
+    private static func packA12Rows(_ src: UnsafePointer<Float>, lda: Int, rows: Int, kc: Int,
                                     dst: UnsafeMutablePointer<Float>) {
-        let r0 = src + 0 * lda
-        let r1 = src + 1 * lda
-        let r2 = src + 2 * lda
-        let r3 = src + 3 * lda
-        let r4 = src + 4 * lda
-        let r5 = src + 5 * lda
-        let r6 = src + 6 * lda
-        let r7 = src + 7 * lda
-        let r8 = src + 8 * lda
-        let r9 = src + 9 * lda
-        let r10 = src + 10 * lda
-        let r11 = src + 11 * lda
-        var d = dst
-        for p in 0..<kc {
-            d[0] = r0[p]
-            d[1] = r1[p]
-            d[2] = r2[p]
-            d[3] = r3[p]
-            d[4] = r4[p]
-            d[5] = r5[p]
-            d[6] = r6[p]
-            d[7] = r7[p]
-            d[8] = r8[p]
-            d[9] = r9[p]
-            d[10] = r10[p]
-            d[11] = r11[p]
-            d += 12
+        typealias V = SIMD16<Float>
+        @inline(__always) func row(_ i: Int, _ p: Int) -> V {
+            i < rows ? UnsafeRawPointer(src + i * lda + p).loadUnaligned(as: V.self) : V()
+        }
+        @inline(__always) func put(_ v: V, _ d: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(d).storeBytes(of: v, as: V.self)
+        }
+        var p = 0
+        while p + 16 <= kc {
+            let z = V()
+            let t = Transpose16.transpose((row(0, p), row(1, p), row(2, p), row(3, p), row(4, p), row(5, p),
+                                           row(6, p), row(7, p), row(8, p), row(9, p), row(10, p), row(11, p),
+                                           z, z, z, z))
+            let d = dst + p * 12
+            put(t.0, d); put(t.1, d + 12); put(t.2, d + 24); put(t.3, d + 36)
+            put(t.4, d + 48); put(t.5, d + 60); put(t.6, d + 72); put(t.7, d + 84)
+            put(t.8, d + 96); put(t.9, d + 108); put(t.10, d + 120); put(t.11, d + 132)
+            put(t.12, d + 144); put(t.13, d + 156); put(t.14, d + 168)
+            if p + 16 < kc {
+                put(t.15, d + 180)
+            } else {
+                UnsafeMutableRawPointer(d + 180).storeBytes(of: t.15.lowHalf, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(d + 188).storeBytes(of: t.15.highHalf.lowHalf, as: SIMD4<Float>.self)
+            }
+            p += 16
+        }
+        while p < kc {
+            let d = dst + p * 12
+            for i in 0..<12 { d[i] = i < rows ? src[i * lda + p] : 0 }
+            p += 1
         }
     }
 

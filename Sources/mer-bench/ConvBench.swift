@@ -33,6 +33,10 @@ let convBenchLayers: [(String, ConvShape)] = [
     // DBFEM quick's pointwise layers on its 7×7 and 15×15 Inception grids (batch 32).
     ("quick 1x1 692->173 @7", ConvShape(n: 32, cin: 692, h: 7, w: 7, cout: 173, kh: 1, kw: 1)),
     ("quick 1x1 231->58 @15", ConvShape(n: 32, cin: 231, h: 15, w: 15, cout: 58, kh: 1, kw: 1)),
+    // DBFEM quick's 1×7 / 7×1 pair on the 7×7 grid and its grid reduction (batch 32).
+    ("quick 1x7 115->115 @7", ConvShape(n: 32, cin: 115, h: 7, w: 7, cout: 115, kh: 1, kw: 7, padH: 0, padW: 3)),
+    ("quick 7x1 115->115 @7", ConvShape(n: 32, cin: 115, h: 7, w: 7, cout: 115, kh: 7, kw: 1, padH: 3, padW: 0)),
+    ("quick 3x3/2 260->346 @15", ConvShape(n: 32, cin: 260, h: 15, w: 15, cout: 346, kh: 3, kw: 3, strideH: 2, strideW: 2)),
 ]
 
 /// The tensors of one benchmark layer, filled deterministically.
