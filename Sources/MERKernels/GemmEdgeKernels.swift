@@ -66,18 +66,11 @@ extension GemmKernel {
         while p < kc {
             // The right half of a panel starts 64 bytes in: aligned either way.
             let b0 = pb.load(as: SIMD16<Float>.self)
-            c0 = c0.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 0, as: Float.self)), b0)
-            c1 = c1.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 4, as: Float.self)), b0)
-            c2 = c2.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 8, as: Float.self)), b0)
-            c3 = c3.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 12, as: Float.self)), b0)
-            c4 = c4.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 16, as: Float.self)), b0)
-            c5 = c5.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 20, as: Float.self)), b0)
-            c6 = c6.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 24, as: Float.self)), b0)
-            c7 = c7.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 28, as: Float.self)), b0)
-            c8 = c8.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 32, as: Float.self)), b0)
-            c9 = c9.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 36, as: Float.self)), b0)
-            c10 = c10.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 40, as: Float.self)), b0)
-            c11 = c11.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 44, as: Float.self)), b0)
+            @inline(__always) func row(_ i: Int, _ acc: inout SIMD16<Float>) {
+                acc = acc.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 4 * i, as: Float.self)), b0)
+            }
+            row(0, &c0); row(1, &c1); row(2, &c2); row(3, &c3); row(4, &c4); row(5, &c5)
+            row(6, &c6); row(7, &c7); row(8, &c8); row(9, &c9); row(10, &c10); row(11, &c11)
             pa += 48; pb += 128; p += 1
         }
         let cr = UnsafeMutableRawPointer(c), rs = ldc * 4
@@ -142,92 +135,9 @@ extension GemmKernel {
                           tile: UnsafeMutablePointer<Float>) {
         let full = rows == 4 || rows == 8
         let (dst, ld, al, be) = full ? (c, ldc, alpha, beta) : (tile, nr, Float(1), Float(0))
-        if rows <= 4 { micro4x32(kc: kc, a: a, b: b, c: dst, ldc: ld, alpha: al, beta: be) }
-        else if rows <= 8 { micro8x32(kc: kc, a: a, b: b, c: dst, ldc: ld, alpha: al, beta: be) }
+        if rows <= 4 { micro(GemmRows4.self, GemmPackedA.self, kc: kc, a: a, lda: 0, b: b, c: dst, ldc: ld, alpha: al, beta: be) }
+        else if rows <= 8 { micro(GemmRows8.self, GemmPackedA.self, kc: kc, a: a, lda: 0, b: b, c: dst, ldc: ld, alpha: al, beta: be) }
         else { micro12x32(kc: kc, a: a, b: b, c: dst, ldc: ld, alpha: al, beta: be) }
         if !full { storeEdge(tile: tile, rows: rows, cols: nr, c: c, ldc: ldc, alpha: alpha, beta: beta) }
-    }
-
-    /// Rows 0..<8 of the 12-row A micro-panel (stride 12 floats per k step) against a B
-    /// micro-panel: 16 accumulators, 2 loads and 8 broadcasts per 16 FMAs.
-    @inline(never)
-    static func micro8x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>(), c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
-        var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>(), c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
-        var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>(), c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
-        var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>(), c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
-        var pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
-        var p = 0
-        while p < kc {
-            let b0 = pb.load(as: SIMD16<Float>.self)
-            let b1 = pb.load(fromByteOffset: 64, as: SIMD16<Float>.self)
-            let a0 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 0, as: Float.self))
-            c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
-            let a1 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 4, as: Float.self))
-            c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
-            let a2 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 8, as: Float.self))
-            c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
-            let a3 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 12, as: Float.self))
-            c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
-            let a4 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 16, as: Float.self))
-            c4_0 = c4_0.addingProduct(a4, b0); c4_1 = c4_1.addingProduct(a4, b1)
-            let a5 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 20, as: Float.self))
-            c5_0 = c5_0.addingProduct(a5, b0); c5_1 = c5_1.addingProduct(a5, b1)
-            let a6 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 24, as: Float.self))
-            c6_0 = c6_0.addingProduct(a6, b0); c6_1 = c6_1.addingProduct(a6, b1)
-            let a7 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 28, as: Float.self))
-            c7_0 = c7_0.addingProduct(a7, b0); c7_1 = c7_1.addingProduct(a7, b1)
-            pa += 48; pb += 128; p += 1
-        }
-        let cr = UnsafeMutableRawPointer(c), rs = ldc * 4
-        let va = SIMD16<Float>(repeating: alpha), vb = SIMD16<Float>(repeating: beta)
-        @inline(__always) func put(_ row: Int, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>) {
-            let q = cr + row * rs
-            if beta == 0 {
-                q.storeBytes(of: lo * va, as: SIMD16<Float>.self)
-                q.storeBytes(of: hi * va, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                update(q, lo, hi, va, vb)
-            }
-        }
-        put(0, c0_0, c0_1); put(1, c1_0, c1_1); put(2, c2_0, c2_1); put(3, c3_0, c3_1)
-        put(4, c4_0, c4_1); put(5, c5_0, c5_1); put(6, c6_0, c6_1); put(7, c7_0, c7_1)
-    }
-
-    /// Rows 0..<4 of the 12-row A micro-panel against a B micro-panel: 8 accumulators (as
-    /// many as FMA latency × throughput needs), 2 loads and 4 broadcasts per 8 FMAs.
-    @inline(never)
-    static func micro4x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
-        var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>(), c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
-        var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>(), c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
-        var pa = UnsafeRawPointer(a), pb = UnsafeRawPointer(b)
-        var p = 0
-        while p < kc {
-            let b0 = pb.load(as: SIMD16<Float>.self)
-            let b1 = pb.load(fromByteOffset: 64, as: SIMD16<Float>.self)
-            let a0 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 0, as: Float.self))
-            c0_0 = c0_0.addingProduct(a0, b0); c0_1 = c0_1.addingProduct(a0, b1)
-            let a1 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 4, as: Float.self))
-            c1_0 = c1_0.addingProduct(a1, b0); c1_1 = c1_1.addingProduct(a1, b1)
-            let a2 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 8, as: Float.self))
-            c2_0 = c2_0.addingProduct(a2, b0); c2_1 = c2_1.addingProduct(a2, b1)
-            let a3 = SIMD16<Float>(repeating: pa.load(fromByteOffset: 12, as: Float.self))
-            c3_0 = c3_0.addingProduct(a3, b0); c3_1 = c3_1.addingProduct(a3, b1)
-            pa += 48; pb += 128; p += 1
-        }
-        let cr = UnsafeMutableRawPointer(c), rs = ldc * 4
-        let va = SIMD16<Float>(repeating: alpha), vb = SIMD16<Float>(repeating: beta)
-        @inline(__always) func put(_ row: Int, _ lo: SIMD16<Float>, _ hi: SIMD16<Float>) {
-            let q = cr + row * rs
-            if beta == 0 {
-                q.storeBytes(of: lo * va, as: SIMD16<Float>.self)
-                q.storeBytes(of: hi * va, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                update(q, lo, hi, va, vb)
-            }
-        }
-        put(0, c0_0, c0_1); put(1, c1_0, c1_1); put(2, c2_0, c2_1); put(3, c3_0, c3_1)
     }
 }
