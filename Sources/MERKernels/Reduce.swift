@@ -56,6 +56,9 @@ public enum Reduce {
     /// vectors change no result; `extremeReference` is the per-element loop they must match.
     public static func extreme(largest: Bool, outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
                                values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+        if inner == 1 && n >= 16 {
+            return extremeRows(largest: largest, outer: outer, n: n, input: input, values: values, indices: indices)
+        }
         guard inner >= 16, n >= 1 else {
             return extremeReference(largest: largest, outer: outer, n: n, inner: inner, input: input, values: values, indices: indices)
         }
@@ -83,6 +86,56 @@ public enum Reduce {
                 UnsafeMutableRawPointer(idx + o * inner + i0).storeBytes(of: at, as: SIMD16<Int32>.self)
             }
         }
+    }
+
+    /// `extreme` along contiguous rows (inner 1: the channel attention's max over each
+    /// channel's pixels), 16 positions at a time: lane l keeps the first best of positions
+    /// l, l + 16, … (and its first NaN), a row's last 16 positions are one vector however n
+    /// ends (overlapping the one before: a position seen twice changes nothing, ties keep the
+    /// earlier lane's index), and the lanes are then reduced to the first NaN if any, else
+    /// the best value at its smallest index, whose element is read back (its bits: −0 stays
+    /// −0). The per-element loop branched on every comparison.
+    static func extremeRows(largest: Bool, outer: Int, n: Int, input: UnsafePointer<Float>,
+                            values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+        let box = UncheckedSendable((input, values, indices))
+        Parallel.forRanges(outer, threads: outer * n >= 1 << 16 ? Parallel.threads : 1) { range in
+            let (x, vals, idx) = box.value
+            let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+            for o in range {
+                let row = UnsafeRawPointer(x + o * n)
+                var best = row.loadUnaligned(as: V.self)
+                var at = lane
+                var j = 16
+                while j < n {
+                    let from = Swift.min(j, n - 16)
+                    let v = row.loadUnaligned(fromByteOffset: from * 4, as: V.self)
+                    let take = (largest ? v .> best : v .< best) .| ((v .!= v) .& (best .== best))
+                    best.replace(with: v, where: take)
+                    at.replace(with: lane &+ Int32(from), where: take)
+                    j += 16
+                }
+                let nan = best .!= best
+                let candidates = any(nan) ? nan : best .== splat(largest ? foldMax(best) : -foldMax(-best))
+                let first = foldMin(at.replacing(with: .max, where: .!candidates))
+                vals[o] = x[o * n + Int(first)]
+                idx[o] = first
+            }
+        }
+    }
+
+    // Horizontal max / min by halves (SIMD's own `max()` / `min()` compiled lane by lane).
+    @inline(__always) private static func splat(_ x: Float) -> V { V(repeating: x) }
+    @inline(__always) private static func foldMax(_ v: V) -> Float {
+        let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+        let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .> a.lowHalf)
+        let c = b.lowHalf.replacing(with: b.highHalf, where: b.highHalf .> b.lowHalf)
+        return Swift.max(c[0], c[1])
+    }
+    @inline(__always) private static func foldMin(_ v: SIMD16<Int32>) -> Int32 {
+        let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .< v.lowHalf)
+        let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .< a.lowHalf)
+        let c = b.lowHalf.replacing(with: b.highHalf, where: b.highHalf .< b.lowHalf)
+        return Swift.min(c[0], c[1])
     }
 
     /// `extreme` one element at a time: the reference its vectors are tested against.
