@@ -36,6 +36,9 @@ struct ModelResult {
     var pytorchTrainMs, pytorchInferMs: Double
     /// Documented train FLOPs / our time.
     var trainGflops: Double
+    /// Peak resident set after the training steps (the memory target is training's).
+    var trainRssMB: Double
+    /// Peak resident set after the inferences too (prepared inference weights come on top).
     var peakRssMB: Double
     var trainRatio: Double { trainMsPerSample / pytorchTrainMs }
     var inferRatio: Double { inferMs / pytorchInferMs }
@@ -70,6 +73,7 @@ enum ModelBench {
                     total += PeakFLOPs.now() - t0
                 }
                 let trainMs = total / Double(steps) / Double(c.batch) * 1e3
+                let trainRss = peakRSSMegabytes()
                 model.eval()
                 let one = try input(c, batch: 1)
                 var infer = Double.infinity
@@ -84,7 +88,8 @@ enum ModelBench {
                 out.append(ModelResult(config: c.name, size: c.size, batch: c.batch, params: model.parameterCount,
                                        threads: ctx.options.threads, widths: c.widthsText, trainMsPerSample: trainMs,
                                        inferMs: infer * 1e3, pytorchTrainMs: c.pytorchTrainMs, pytorchInferMs: c.pytorchInferMs,
-                                       trainGflops: c.documentedTrainGFLOP / (trainMs / 1e3), peakRssMB: peakRSSMegabytes()))
+                                       trainGflops: c.documentedTrainGFLOP / (trainMs / 1e3), trainRssMB: trainRss,
+                                       peakRssMB: peakRSSMegabytes()))
             } catch {
                 fputs("mer-bench: model \(c.name) failed: \(error)\n", stderr)
             }

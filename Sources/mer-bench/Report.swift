@@ -30,17 +30,18 @@ struct Report {
 
     func modelTable() -> String {
         var s = "\n" + pad("DBFEM train step", 34) + lpad("params", 11) + lpad("ms/sample", 11) + lpad("PyTorch", 9) + lpad("×PT", 7)
-            + lpad("GFLOP/s", 9) + lpad("% peak", 8) + lpad("infer ms", 10) + lpad("PyTorch", 9) + lpad("×PT", 7) + lpad("peak RSS MB", 13) + "\n"
+            + lpad("GFLOP/s", 9) + lpad("% peak", 8) + lpad("infer ms", 10) + lpad("PyTorch", 9) + lpad("×PT", 7) + lpad("train RSS MB", 14) + lpad("peak RSS MB", 13) + "\n"
         for r in model {
             let label = "\(r.config) \(r.size)px \(r.widths) b\(r.batch)"
             s += pad(label, 34) + lpad(String(r.params), 11) + lpad(f(r.trainMsPerSample, 1), 11) + lpad(f(r.pytorchTrainMs, 0), 9)
                 + lpad(f(r.trainRatio, 2), 7) + lpad(f(r.trainGflops, 1), 9) + lpad(f(pctOfAll(r.trainGflops), 1), 8)
-                + lpad(f(r.inferMs, 1), 10) + lpad(f(r.pytorchInferMs, 0), 9) + lpad(f(r.inferRatio, 2), 7) + lpad(f(r.peakRssMB, 0), 13) + "\n"
+                + lpad(f(r.inferMs, 1), 10) + lpad(f(r.pytorchInferMs, 0), 9) + lpad(f(r.inferRatio, 2), 7) + lpad(f(r.trainRssMB, 0), 14) + lpad(f(r.peakRssMB, 0), 13) + "\n"
         }
         if model.isEmpty { s += "(no rows: the model runs failed, see stderr)\n" }
         s += "(train = forward + log_softmax-mean loss + backward, mean of steps after a warm-up; infer = 1 sample, eval, no grad, best run;\n"
         s += " GFLOP/s = ARCHITECTURE.md's train GFLOP/sample (44.4 paper, 4.2 quick) / our time; % peak against all threads;\n"
-        s += " ×PT = our time / ARCHITECTURE.md's PyTorch time, which was measured on the same machine type, not side by side)\n"
+        s += " ×PT = our time / ARCHITECTURE.md's PyTorch time, which was measured on the same machine type, not side by side;\n"
+        s += " train RSS = peak resident set after the training steps, peak RSS = after the inferences too, with their prepared weights)\n"
         return s
     }
 
@@ -89,7 +90,8 @@ struct Report {
                 + "\"pytorch_train_ms\": \(num($0.pytorchTrainMs)), \"train_ratio\": \(num($0.trainRatio)), "
                 + "\"train_gflops\": \(num($0.trainGflops)), \"pct_peak\": \(num(pctOfAll($0.trainGflops))), "
                 + "\"infer_ms\": \(num($0.inferMs)), \"pytorch_infer_ms\": \(num($0.pytorchInferMs)), "
-                + "\"infer_ratio\": \(num($0.inferRatio)), \"peak_rss_mb\": \(num($0.peakRssMB))}"
+                + "\"infer_ratio\": \(num($0.inferRatio)), \"train_rss_mb\": \(num($0.trainRssMB)), "
+                + "\"peak_rss_mb\": \(num($0.peakRssMB))}"
         }
         return "{\"peak_gflops_per_core\": \(num(peakPerCore)), \"peak_gflops_all\": \(num(peakAll)), "
             + "\"threads\": \(threads), \"gemm\": [\(g.joined(separator: ", "))], "
