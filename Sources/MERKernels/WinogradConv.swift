@@ -320,6 +320,37 @@ public enum WinogradKernels {
                       p[o[8]], p[o[9]], p[o[10]], p[o[11]], p[o[12]], p[o[13]], p[o[14]], p[o[15]])
     }
 
+    /// The row pass's 16 lanes when a tile row has 4 or 8 tiles: lanes k·tilesX ..< (k+1)·tilesX
+    /// are tiles 0 ..< tilesX of tile row firstRow + k (rows past lastRow repeat it: those lanes
+    /// are overwritten later or never read, as the gather's), each row's p[0], p[m], … taken from
+    /// one contiguous load by a constant shuffle. `p`: column j of the group's first tile row;
+    /// rows `rowStride` floats apart. Reads up to 8·m floats of a row (within `vert`'s row width and slack).
+    @inline(__always)
+    private static func rowsStrided<T: WinogradTransform>(_: T.Type, _ p: UnsafePointer<Float>, firstRow: Int, lastRow: Int,
+                                                         rowStride: Int, tilesX: Int) -> SIMD16<Float> {
+        @inline(__always) func row(_ k: Int) -> UnsafeRawPointer {
+            UnsafeRawPointer(p + min(firstRow + k, lastRow) * rowStride)
+        }
+        @inline(__always) func eight(_ k: Int) -> SIMD8<Float> {
+            if T.m == 4 {
+                let a = row(k).loadUnaligned(as: SIMD32<Float>.self)
+                return SIMD8(a[0], a[4], a[8], a[12], a[16], a[20], a[24], a[28])
+            }
+            let a = row(k).loadUnaligned(as: SIMD16<Float>.self)
+            return SIMD8(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14])
+        }
+        @inline(__always) func four(_ k: Int) -> SIMD4<Float> {
+            if T.m == 4 {
+                let a = row(k).loadUnaligned(as: SIMD16<Float>.self)
+                return SIMD4(a[0], a[4], a[8], a[12])
+            }
+            let a = row(k).loadUnaligned(as: SIMD8<Float>.self)
+            return SIMD4(a[0], a[2], a[4], a[6])
+        }
+        if tilesX == 8 { return SIMD16(lowHalf: eight(0), highHalf: eight(1)) }
+        return SIMD16(lowHalf: SIMD8(lowHalf: four(0), highHalf: four(1)), highHalf: SIMD8(lowHalf: four(2), highHalf: four(3)))
+    }
+
     /// p[0], p[s], …, p[15·s] built in registers (see the other `gather16`).
     @inline(__always)
     private static func gather16(_ p: UnsafePointer<Float>, stride s: Int) -> SIMD16<Float> {
@@ -562,15 +593,25 @@ public enum WinogradKernels {
                     }
                     continue
                 }
-                // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j].
+                // Row pass on 16 tiles: lane l reads vert[u_l][ξy][tx_l·m + j]. Rows of 4 or 8 tiles
+                // put 4 or 2 whole tile rows in a vector: strided loads of each row's tiles
+                // (`rowsStrided`) instead of a gather, which cost one access per lane (perf: the
+                // gathers were ~15 % of 64 → 64 @32's forward pass).
                 var t0 = 0
                 while t0 < gTiles {
                     let offs = tileOffset + t0
                     for ey in 0..<alpha {
                         let base = vert + ey * rw
                         let dst = v + (c * a2 + ey * alpha) * tp + tg0 + t0
-                        T.input(load: { j in gather16(base + j, offs) },
-                                store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
+                        if tilesX == 4 || tilesX == 8 {
+                            let first = t0 / tilesX, last = g1 - g0 - 1
+                            T.input(load: { j in rowsStrided(T.self, base + j, firstRow: first, lastRow: last,
+                                                             rowStride: alpha * rw, tilesX: tilesX) },
+                                    store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
+                        } else {
+                            T.input(load: { j in gather16(base + j, offs) },
+                                    store: { ex, x in UnsafeMutableRawPointer(dst + ex * tp).storeBytes(of: x, as: SIMD16<Float>.self) })
+                        }
                     }
                     t0 += 16
                 }
