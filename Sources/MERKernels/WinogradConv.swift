@@ -634,7 +634,36 @@ public enum WinogradKernels {
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: alpha * m + m * m + m) { tmp in
             let half = tmp.baseAddress!, y = half + alpha * m
             let row = UnsafeMutableRawPointer(y + m * m)   // m·16 floats
-            for co in channels {
+            // Rows of 4 or 8 tiles: one 16-tile vector holds 4 or 2 whole tile rows (as M stores
+            // them, t = (u − u0)·tilesX + tx), transformed together and written row by row; one
+            // row per vector left 12 or 8 of the 16 lanes' arithmetic unused.
+            let rowsPerVector = tilesX == 4 || tilesX == 8 ? 16 / tilesX : 1
+            for co in channels where rowsPerVector > 1 {
+                let b = bias?[co] ?? 0
+                var un = u0
+                while un < u0 + nt / tilesX {
+                    let mt = mBuf + co * a2 * tp + (un - u0) * tilesX
+                    for ex in 0..<alpha {
+                        T.output(load: { ey in UnsafeRawPointer(mt + (ey * alpha + ex) * tp).loadUnaligned(as: SIMD16<Float>.self) },
+                                 store: { i, x in half[i * alpha + ex] = x })
+                    }
+                    for i in 0..<m { T.output(load: { half[i * alpha + $0] }, store: { j, x in y[i * m + j] = x }) }
+                    let rows = min(rowsPerVector, u0 + nt / tilesX - un), width = min(tilesX * m, geo.outW)
+                    for i in 0..<m {
+                        T.interleave(y + i * m, bias: b, into: row)
+                        for k in 0..<rows {
+                            let img = (un + k) / geo.tilesY, ty = (un + k) % geo.tilesY
+                            guard ty * m + i < geo.outH else { continue }
+                            let out = output + (img * geo.cOut + co) * outPlane + (ty * m + i) * geo.outW
+                            copy(row.assumingMemoryBound(to: Float.self) + k * tilesX * m, to: out, count: width)
+                            epilogue?.apply(output, count: width, channel: co, offset: out - output,
+                                            planeStart: (img * geo.cOut + co) * outPlane, planeCount: outPlane)
+                        }
+                    }
+                    un += rowsPerVector
+                }
+            }
+            for co in channels where rowsPerVector == 1 {
                 let b = bias?[co] ?? 0
                 for un in u0..<(u0 + nt / tilesX) {
                     let img = un / geo.tilesY, ty = un % geo.tilesY
