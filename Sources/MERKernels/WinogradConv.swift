@@ -634,10 +634,11 @@ public enum WinogradKernels {
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: alpha * m + m * m + m) { tmp in
             let half = tmp.baseAddress!, y = half + alpha * m
             let row = UnsafeMutableRawPointer(y + m * m)   // m·16 floats
-            // Rows of 4 or 8 tiles: one 16-tile vector holds 4 or 2 whole tile rows (as M stores
-            // them, t = (u − u0)·tilesX + tx), transformed together and written row by row; one
-            // row per vector left 12 or 8 of the 16 lanes' arithmetic unused.
-            let rowsPerVector = tilesX == 4 || tilesX == 8 ? 16 / tilesX : 1
+            // Rows of at most 8 tiles: one 16-tile vector holds ⌊16/tilesX⌋ whole tile rows (as
+            // M stores them, t = (u − u0)·tilesX + tx), transformed together and written row by
+            // row; one row per vector left 16 − tilesX lanes' arithmetic unused (12 of 16 at
+            // 4 tiles a row, 9 at 7).
+            let rowsPerVector = tilesX <= 8 ? 16 / tilesX : 1
             for co in channels where rowsPerVector > 1 {
                 let b = bias?[co] ?? 0
                 var un = u0
