@@ -9,7 +9,10 @@ import CKernelsBF16
 ///           pack Ã ← op(A)[ic, pc]
 ///           for jr in nc by NR     (B micro-panel kc×32 reused from L2/L1 by every ir)
 ///             for ir in mc by MR   (A micro-panel streamed from L2)
-///               micro-kernel MR×NR
+///               micro-kernel MR×NR (a partial tile: the kernels of GemmEdgeKernels.swift)
+///
+/// When N is at most two micro-panels wide (each A panel meets at most two B panels), A is
+/// not packed: full 12-row panels are read in place by `micro12x32Rows`.
 ///
 /// Threads split C into disjoint row ranges (multiples of MR) or column ranges (multiples of
 /// NR); every thread runs the whole loop nest above on its part with its own buffers. The K

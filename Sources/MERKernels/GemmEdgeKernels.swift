@@ -1,7 +1,7 @@
 // Kernels for the last, partial B micro-panel of a product (fewer than 32 valid columns).
 //
-// The 12x32 kernel computes all 32 columns of a panel whatever its width, so a product of
-// N = 49 (one image's 7x7 output, or its 49 Winograd tiles) computed 64 columns and N = 16
+// Run on such a panel, the 12x32 kernel computes all 32 columns whatever its width: a product
+// of N = 49 (one image's 7x7 output, or its 49 Winograd tiles) computed 64 columns and N = 16
 // (the 4x4 tiles of a 15x15 or 16x16 map at batch 1) computed 32: 23 % and 50 % of those
 // products' multiply-adds were padding. The edge of a panel is instead covered by a 12x16
 // kernel (one zmm per row) for 16-column halves and a column kernel for the last 1-4
