@@ -186,7 +186,7 @@ public enum BatchNormKernels {
     /// elementwise kernel as the separate op, so the fused result is bit-identical to it.
     @inline(__always)
     static func activate(_ op: UnaryOp, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-        Elementwise.unary(op, count: count, x: p, xStride: 1, out: p, outStride: 1)
+        Elementwise.activateInPlace(op, p, count: count)
     }
 
     /// out = a·dy + b·(x − center) + k over `count` contiguous floats.

@@ -47,6 +47,6 @@ public struct ConvEpilogue {
         while j < fused { p[j] = t.addingProduct(p[j] - c, s); j += 1 }
         while j < count { p[j] = (p[j] - c) * s + t; j += 1 }
         if let r { for k in (fused / 16 * 16)..<count { p[k] += r[k] } }   // the scalar part's (the body added its own)
-        if let activation { Elementwise.unary(activation, count: count, x: p, xStride: 1, out: p, outStride: 1) }
+        if let activation { Elementwise.activateInPlace(activation, p, count: count) }
     }
 }
