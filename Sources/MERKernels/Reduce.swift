@@ -77,8 +77,7 @@ public enum Reduce {
                 var at = SIMD16<Int32>(repeating: 0)
                 for j in 1..<n {
                     let v = base.loadUnaligned(fromByteOffset: j * inner * 4, as: V.self)
-                    // Better, or the first NaN of a lane that has none yet (then it stays).
-                    let take = (largest ? v .> best : v .< best) .| ((v .!= v) .& (best .== best))
+                    let take = replaces(v, best, largest: largest)
                     best.replace(with: v, where: take)
                     at.replace(with: SIMD16<Int32>(repeating: Int32(j)), where: take)
                 }
@@ -109,13 +108,13 @@ public enum Reduce {
                 while j < n {
                     let from = Swift.min(j, n - 16)
                     let v = row.loadUnaligned(fromByteOffset: from * 4, as: V.self)
-                    let take = (largest ? v .> best : v .< best) .| ((v .!= v) .& (best .== best))
+                    let take = replaces(v, best, largest: largest)
                     best.replace(with: v, where: take)
                     at.replace(with: lane &+ Int32(from), where: take)
                     j += 16
                 }
                 let nan = best .!= best
-                let candidates = any(nan) ? nan : best .== splat(largest ? foldMax(best) : -foldMax(-best))
+                let candidates = any(nan) ? nan : best .== V(repeating: largest ? foldMax(best) : -foldMax(-best))
                 let first = foldMin(at.replacing(with: .max, where: .!candidates))
                 vals[o] = x[o * n + Int(first)]
                 idx[o] = first
@@ -123,8 +122,13 @@ public enum Reduce {
         }
     }
 
+    /// Lanes where `v`, met later than `best`, takes its place: strictly better, or the first
+    /// NaN of a lane that has none (then it stays).
+    @inline(__always) private static func replaces(_ v: V, _ best: V, largest: Bool) -> SIMDMask<SIMD16<Int32>> {
+        (largest ? v .> best : v .< best) .| ((v .!= v) .& (best .== best))
+    }
+
     // Horizontal max / min by halves (SIMD's own `max()` / `min()` compiled lane by lane).
-    @inline(__always) private static func splat(_ x: Float) -> V { V(repeating: x) }
     @inline(__always) private static func foldMax(_ v: V) -> Float {
         let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
         let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .> a.lowHalf)

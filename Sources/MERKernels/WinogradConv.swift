@@ -634,6 +634,20 @@ public enum WinogradKernels {
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: alpha * m + m * m + m) { tmp in
             let half = tmp.baseAddress!, y = half + alpha * m
             let row = UnsafeMutableRawPointer(y + m * m)   // m·16 floats
+            // Y = Aᵀ M A for the 16 tiles whose M vectors start at `mt`: column pass
+            // half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx], straight from M; then rows, Y[i][j] into y.
+            @inline(__always) func transformTiles(_ mt: UnsafePointer<Float>) {
+                for ex in 0..<alpha {
+                    T.output(load: { ey in UnsafeRawPointer(mt + (ey * alpha + ex) * tp).loadUnaligned(as: SIMD16<Float>.self) },
+                             store: { i, x in half[i * alpha + ex] = x })
+                }
+                for i in 0..<m { T.output(load: { half[i * alpha + $0] }, store: { j, x in y[i * m + j] = x }) }
+            }
+            // The epilogue on `count` outputs just written at `out` (channel co of image img).
+            @inline(__always) func finish(_ out: UnsafeMutablePointer<Float>, count: Int, co: Int, img: Int) {
+                epilogue?.apply(output, count: count, channel: co, offset: out - output,
+                                planeStart: (img * geo.cOut + co) * outPlane, planeCount: outPlane)
+            }
             // Rows of at most 8 tiles: one 16-tile vector holds ⌊16/tilesX⌋ whole tile rows (as
             // M stores them, t = (u − u0)·tilesX + tx), transformed together and written row by
             // row; one row per vector left 16 − tilesX lanes' arithmetic unused (12 of 16 at
@@ -643,12 +657,7 @@ public enum WinogradKernels {
                 let b = bias?[co] ?? 0
                 var un = u0
                 while un < u0 + nt / tilesX {
-                    let mt = mBuf + co * a2 * tp + (un - u0) * tilesX
-                    for ex in 0..<alpha {
-                        T.output(load: { ey in UnsafeRawPointer(mt + (ey * alpha + ex) * tp).loadUnaligned(as: SIMD16<Float>.self) },
-                                 store: { i, x in half[i * alpha + ex] = x })
-                    }
-                    for i in 0..<m { T.output(load: { half[i * alpha + $0] }, store: { j, x in y[i * m + j] = x }) }
+                    transformTiles(mBuf + co * a2 * tp + (un - u0) * tilesX)
                     let rows = min(rowsPerVector, u0 + nt / tilesX - un), width = min(tilesX * m, geo.outW)
                     for i in 0..<m {
                         T.interleave(y + i * m, bias: b, into: row)
@@ -657,8 +666,7 @@ public enum WinogradKernels {
                             guard ty * m + i < geo.outH else { continue }
                             let out = output + (img * geo.cOut + co) * outPlane + (ty * m + i) * geo.outW
                             copy(row.assumingMemoryBound(to: Float.self) + k * tilesX * m, to: out, count: width)
-                            epilogue?.apply(output, count: width, channel: co, offset: out - output,
-                                            planeStart: (img * geo.cOut + co) * outPlane, planeCount: outPlane)
+                            finish(out, count: width, co: co, img: img)
                         }
                     }
                     un += rowsPerVector
@@ -672,14 +680,7 @@ public enum WinogradKernels {
                     let dst = output + (img * geo.cOut + co) * outPlane + oy * geo.outW
                     var tx0 = 0
                     while tx0 < tilesX {
-                        let mt = mBuf + co * a2 * tp + (un - u0) * tilesX + tx0
-                        // Column pass: half[i][ξx] = Σ_ξy Aᵀ[i][ξy] M[ξy][ξx], straight from M;
-                        // then rows: Y[i][j].
-                        for ex in 0..<alpha {
-                            T.output(load: { ey in UnsafeRawPointer(mt + (ey * alpha + ex) * tp).loadUnaligned(as: SIMD16<Float>.self) },
-                                     store: { i, x in half[i * alpha + ex] = x })
-                        }
-                        for i in 0..<m { T.output(load: { half[i * alpha + $0] }, store: { j, x in y[i * m + j] = x }) }
+                        transformTiles(mBuf + co * a2 * tp + (un - u0) * tilesX + tx0)
                         let ox = tx0 * m, width = min(16 * m, geo.outW - ox)
                         for i in 0..<rowsIn {
                             let out = dst + i * geo.outW + ox
@@ -689,8 +690,7 @@ public enum WinogradKernels {
                                 T.interleave(y + i * m, bias: b, into: row)
                                 copy(row.assumingMemoryBound(to: Float.self), to: out, count: width)
                             }
-                            epilogue?.apply(output, count: width, channel: co, offset: out - output,
-                                            planeStart: (img * geo.cOut + co) * outPlane, planeCount: outPlane)
+                            finish(out, count: width, co: co, img: img)
                         }
                         tx0 += 16
                     }
@@ -839,7 +839,7 @@ public enum WinogradKernels {
                                                                 half: UnsafeMutablePointer<SIMD16<Float>>,
                                                                 cols: UnsafeMutablePointer<SIMD16<Float>>) {
         typealias V = SIMD16<Float>
-        let alpha = geo.alpha, m = geo.m, tp = geo.tp
+        let alpha = geo.alpha, m = geo.m
         let outPlane = geo.outH * geo.outW
         let un = u0 + t0 / geo.tilesX, tx = t0 % geo.tilesX
         let img = un / geo.tilesY, ty = un % geo.tilesY
@@ -883,14 +883,8 @@ public enum WinogradKernels {
                     T.expand(load: { j in cols[k * m + j] }, store: { ex, x in half[(k * m + i) * alpha + ex] = x })
                 }
             }
-            // Column pass: Z[ξy][ξx] for each tile, stored straight into z.
             for k in 0..<g {
-                let hk = half + k * m * alpha
-                for ex in 0..<alpha {
-                    T.expand(load: { hk[$0 * alpha + ex] }, store: { ey, x in
-                        UnsafeMutableRawPointer(z + ((ey * alpha + ex) * tp + t0 + k) * ldz + cb).storeBytes(of: x, as: V.self)
-                    })
-                }
+                storeZ(T.self, geo, half: half + k * m * alpha, t: t0 + k, cb: cb, z: z, ldz: ldz)
             }
             cb += 16
         }
@@ -901,7 +895,7 @@ public enum WinogradKernels {
     private static func transformGradTile<T: WinogradTransform>(_: T.Type, _ geo: Geometry, gradOutput: UnsafePointer<Float>,
                                                                u0: Int, t: Int, z: UnsafeMutablePointer<Float>, ldz: Int,
                                                                half: UnsafeMutablePointer<SIMD16<Float>>) {
-        let alpha = geo.alpha, m = geo.m, tp = geo.tp
+        let alpha = geo.alpha, m = geo.m
         let outPlane = geo.outH * geo.outW
         let un = u0 + t / geo.tilesX, tx = t % geo.tilesX
         let img = un / geo.tilesY, ty = un % geo.tilesY
@@ -924,15 +918,23 @@ public enum WinogradKernels {
                 }
                 return lane
             }
-            // Row pass: half[i][ξx] = Σ_j A[ξx][j] dY[i][j]; column pass: Z[ξy][ξx],
-            // stored straight into z.
+            // Row pass: half[i][ξx] = Σ_j A[ξx][j] dY[i][j].
             for i in 0..<m { T.expand(load: { j in dY(i, j) }, store: { ex, x in half[i * alpha + ex] = x }) }
-            for ex in 0..<alpha {
-                T.expand(load: { half[$0 * alpha + ex] }, store: { ey, x in
-                    UnsafeMutableRawPointer(z + ((ey * alpha + ex) * tp + t) * ldz + cb).storeBytes(of: x, as: SIMD16<Float>.self)
-                })
-            }
+            storeZ(T.self, geo, half: half, t: t, cb: cb, z: z, ldz: ldz)
             cb += 16
+        }
+    }
+
+    /// Column pass of the dOut transform for tile t and channels cb ..< cb+16: Z[ξy][ξx] =
+    /// Σ_i A[ξy][i] half[i][ξx], stored straight into z (both grad paths end here).
+    @inline(__always)
+    private static func storeZ<T: WinogradTransform>(_: T.Type, _ geo: Geometry, half: UnsafeMutablePointer<SIMD16<Float>>,
+                                                    t: Int, cb: Int, z: UnsafeMutablePointer<Float>, ldz: Int) {
+        let alpha = geo.alpha, tp = geo.tp
+        for ex in 0..<alpha {
+            T.expand(load: { half[$0 * alpha + ex] }, store: { ey, x in
+                UnsafeMutableRawPointer(z + ((ey * alpha + ex) * tp + t) * ldz + cb).storeBytes(of: x, as: SIMD16<Float>.self)
+            })
         }
     }
 }

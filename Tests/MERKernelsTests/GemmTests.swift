@@ -120,10 +120,11 @@ final class GemmTests: XCTestCase {
         }
     }
 
-    /// Every width of a last, partial B panel (1…31 columns past whole panels) and every
-    /// row count of a partial A panel goes through its own kernel (12×32, 12×16, the 1–4
-    /// column kernel); each must give each element exactly the one FMA chain per K block that
-    /// the 12×32 kernel gives it, so results are compared bit for bit with that chain.
+    /// Every width of a last, partial B panel (1…31 columns past whole panels), partial A
+    /// panels of 1, 4, 7, 8 and 10 rows, and products with A read in place (n ≤ 64) go
+    /// through their own kernels (12×32, 12×16, the 1–4 column kernel, 4- and 8-row, in-place
+    /// A); each must give each element exactly the one FMA chain per K block that the 12×32
+    /// kernel gives it, so results are compared bit for bit with that chain.
     func testEveryPanelWidthMatchesTheFMAChainBitForBit() {
         var rng = SplitMix64(seed: 11)
         let kcMax = Gemm.blocking.kc
