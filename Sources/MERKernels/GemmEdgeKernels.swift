@@ -66,6 +66,7 @@ extension GemmKernel {
         while p < kc {
             // The right half of a panel starts 64 bytes in: aligned either way.
             let b0 = pb.load(as: SIMD16<Float>.self)
+            GemmPackedA.prefetchAhead(pa)
             @inline(__always) func row(_ i: Int, _ acc: inout SIMD16<Float>) {
                 acc = acc.addingProduct(SIMD16(repeating: pa.load(fromByteOffset: 4 * i, as: Float.self)), b0)
             }

@@ -1,3 +1,5 @@
+import CParallel
+
 // The register-tile kernel: up to 12 rows × 32 columns of C in zmm accumulators. One named
 // accumulator per (row, half) so the optimizer keeps the tile in registers (arrays or tuples
 // would go through memory). One generic body serves every variant: the row count (12, or 8
@@ -15,16 +17,27 @@ enum GemmRows4: GemmTileRows { static var count: Int { 4 } }
 protocol GemmALayout {
     static func rowOffset(_ i: Int, lda: Int) -> Int
     static func step(lda: Int) -> Int
+    /// Asks for A's data some steps ahead of `pa` (the current step) to be fetched.
+    static func prefetchAhead(_ pa: UnsafeRawPointer)
 }
 /// A packed micro-panel: 12 floats per k step (`GemmPacking.packA`).
 enum GemmPackedA: GemmALayout {
     @inline(__always) static func rowOffset(_ i: Int, lda: Int) -> Int { i * 4 }
     @inline(__always) static func step(lda: Int) -> Int { 48 }
+    /// A panel is one sequential stream, and where it comes from memory rather than a cache
+    /// (prepared inference filters read once per call: 59 MB of F(4,3) filters for 640 → 640
+    /// @14) the hardware prefetcher alone left the FMAs waiting. One hint per step, 2 KB
+    /// (~43 steps, a few hundred cycles of the 12×16 kernel) ahead: `mer-bench --winograd
+    /// --batch 1 --conv "paper res12 640->640"` F(4,3) "infer" 2.90–2.93 → 2.49–2.72 ms; 512 B
+    /// to 8 KB ahead all helped, 2–3 KB most.
+    @inline(__always) static func prefetchAhead(_ pa: UnsafeRawPointer) { mer_prefetch(pa + 2048) }
 }
 /// Rows of non-transposed A in place: row i at `lda` floats from row i − 1, contiguous in k.
 enum GemmRowsOfA: GemmALayout {
     @inline(__always) static func rowOffset(_ i: Int, lda: Int) -> Int { i * lda * 4 }
     @inline(__always) static func step(lda: Int) -> Int { 4 }
+    /// 12 streams, which the hardware prefetcher follows (the weight pass's V, just written).
+    @inline(__always) static func prefetchAhead(_ pa: UnsafeRawPointer) {}
 }
 
 extension GemmKernel {
@@ -50,6 +63,7 @@ extension GemmKernel {
         while p < kc {
             let b0 = pb.load(as: V.self)
             let b1 = pb.load(fromByteOffset: 64, as: V.self)
+            Layout.prefetchAhead(pa)
             // Row i: broadcast A[i][k], two FMAs into the row's pair of accumulators.
             @inline(__always) func row(_ i: Int, _ lo: inout V, _ hi: inout V) {
                 let ai = V(repeating: pa.load(fromByteOffset: Layout.rowOffset(i, lda: lda), as: Float.self))
