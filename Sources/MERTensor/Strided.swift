@@ -21,6 +21,12 @@ enum Strided {
         return (dims, st)
     }
 
+    /// Elements from which a walk is split over the threads. 2¹⁶ was set when a split was a
+    /// libdispatch fork/join (tens of µs); `WorkerPool`'s polling helpers take a part within
+    /// a µs or two, and the attention's products on batch-1 maps (1 × 692 × 7 × 7 = 34k floats,
+    /// ~8 µs on one core) ran on one core while the other waited.
+    static let parallelMinimum = 1 << 14
+
     /// Calls `body(offsets, rowLength, rowStrides)` for every row; `offsets[k]` is the element
     /// offset of operand k's row start (relative to its base). Large walks are split over
     /// threads by row, which never changes any element's result.
@@ -42,7 +48,7 @@ enum Strided {
         let rows = total / rowLen
         let outerRank = dims.count - 1
         let rowStrides = st.map { $0.last! }
-        if parallel && freshOutput && rows == 1 && total >= 1 << 16 && Parallel.threads > 1 {
+        if parallel && freshOutput && rows == 1 && total >= parallelMinimum && Parallel.threads > 1 {
             withoutActuallyEscaping(body) { body in
                 let box = UncheckedSendable(body)
                 Parallel.forRanges(rowLen, granule: 16) { range in
@@ -54,34 +60,50 @@ enum Strided {
             }
             return
         }
-        let threads = parallel && total >= 1 << 16 && rows > 1 ? Parallel.threads : 1
+        let threads = parallel && total >= parallelMinimum && rows > 1 ? Parallel.threads : 1
+        // Strides as one flat buffer, dimension-major (st[j][d] at d·k + j): the odometer runs
+        // once per row, and on broadcasts like (C, H·W) × (C, 1) rows are short (49 floats for
+        // a 7×7 map), so nested arrays' indirections and bounds checks cost more than the row.
+        var flat = [Int](repeating: 0, count: max(outerRank, 1) * k)
+        for d in 0..<outerRank { for j in 0..<k { flat[d * k + j] = st[j][d] } }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
-            Parallel.forRanges(rows, threads: threads) { range in
-                var index = [Int](repeating: 0, count: max(outerRank, 1))
-                var offsets = [Int](repeating: 0, count: k)
-                // Multi-index of the first row of this range.
-                var r = range.lowerBound
-                for d in stride(from: outerRank - 1, through: 0, by: -1) {
-                    index[d] = r % dims[d]; r /= dims[d]
-                }
-                for j in 0..<k {
-                    var o = 0
-                    for d in 0..<outerRank { o += index[d] * st[j][d] }
-                    offsets[j] = o
-                }
-                rowStrides.withUnsafeBufferPointer { rs in
-                    for _ in range {
-                        offsets.withUnsafeBufferPointer { box.value($0.baseAddress!, rowLen, rs.baseAddress!) }
-                        // Odometer step over the outer dimensions.
-                        var d = outerRank - 1
-                        while d >= 0 {
-                            index[d] += 1
-                            for j in 0..<k { offsets[j] += st[j][d] }
-                            if index[d] < dims[d] { break }
-                            for j in 0..<k { offsets[j] -= st[j][d] * dims[d] }
-                            index[d] = 0
-                            d -= 1
+            flat.withUnsafeBufferPointer { flatBuffer in
+                let strideOf = UncheckedSendable(flatBuffer.baseAddress!)
+                Parallel.forRanges(rows, threads: threads) { range in
+                    let strideOf = strideOf.value
+                    var index = [Int](repeating: 0, count: max(outerRank, 1))
+                    var offsets = [Int](repeating: 0, count: k)
+                    index.withUnsafeMutableBufferPointer { indexBuffer in
+                        offsets.withUnsafeMutableBufferPointer { offsetBuffer in
+                            let index = indexBuffer.baseAddress!, offsets = offsetBuffer.baseAddress!
+                            // Multi-index and offsets of the first row of this range.
+                            var r = range.lowerBound
+                            for d in stride(from: outerRank - 1, through: 0, by: -1) {
+                                index[d] = r % dims[d]; r /= dims[d]
+                            }
+                            for j in 0..<k {
+                                var o = 0
+                                for d in 0..<outerRank { o += index[d] * strideOf[d * k + j] }
+                                offsets[j] = o
+                            }
+                            rowStrides.withUnsafeBufferPointer { rs in
+                                let rs = rs.baseAddress!
+                                for _ in range {
+                                    box.value(offsets, rowLen, rs)
+                                    // Odometer step over the outer dimensions.
+                                    var d = outerRank - 1
+                                    while d >= 0 {
+                                        index[d] += 1
+                                        let sd = strideOf + d * k
+                                        for j in 0..<k { offsets[j] += sd[j] }
+                                        if index[d] < dims[d] { break }
+                                        for j in 0..<k { offsets[j] -= sd[j] * dims[d] }
+                                        index[d] = 0
+                                        d -= 1
+                                    }
+                                }
+                            }
                         }
                     }
                 }
