@@ -61,6 +61,11 @@ extension Gemm {
                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, packedA: packedA)
             return
         }
+        if m <= GemmSkinny.maxRows && packedA == nil {
+            GemmSkinny.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                           b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
+            return
+        }
         let bBox = UncheckedSendable(b)
         // Non-transposed B packs with straight vector copies, much cheaper than the
         // element-wise A packing, so then threads split M and each repeats the B packing.

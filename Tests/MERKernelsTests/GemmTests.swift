@@ -166,6 +166,72 @@ final class GemmTests: XCTestCase {
         XCTAssertEqual(mismatches, [], "products that differ from the FMA chain")
     }
 
+    /// Products of 1–4 rows of C (a Linear layer on one or two samples) take `GemmSkinny`:
+    /// with B not transposed each element must be the plain FMA chain over k; with B
+    /// transposed, 16 lane chains (lane l takes k ≡ l mod 16) added by halves. Both are
+    /// written out here element by element and compared bit for bit, on 1, 2 and 3 threads,
+    /// with NaN in B's row padding (which the tail's whole-vector loads read and must drop)
+    /// and in C under beta 0; they also stay within the reference's tolerance.
+    func testFewRowProductsMatchTheirChainsBitForBit() {
+        let savedThreshold = Gemm.minimumWorkPerThread
+        Gemm.minimumWorkPerThread = 1
+        defer { Gemm.minimumWorkPerThread = savedThreshold }
+        var rng = SplitMix64(seed: 23)
+        var mismatches: [String] = []
+        for m in 1...4 {
+            for (n, k) in [(43, 692), (692, 43), (17, 1000), (300, 31), (2000, 5), (16, 2048), (9000, 1)] where m * n * k >= 32 * 32 * 32 {
+                for (transA, transB, alpha, beta) in [(false, true, Float(1), Float(0)), (false, false, Float(1), Float(0)),
+                                                      (true, true, Float(0.5), Float(-1)), (true, false, Float(-2), Float(0.25))] {
+                    let lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 3
+                    var a = [Float](repeating: .nan, count: (transA ? k : m) * lda)
+                    var b = [Float](repeating: .nan, count: (transB ? n : k) * ldb)
+                    for i in 0..<m { for p in 0..<k { a[transA ? p * lda + i : i * lda + p] = rng.uniform() } }
+                    for j in 0..<n { for p in 0..<k { b[transB ? j * ldb + p : p * ldb + j] = rng.uniform() } }
+                    let ldc = n + 2
+                    let c0 = (0..<(m * ldc)).map { _ in beta == 0 ? Float.nan : Float(rng.uniform()) }
+                    var want = c0, reference = c0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            func av(_ p: Int) -> Float { a[transA ? p * lda + i : i * lda + p] }
+                            func bv(_ p: Int) -> Float { b[transB ? j * ldb + p : p * ldb + j] }
+                            var acc: Float = 0
+                            if transB {
+                                var lanes = [Float](repeating: 0, count: 16)
+                                for p in 0..<k { lanes[p % 16] = lanes[p % 16].addingProduct(av(p), bv(p)) }
+                                var width = 8
+                                while width >= 1 {
+                                    for l in 0..<width { lanes[l] += lanes[l + width] }
+                                    width /= 2
+                                }
+                                acc = lanes[0]
+                            } else {
+                                for p in 0..<k { acc = acc.addingProduct(av(p), bv(p)) }
+                            }
+                            let q = i * ldc + j
+                            want[q] = beta == 0 ? alpha * acc : (beta * want[q]).addingProduct(alpha, acc)
+                            reference[q] = beta == 0 ? 0 : reference[q]
+                        }
+                    }
+                    Gemm.reference(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                   b: b, ldb: ldb, beta: beta, c: &reference, ldc: ldc)
+                    let tol = 1e-4 * Float(k).squareRoot() * max(1, abs(alpha) * Float(k).squareRoot(), abs(beta))
+                    for threads in [1, 2, 3] {
+                        var got = c0
+                        Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                   b: b, ldb: ldb, beta: beta, c: &got, ldc: ldc, threads: threads)
+                        let what = "m \(m) n \(n) k \(k) transA \(transA) transB \(transB) threads \(threads)"
+                        let same = got.withUnsafeBytes { x in want.withUnsafeBytes { y in x.elementsEqual(y) } }
+                        if !same { mismatches.append(what) }
+                        let far = (0..<m).contains { i in (0..<n).contains { j in
+                            !(abs(got[i * ldc + j] - reference[i * ldc + j]) <= tol) } }
+                        if far { mismatches.append(what + " (vs reference)") }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(mismatches, [], "few-row products that differ from their chains")
+    }
+
     func testBetaZeroIgnoresNaNInC() {
         var rng = SplitMix64(seed: 3)
         for (m, n, k) in [(3, 5, 7), (65, 65, 65), (100, 33, 257)] {
