@@ -28,6 +28,13 @@ public enum Parallel {
     /// per job (see `WorkerPool`). `mer-bench --spin-us N` measures other values.
     nonisolated(unsafe) public static var spinMicroseconds = 300.0
 
+    /// Elements from which a memory-bound walk (elementwise ops, copies, reductions) is split
+    /// over the threads. 2¹⁶ was set when a split was a libdispatch fork/join (tens of µs);
+    /// `WorkerPool`'s polling helpers take a part within a µs or two, and the attention's
+    /// products and reductions on batch-1 maps (1 × 692 × 7 × 7 = 34k floats, 5–10 µs on one
+    /// core) ran on one core while the other waited.
+    public static let minimumElements = 1 << 14
+
     /// Jobs `WorkerPool` has run (the rest of the multi-part calls went through libdispatch).
     public static var pooledJobs: Int { WorkerPool.shared.jobNumber }
 

@@ -10,7 +10,7 @@ public enum Reduce {
     public static func sum(outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
                            output: UnsafeMutablePointer<Float>) {
         let box = UncheckedSendable((input, output))
-        Parallel.forRanges(outer, threads: outer * n * inner >= 1 << 16 ? Parallel.threads : 1) { range in
+        Parallel.forRanges(outer, threads: outer * n * inner >= Parallel.minimumElements ? Parallel.threads : 1) { range in
             let (x, y) = box.value
             for o in range {
                 let src = x + o * n * inner, dst = y + o * inner
@@ -64,7 +64,7 @@ public enum Reduce {
         }
         let blocks = (inner + 15) / 16
         let box = UncheckedSendable((input, values, indices))
-        Parallel.forRanges(outer * blocks, threads: outer * n * inner >= 1 << 16 ? Parallel.threads : 1) { range in
+        Parallel.forRanges(outer * blocks, threads: outer * n * inner >= Parallel.minimumElements ? Parallel.threads : 1) { range in
             let (x, vals, idx) = box.value
             for unit in range {
                 let o = unit / blocks, i0 = unit % blocks * 16
@@ -97,7 +97,7 @@ public enum Reduce {
     static func extremeRows(largest: Bool, outer: Int, n: Int, input: UnsafePointer<Float>,
                             values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
         let box = UncheckedSendable((input, values, indices))
-        Parallel.forRanges(outer, threads: outer * n >= 1 << 16 ? Parallel.threads : 1) { range in
+        Parallel.forRanges(outer, threads: outer * n >= Parallel.minimumElements ? Parallel.threads : 1) { range in
             let (x, vals, idx) = box.value
             let lane = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
             for o in range {
@@ -146,7 +146,7 @@ public enum Reduce {
     public static func extremeReference(largest: Bool, outer: Int, n: Int, inner: Int, input: UnsafePointer<Float>,
                                         values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
         let box = UncheckedSendable((input, values, indices))
-        Parallel.forRanges(outer, threads: outer * n * inner >= 1 << 16 ? Parallel.threads : 1) { range in
+        Parallel.forRanges(outer, threads: outer * n * inner >= Parallel.minimumElements ? Parallel.threads : 1) { range in
             let (x, vals, idx) = box.value
             for o in range {
                 extremeColumns(largest: largest, o: o, columns: 0..<inner, n: n, inner: inner, x: x, vals: vals, idx: idx)

@@ -21,12 +21,6 @@ enum Strided {
         return (dims, st)
     }
 
-    /// Elements from which a walk is split over the threads. 2¹⁶ was set when a split was a
-    /// libdispatch fork/join (tens of µs); `WorkerPool`'s polling helpers take a part within
-    /// a µs or two, and the attention's products on batch-1 maps (1 × 692 × 7 × 7 = 34k floats,
-    /// ~8 µs on one core) ran on one core while the other waited.
-    static let parallelMinimum = 1 << 14
-
     /// Calls `body(offsets, rowLength, rowStrides)` for every row; `offsets[k]` is the element
     /// offset of operand k's row start (relative to its base). Large walks are split over
     /// threads by row, which never changes any element's result.
@@ -48,7 +42,7 @@ enum Strided {
         let rows = total / rowLen
         let outerRank = dims.count - 1
         let rowStrides = st.map { $0.last! }
-        if parallel && freshOutput && rows == 1 && total >= parallelMinimum && Parallel.threads > 1 {
+        if parallel && freshOutput && rows == 1 && total >= Parallel.minimumElements && Parallel.threads > 1 {
             withoutActuallyEscaping(body) { body in
                 let box = UncheckedSendable(body)
                 Parallel.forRanges(rowLen, granule: 16) { range in
@@ -60,7 +54,7 @@ enum Strided {
             }
             return
         }
-        let threads = parallel && total >= parallelMinimum && rows > 1 ? Parallel.threads : 1
+        let threads = parallel && total >= Parallel.minimumElements && rows > 1 ? Parallel.threads : 1
         // Strides as one flat buffer, dimension-major (st[j][d] at d·k + j): the odometer runs
         // once per row, and on broadcasts like (C, H·W) × (C, 1) rows are short (49 floats for
         // a 7×7 map), so nested arrays' indirections and bounds checks cost more than the row.
