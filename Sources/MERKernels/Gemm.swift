@@ -61,6 +61,7 @@ extension Gemm {
                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, packedA: packedA)
             return
         }
+        // One to four rows (a Linear layer on one or two samples): no packing (GemmSkinny).
         if m <= GemmSkinny.maxRows && packedA == nil {
             GemmSkinny.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
