@@ -41,6 +41,12 @@ public enum ConvKernels {
                                     packedFilters: prepared?.winograd(for: s, tile: tile))
             return
         }
+        if narrowHandles(s) {
+            let l = ConvLowering(s)
+            narrowForward(s, input: input, weight: weight, output: output)
+            for i in 0..<s.n { finishForward(s, l, image: i, bias: bias, epilogue: epilogue, output: output, threads: Parallel.threads) }
+            return
+        }
         let l = ConvLowering(s)
         let implicit = !l.pointwise && implicitForward(s)
         let blk = forwardBlocking(s, l)
@@ -110,7 +116,7 @@ public enum ConvKernels {
     }
 
     /// Adds the bias to, or applies the epilogue on, image `image`'s output planes.
-    private static func finishForward(_ s: ConvShape, _ l: ConvLowering, image i: Int, bias: UnsafePointer<Float>?,
+    static func finishForward(_ s: ConvShape, _ l: ConvLowering, image i: Int, bias: UnsafePointer<Float>?,
                                       epilogue: ConvEpilogue?, output: UnsafeMutablePointer<Float>, threads: Int) {
         if let bias {
             let out = output + i * l.outImage

@@ -14,6 +14,7 @@ extension ConvKernels {
         if let tile = ConvAlgorithm.winogradTile(for: s, pass: pass, filtersPrepared: filtersPrepared) {
             return WinogradKernels.scratchFloats(s, tile: tile, pass: pass).saturatingTimes(4)
         }
+        if pass == .forward && ConvKernels.narrowHandles(s) { return ConvKernels.narrowScratchFloats(s).saturatingTimes(4) }
         let l = ConvLowering(s)
         switch pass {
         case .forward:

@@ -101,6 +101,7 @@ struct BenchOptions {
             case "--gemm-min-work": Gemm.minimumWorkPerThread = int("--gemm-min-work")  // multiply-adds per thread before a split
             case "--spin-us": Parallel.spinMicroseconds = Double(int("--spin-us"))  // 0: helpers sleep at once
             case "--no-weight-cache": ConvPreparedWeights.reusedInInference = false  // inference packs weights per call
+            case "--no-narrow": ConvKernels.narrowInputKernel = false   // few-tap convolutions through GEMM
             case "--bf16":                                                 // products in bfloat16 (mer.autocast)
                 guard GemmPrecision.bfloat16Supported else { fail("--bf16 needs a CPU with AVX512_BF16") }
                 GemmPrecision.current = .bfloat16
@@ -119,7 +120,7 @@ struct BenchOptions {
                 guard !v.isEmpty else { fail("--sizes needs a comma-separated list, got '\(s)'") }
                 o.sizes = v
             case "-h", "--help":
-                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer] [--by-layer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--winograd-worker-pairs N] [--no-fold] [--no-pool] [--pool-mb N] [--spin-us N] [--gemm-min-work N] [--no-weight-cache] [--bf16]")
+                print("usage: mer-bench [--json] [--quick] [--threads N] [--kc N] [--mc N] [--nc N] [--sizes a,b,...] [--no-conv] [--conv S] [--model | --no-model] [--model-only paper|quick] [--model-profile paper|quick[-infer] [--by-layer]] [--profile fwd|data|weight] [--profile-reps N] [--winograd [--batch N]] [--algorithm auto|direct|winograd] [--winograd-tiles N] [--winograd-worker-pairs N] [--no-fold] [--no-pool] [--pool-mb N] [--spin-us N] [--gemm-min-work N] [--no-weight-cache] [--no-narrow] [--bf16]")
                 exit(0)
             default: fail("unknown argument '\(args[i])' (try --help)")
             }

@@ -215,6 +215,52 @@ final class ConvKernelTests: XCTestCase {
         XCTAssertGreaterThan(stacked, 15, "the stacked path ran")
     }
 
+    /// Few taps per output (cin·kh·kw ≤ 64, stride 1, not 1×1: DBFEM's first layer on the
+    /// 2-channel input) take `narrowForward`, which must give the GEMM path's bits: with and without
+    /// bias, with a BN + residual + activation epilogue, rows of 1–2 blocks with partial last
+    /// blocks, channel counts off the 8-channel groups, batches of 1 and 3, 1 and 2 threads.
+    func testNarrowInputPathMatchesTheGemmPathBitForBit() {
+        var rng = SplitMix64(seed: 91)
+        let shapes = [
+            ConvShape(n: 1, cin: 2, h: 64, w: 64, cout: 32, kh: 3, kw: 3, padH: 1, padW: 1),
+            ConvShape(n: 1, cin: 2, h: 16, w: 64, cout: 32, kh: 1, kw: 3, padH: 0, padW: 1),
+            ConvShape(n: 3, cin: 1, h: 9, w: 17, cout: 13, kh: 5, kw: 5, padH: 2, padW: 1),
+            ConvShape(n: 1, cin: 4, h: 7, w: 5, cout: 3, kh: 3, kw: 3, padH: 2, padW: 2),
+            ConvShape(n: 3, cin: 3, h: 11, w: 33, cout: 20, kh: 2, kw: 3, padH: 0, padW: 1),
+            ConvShape(n: 1, cin: 1, h: 6, w: 40, cout: 9, kh: 7, kw: 7, padH: 3, padW: 3),
+            ConvShape(n: 2, cin: 2, h: 8, w: 8, cout: 4, kh: 1, kw: 1),
+        ]
+        XCTAssertFalse(ConvKernels.takesNarrowPath(shapes.last!), "1×1 stays on GEMM")
+        for s in shapes.dropLast() {
+            XCTAssertTrue(ConvKernels.takesNarrowPath(s), describe(s))
+            let x = rng.array(inCount(s)), wt = rng.array(weightCount(s)), b = rng.array(s.cout)
+            let center = rng.array(s.cout), scale = rng.array(s.cout), shift = rng.array(s.cout)
+            let residual = rng.array(outCount(s))
+            func withEpilogue(_ narrow: Bool) -> [Float] {
+                ConvKernels.narrowInputKernel = narrow
+                defer { ConvKernels.narrowInputKernel = true }
+                var y = [Float](repeating: .nan, count: outCount(s))
+                let e = ConvEpilogue(center: center, scale: scale, shift: shift, residual: residual, activation: .leakyRelu(0.1))
+                ConvKernels.forward(s, input: x, weight: wt, bias: nil, output: &y, epilogue: e)
+                return y
+            }
+            func plain(_ narrow: Bool, bias: [Float]?) -> [Float] {
+                ConvKernels.narrowInputKernel = narrow
+                defer { ConvKernels.narrowInputKernel = true }
+                return forward(s, x, wt, bias)
+            }
+            for threads in [1, 2] {
+                withThreads(threads) {
+                    let tag = "\(describe(s)) threads \(threads)"
+                    assertBitIdentical(plain(true, bias: b), plain(false, bias: b), "with bias \(tag)")
+                    assertBitIdentical(plain(true, bias: nil), plain(false, bias: nil), "without bias \(tag)")
+                    assertBitIdentical(withEpilogue(true), withEpilogue(false), "with an epilogue \(tag)")
+                    assertClose(plain(true, bias: b), forward(s, x, wt, b, reference: true), tol: 1e-5, "vs reference \(tag)")
+                }
+            }
+        }
+    }
+
     func testFastMatchesReferenceOnRandomShapes() {
         var rng = SplitMix64(seed: 7)
         for i in 0..<40 { checkAgainstReference(Self.randomShape(&rng), seed: UInt64(1000 + i)) }
