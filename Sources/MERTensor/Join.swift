@@ -17,7 +17,7 @@ extension Tensor {
         var start = 0
         var ranges: [(Int, Int)] = []
         for t in tensors {
-            try out.narrowView(d, start, t.shape[d]).assign(t.detach())
+            try out.narrowView(d, start, t.shape[d]).assign(t.detach(), freshOutput: true)   // out is new
             ranges.append((start, t.shape[d]))
             start += t.shape[d]
         }

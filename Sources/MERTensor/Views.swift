@@ -137,11 +137,13 @@ extension Tensor {
     }
 
     /// Copies `src` (broadcast to this shape) into this tensor's elements, in place.
-    func assign(_ src: Tensor) throws {
+    /// `freshOutput`: this tensor is a new buffer `src` does not overlap (`cat`'s slices), so
+    /// one long contiguous run may be cut between threads (see `Strided.forEachRow`).
+    func assign(_ src: Tensor, freshOutput: Bool = false) throws {
         let full = try Tensor.broadcastShape(src.shape, shape, "assign")
         try check(full == shape, "assign: cannot write shape \(describe(src.shape)) into \(describe(shape))")
         let s = src.pointer, d = pointer
-        Strided.forEachRow(shape: shape, strides: [strides, src.broadcastStrides(to: shape)]) { off, n, rs in
+        Strided.forEachRow(shape: shape, strides: [strides, src.broadcastStrides(to: shape)], freshOutput: freshOutput) { off, n, rs in
             Elementwise.unary(.copy, count: n, x: s + off[1], xStride: rs[1], out: d + off[0], outStride: rs[0])
         }
     }
