@@ -35,21 +35,27 @@ extension Tensor {
         // center = mean − conv bias (the bias shifts x), so a bias-free conv gives BN's bits.
         let mean = try runningMean.contiguousData(), variance = try runningVar.contiguousData()
         let g = try gamma?.contiguousData(), b = try beta?.contiguousData(), convBias = try bias?.contiguousData()
-        let center = try Tensor(uninitialized: [c]), scale = try Tensor(uninitialized: [c]), shift = try Tensor(uninitialized: [c])
+        // One buffer for the three (a tensor each cost three allocations per call, 52 calls
+        // per quick 1-sample inference).
+        let folded = try Tensor(uninitialized: [3 * c])
+        let center = folded.pointer, scale = folded.pointer + c, shift = folded.pointer + 2 * c
         for ch in 0..<c {
             let invStd = 1 / (Double(variance.pointer[ch]) + Double(eps)).squareRoot()
-            scale.pointer[ch] = Float(Double(g?.pointer[ch] ?? 1) * invStd)
-            shift.pointer[ch] = b?.pointer[ch] ?? 0
-            center.pointer[ch] = convBias.map { mean.pointer[ch] - $0.pointer[ch] } ?? mean.pointer[ch]
+            scale[ch] = Float(Double(g?.pointer[ch] ?? 1) * invStd)
+            shift[ch] = b?.pointer[ch] ?? 0
+            center[ch] = convBias.map { mean.pointer[ch] - $0.pointer[ch] } ?? mean.pointer[ch]
         }
         let x = try input.contiguousData(), w = try weight.contiguousData(), r = try residual?.contiguousData()
         let out = try Tensor(uninitialized: outShape)
         let prepared = try forwardPreparation(weight, s, inference: true)
         if s.n > 0 {
-            let epilogue = ConvEpilogue(center: center.pointer, scale: scale.pointer, shift: shift.pointer,
+            let epilogue = ConvEpilogue(center: center, scale: scale, shift: shift,
                                         residual: r.map { UnsafePointer($0.pointer) }, activation: activation.forward)
-            ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue,
-                                prepared: prepared)
+            // The epilogue holds raw pointers into `folded` and `r`: keep them alive through the call.
+            withExtendedLifetime((folded, r)) {
+                ConvKernels.forward(s, input: x.pointer, weight: w.pointer, bias: nil, output: out.pointer, epilogue: epilogue,
+                                    prepared: prepared)
+            }
         }
         if OpProfile.isEnabled { OpProfile.forwardOpEnded(OpProfile.convName("conv2d_batch_norm", s, filtersPrepared: prepared != nil)) }
         return out
