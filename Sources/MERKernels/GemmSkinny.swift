@@ -54,7 +54,7 @@ enum GemmSkinny {
     /// C[i][j] = row i of A · row j of Bᵀ for j in `cols`.
     static func dots(m: Int, n: Int, cols: Range<Int>, k: Int, alpha: Float, rows: UnsafePointer<Float>,
                      b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let whole = k / 16 * 16, ld = stride(k), tailMask = lanes(from: k - whole)
+        let whole = k / 16 * 16, ld = stride(k), tailMask = VectorTail.lanes(from: k - whole)
         let r0 = UnsafeRawPointer(rows), r1 = r0 + 4 * ld, r2 = r1 + 4 * ld, r3 = r2 + 4 * ld
         for j in cols {
             let rb = UnsafeRawPointer(b + j * ldb)
@@ -72,31 +72,14 @@ enum GemmSkinny {
             }
             if p < k {
                 // The k mod 16 tail, zero-padded (A's rows are zero past k).
-                step(p, loadPadded(rb + 4 * p, count: k - p, tailMask,
-                                   inside: j * ldb + p + 16 <= (n - 1) * ldb + k))
+                step(p, VectorTail.load(rb + 4 * p, count: k - p, fill: 0, tail: tailMask,
+                                        inside: j * ldb + p + 16 <= (n - 1) * ldb + k))
             }
             store(sum(s0), c + j, alpha: alpha, beta: beta)
             if m > 1 { store(sum(s1), c + ldc + j, alpha: alpha, beta: beta) }
             if m > 2 { store(sum(s2), c + 2 * ldc + j, alpha: alpha, beta: beta) }
             if m > 3 { store(sum(s3), c + 3 * ldc + j, alpha: alpha, beta: beta) }
         }
-    }
-
-    /// `count` (1…16) floats at `p` and zeros after them. `inside`: 16 floats from `p` lie within
-    /// the operand (the next rows' or the padding's values, which `mask` zeroes, NaN or not),
-    /// so one load and a blend; else the floats are read one by one.
-    @inline(__always)
-    static func loadPadded(_ p: UnsafeRawPointer, count: Int, _ mask: SIMDMask<SIMD16<Int32>>, inside: Bool) -> V {
-        if count == 16 { return p.loadUnaligned(as: V.self) }
-        if inside { return p.loadUnaligned(as: V.self).replacing(with: 0, where: mask) }
-        var v = V()
-        for l in 0..<count { v[l] = p.load(fromByteOffset: 4 * l, as: Float.self) }
-        return v
-    }
-
-    /// Lanes `count` … 15.
-    static func lanes(from count: Int) -> SIMDMask<SIMD16<Int32>> {
-        SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .>= Int32(count)
     }
 
     /// The 16 lanes added by halves (8 + 8, 4 + 4, 2 + 2, 1 + 1): a fixed order, and a few
@@ -119,11 +102,11 @@ enum GemmSkinny {
         var j = cols.lowerBound
         while j < cols.upperBound {
             // The last 1–15 columns read zero-padded vectors: a load of 16 could run past B.
-            let width = min(16, cols.upperBound - j), tailMask = lanes(from: width)
+            let width = min(16, cols.upperBound - j), tailMask = VectorTail.lanes(from: width)
             var s0 = V(), s1 = V(), s2 = V(), s3 = V()
             for p in 0..<k {
-                let bv = loadPadded(UnsafeRawPointer(b + p * ldb + j), count: width, tailMask,
-                                    inside: p * ldb + j + 16 <= (k - 1) * ldb + n)
+                let bv = VectorTail.load(UnsafeRawPointer(b + p * ldb + j), count: width, fill: 0, tail: tailMask,
+                                         inside: p * ldb + j + 16 <= (k - 1) * ldb + n)
                 s0 = s0.addingProduct(V(repeating: rows[p]), bv)
                 s1 = s1.addingProduct(V(repeating: rows[ld + p]), bv)
                 s2 = s2.addingProduct(V(repeating: rows[2 * ld + p]), bv)

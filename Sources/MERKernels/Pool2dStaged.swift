@@ -47,12 +47,11 @@ extension PoolKernels {
         /// Copies plane `src` into a `prepare`d buffer of rows `width` floats: input row iy at
         /// staged row iy + `top`, column ix at ix + padW; other cells keep `fill`. Each row goes
         /// as 16-float vectors; the last, partial one is a whole vector whose lanes past the row
-        /// are set to `fill` (they land in the row's fill, `width` ≥ padW + w + 16), read from
-        /// the input when 16 floats from there stay before `end` (the input tensor's end).
+        /// are set to `fill` (they land in the row's fill, `width` ≥ padW + w + 16), one load
+        /// when 16 floats from there stay before `end` (the input tensor's end, `VectorTail`).
         static func stage(_ s: PoolShape, _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                           width: Int, top: Int, fill: Float, end: UnsafePointer<Float>) {
-            let fillV = SIMD16<Float>(repeating: fill)
-            let tailLanes = PoolKernels.lanes .>= Int32(s.w % 16)
+            let tailLanes = VectorTail.lanes(from: s.w % 16)
             for iy in 0..<s.h {
                 let from = src + iy * s.w, to = dst + (iy + top) * width + s.padW
                 var x = 0
@@ -62,12 +61,8 @@ extension PoolKernels {
                     x += 16
                 }
                 guard x < s.w else { continue }
-                if from + x + 16 <= end {
-                    let v = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self).replacing(with: fillV, where: tailLanes)
-                    UnsafeMutableRawPointer(to + x).storeBytes(of: v, as: SIMD16<Float>.self)
-                } else {
-                    (to + x).update(from: from + x, count: s.w - x)
-                }
+                let v = VectorTail.load(from + x, count: s.w - x, fill: fill, tail: tailLanes, inside: from + x + 16 <= end)
+                UnsafeMutableRawPointer(to + x).storeBytes(of: v, as: SIMD16<Float>.self)
             }
         }
 
