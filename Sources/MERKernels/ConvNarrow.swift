@@ -72,11 +72,10 @@ extension ConvKernels {
         for co in 0..<s.cout {
             for k in 0..<taps { w8[(co / 8 * taps + k) * 8 + co % 8] = weight[co * taps + k] }
         }
-        let box = UncheckedSendable((input, UnsafePointer(staged), UnsafePointer(w8), output))
-        let stagedBox = UncheckedSendable(staged)
+        let box = UncheckedSendable((input, staged, UnsafePointer(w8), output))
         Parallel.forRanges(planes, threads: planes * planeSize >= Parallel.minimumElements ? Parallel.threads : 1) { range in
             for pl in range {
-                let dst = stagedBox.value + pl * planeSize, src = box.value.0 + pl * s.h * s.w
+                let dst = box.value.1 + pl * planeSize, src = box.value.0 + pl * s.h * s.w
                 dst.initialize(repeating: 0, count: planeSize)
                 for y in 0..<s.h { (dst + (y + s.padH) * width + s.padW).update(from: src + y * s.w, count: s.w) }
             }

@@ -30,9 +30,10 @@ public final class ConvPreparedWeights: @unchecked Sendable {
     }
 
     /// Bytes `prepare` would hold for `s` (to check against a memory budget first); 0 when
-    /// the forward pass of `s` has nothing to prepare (grouped convolutions, no images).
+    /// the forward pass of `s` has nothing to prepare (grouped convolutions, no images, the
+    /// few-tap path, which reads the weights as they are).
     public static func bytes(for s: ConvShape) -> Int {
-        guard s.n > 0, s.groups == 1, s.problem == nil else { return 0 }
+        guard s.n > 0, s.groups == 1, s.problem == nil, !ConvKernels.narrowHandles(s) else { return 0 }
         if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true) {
             let alpha = tile.rawValue + 2
             return (alpha * alpha).saturatingTimes(PackedMatrix.bytes(m: s.cout, k: s.cin))
@@ -41,9 +42,9 @@ public final class ConvPreparedWeights: @unchecked Sendable {
     }
 
     /// The forward pass's weights of `s`, prepared for the path `ConvKernels.forward` takes now
-    /// (nil for grouped convolutions or an empty batch).
+    /// (nil for grouped convolutions, an empty batch or the few-tap path).
     public static func prepare(_ s: ConvShape, weight: UnsafePointer<Float>) -> ConvPreparedWeights? {
-        guard s.n > 0, s.groups == 1, s.problem == nil else { return nil }
+        guard s.n > 0, s.groups == 1, s.problem == nil, !ConvKernels.narrowHandles(s) else { return nil }
         if let tile = ConvAlgorithm.winogradTile(for: s, pass: .forward, filtersPrepared: true) {
             return ConvPreparedWeights(.winograd(tile, WinogradKernels.packFilters(s, tile: tile, weight: weight)), shape: s)
         }

@@ -234,6 +234,8 @@ final class ConvKernelTests: XCTestCase {
         for s in shapes.dropLast() {
             XCTAssertTrue(ConvKernels.takesNarrowPath(s), describe(s))
             let x = rng.array(inCount(s)), wt = rng.array(weightCount(s)), b = rng.array(s.cout)
+            XCTAssertEqual(ConvPreparedWeights.bytes(for: s), 0, "the few-tap path prepares nothing: \(describe(s))")
+            XCTAssertNil(ConvPreparedWeights.prepare(s, weight: wt))
             let center = rng.array(s.cout), scale = rng.array(s.cout), shift = rng.array(s.cout)
             let residual = rng.array(outCount(s))
             func withEpilogue(_ narrow: Bool) -> [Float] {

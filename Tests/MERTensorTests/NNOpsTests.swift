@@ -199,7 +199,9 @@ final class NNOpsTests: XCTestCase {
     /// kept where a tight budget has no room or the switch is off.
     func testFoldedConvolutionKeepsPreparedWeightsUntilTheWeightsChange() throws {
         try GradMode.disabled {
-            let x = r([2, 6, 10, 10], 300), w = r([8, 6, 3, 3], 301)
+            // 8 input channels: 72 taps per output, above the few-tap path (`ConvKernels
+            // .takesNarrowPath`), which reads the weights as they are and prepares none.
+            let x = r([2, 8, 10, 10], 300), w = r([8, 8, 3, 3], 301)
             let mean = r([8], 302), variance = try r([8], 303).abs().adding(scalar: 0.5).detach()
             func folded() throws -> [Float] {
                 try Tensor.conv2dBatchNorm(x, w, padding: (1, 1), runningMean: mean, runningVar: variance, gamma: nil, beta: nil,
@@ -225,7 +227,7 @@ final class NNOpsTests: XCTestCase {
 
             let savedSwitch = ConvPreparedWeights.reusedInInference
             ConvPreparedWeights.reusedInInference = false
-            let w2 = r([8, 6, 3, 3], 304)
+            let w2 = r([8, 8, 3, 3], 304)
             let live = MemoryBudget.liveBytes
             _ = try Tensor.conv2dBatchNorm(x, w2, padding: (1, 1), runningMean: mean, runningVar: variance, gamma: nil, beta: nil, eps: 1e-5)
             XCTAssertEqual(MemoryBudget.liveBytes, live, "switched off: nothing kept")
