@@ -6,8 +6,11 @@ import Glibc
 
 /// The engine's thread budget and its one way of running work on several cores.
 ///
-/// Work is always split statically (chunk `i` of `parts` goes to the same worker every
-/// time), so a given thread count gives bit-identical results run after run.
+/// Work is always split statically (the same parts for a given thread count), and a part
+/// computes the same values whichever thread runs it, so a given thread count gives
+/// bit-identical results run after run. Which thread runs which part is not fixed: the
+/// threads claim parts in turn (`WorkerPool`), so a thread that is held up (not yet woken,
+/// or kept off its core by another process) leaves the parts it has not started to the others.
 public enum Parallel {
     /// Number of worker threads kernels may use. Defaults to the cores this process may run on.
     public static var threads: Int {

@@ -26,13 +26,29 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(hits, [Int](repeating: 1, count: 17))
     }
 
-    /// The parts of one job, with the thread that ran each (pthread_self as a number).
-    private func runRecording(parts: Int, threads: Int) -> (hits: [Int], runners: Set<UInt>) {
+    /// The parts of one job, with the thread that ran each (pthread_self as a number). With
+    /// `awaitHelper`, the caller's first part waits (up to a second) until another thread has
+    /// run a part: threads claim parts as they come, and the caller alone would otherwise
+    /// finish a job of empty parts before a helper woke up.
+    private func runRecording(parts: Int, threads: Int, awaitHelper: Bool = false) -> (hits: [Int], runners: Set<UInt>) {
         var hits = [Int](repeating: 0, count: parts)
         var runners = Set<UInt>()
         let lock = NSLock()
+        let caller = UInt(pthread_self())
+        var waited = false
         Parallel.run(parts: parts, threads: threads) { p in
-            lock.lock(); hits[p] += 1; runners.insert(UInt(pthread_self())); lock.unlock()
+            let me = UInt(pthread_self())
+            lock.lock(); hits[p] += 1; runners.insert(me)
+            let wait = awaitHelper && me == caller && !waited
+            waited = waited || wait
+            lock.unlock()
+            guard wait else { return }
+            let deadline = Date().addingTimeInterval(1)
+            while Date() < deadline {
+                lock.lock(); let helped = runners.count > 1; lock.unlock()
+                if helped { break }
+                usleep(50)
+            }
         }
         return (hits, runners)
     }
@@ -50,13 +66,68 @@ final class ParallelTests: XCTestCase {
             for round in 0..<50 {
                 // Long enough for 1 µs of polling to end: the next job finds the helpers asleep.
                 if spin < 10 && round % 10 == 0 { usleep(2000) }
-                let r = runRecording(parts: 4, threads: 2)
+                let r = runRecording(parts: 4, threads: 2, awaitHelper: true)
                 XCTAssertEqual(r.hits, [1, 1, 1, 1], "spin \(spin) round \(round)")
-                // Parts 0 and 2 are the caller's, 1 and 3 a helper's: two threads.
+                // Whoever is running claims the next part: two threads when the helper joined.
                 helped = helped || r.runners.count == 2
             }
             XCTAssertTrue(helped, "spin \(spin): no part ever ran on a helper thread")
             XCTAssertEqual(Parallel.pooledJobs - jobs, 50, "spin \(spin): every job goes through the pool")
+        }
+    }
+
+    /// A helper held up inside a part (here it sleeps; on a busy machine the OS keeps it off its
+    /// core) does not hold up the rest of the job: the caller claims the parts nobody has
+    /// started. With parts assigned in turn (0, 2 to the caller, 1, 3 to the helper) the caller
+    /// ran two of four and then waited for the helper's other one.
+    func testTheCallerTakesThePartsOfAHelperThatIsHeldUp() throws {
+        try XCTSkipIf(Parallel.availableCores < 2, "the pool runs jobs of at most as many threads as cores")
+        let caller = UInt(pthread_self())
+        for round in 0..<3 {
+            var hits = [Int](repeating: 0, count: 4)
+            var byCaller = 0, byHelper = 0
+            let lock = NSLock()
+            Parallel.run(parts: 4, threads: 2) { p in
+                let mine = UInt(pthread_self()) == caller
+                lock.lock(); hits[p] += 1; if mine { byCaller += 1 } else { byHelper += 1 }; lock.unlock()
+                if mine {
+                    // The caller's first part waits (up to a second) for the helper to start one,
+                    // so that the helper is surely inside a part when the caller goes on.
+                    let deadline = Date().addingTimeInterval(1)
+                    while Date() < deadline {
+                        lock.lock(); let started = byHelper > 0; lock.unlock()
+                        if started { break }
+                        usleep(50)
+                    }
+                } else {
+                    usleep(200_000)
+                }
+            }
+            XCTAssertEqual(hits, [1, 1, 1, 1], "round \(round)")
+            XCTAssertEqual(byHelper, 1, "round \(round): the helper, asleep in its first part, ran another")
+            XCTAssertEqual(byCaller, 3, "round \(round)")
+        }
+    }
+
+    /// Many short jobs back to back, with helpers that sleep at once (no polling): a helper
+    /// that wakes after its job ended claims nothing of it, and every part of every job runs
+    /// exactly once.
+    func testLateHelpersNeverRepeatOrLoseAPart() throws {
+        try XCTSkipIf(Parallel.availableCores < 2, "the pool runs jobs of at most as many threads as cores")
+        let saved = Parallel.spinMicroseconds
+        defer { Parallel.spinMicroseconds = saved }
+        for spin in [0.0, 300.0] {
+            Parallel.spinMicroseconds = spin
+            for job in 0..<2000 {
+                let parts = 1 + job % 5
+                var hits = [Int](repeating: 0, count: parts)
+                let lock = NSLock()
+                Parallel.run(parts: parts, threads: 2) { p in lock.lock(); hits[p] += 1; lock.unlock() }
+                if hits != [Int](repeating: 1, count: parts) {
+                    XCTFail("spin \(spin) job \(job): parts ran \(hits) times")
+                    return
+                }
+            }
         }
     }
 
@@ -68,7 +139,16 @@ final class ParallelTests: XCTestCase {
         var blockedOnHelper: Bool?
         let lock = NSLock()
         Parallel.run(parts: 2, threads: 2) { _ in
-            guard UInt(pthread_self()) != caller else { return }
+            guard UInt(pthread_self()) != caller else {
+                // Parts go to whoever claims them: hold the caller's until a helper has run one.
+                let deadline = Date().addingTimeInterval(1)
+                while Date() < deadline {
+                    lock.lock(); let seen = blockedOnHelper != nil; lock.unlock()
+                    if seen { break }
+                    usleep(50)
+                }
+                return
+            }
             var mask = sigset_t()
             pthread_sigmask(SIG_BLOCK, nil, &mask)
             lock.lock(); blockedOnHelper = sigismember(&mask, SIGINT) == 1; lock.unlock()
