@@ -43,24 +43,38 @@ final class ParallelTests: XCTestCase {
             waited = waited || wait
             lock.unlock()
             guard wait else { return }
-            let deadline = Date().addingTimeInterval(1)
-            while Date() < deadline {
-                lock.lock(); let helped = runners.count > 1; lock.unlock()
-                if helped { break }
-                usleep(50)
-            }
+            waitForAnotherThread(lock) { runners.count > 1 }
         }
         return (hits, runners)
+    }
+
+    /// Polls `done` under `lock` until it holds or a second has passed: a caller's part that
+    /// waits for a helper to have run one (parts go to whichever thread claims them first).
+    private func waitForAnotherThread(_ lock: NSLock, _ done: () -> Bool) {
+        let deadline = Date().addingTimeInterval(1)
+        while Date() < deadline {
+            lock.lock(); let seen = done(); lock.unlock()
+            if seen { return }
+            usleep(50)
+        }
+    }
+
+    /// Runs `body(spin)` with the helpers polling `spin` µs after each job before they sleep
+    /// (then restores the setting); skipped on one core, where jobs never reach the pool.
+    private func withHelpersPolling(for spins: [Double], _ body: (Double) -> Void) throws {
+        try XCTSkipIf(Parallel.availableCores < 2, "the pool runs jobs of at most as many threads as cores")
+        let saved = Parallel.spinMicroseconds
+        defer { Parallel.spinMicroseconds = saved }
+        for spin in spins {
+            Parallel.spinMicroseconds = spin
+            body(spin)
+        }
     }
 
     /// The worker pool runs parts on its helper threads (not only on the caller), and helpers
     /// that went to sleep after polling are woken for the next job.
     func testThePoolsHelpersRunPartsAndWakeAfterSleeping() throws {
-        try XCTSkipIf(Parallel.availableCores < 2, "the pool runs jobs of at most as many threads as cores")
-        let saved = Parallel.spinMicroseconds
-        defer { Parallel.spinMicroseconds = saved }
-        for spin in [300.0, 1.0] {
-            Parallel.spinMicroseconds = spin
+        try withHelpersPolling(for: [300.0, 1.0]) { spin in
             var helped = false
             let jobs = Parallel.pooledJobs
             for round in 0..<50 {
@@ -93,12 +107,7 @@ final class ParallelTests: XCTestCase {
                 if mine {
                     // The caller's first part waits (up to a second) for the helper to start one,
                     // so that the helper is surely inside a part when the caller goes on.
-                    let deadline = Date().addingTimeInterval(1)
-                    while Date() < deadline {
-                        lock.lock(); let started = byHelper > 0; lock.unlock()
-                        if started { break }
-                        usleep(50)
-                    }
+                    waitForAnotherThread(lock) { byHelper > 0 }
                 } else {
                     usleep(200_000)
                 }
@@ -113,11 +122,7 @@ final class ParallelTests: XCTestCase {
     /// that wakes after its job ended claims nothing of it, and every part of every job runs
     /// exactly once.
     func testLateHelpersNeverRepeatOrLoseAPart() throws {
-        try XCTSkipIf(Parallel.availableCores < 2, "the pool runs jobs of at most as many threads as cores")
-        let saved = Parallel.spinMicroseconds
-        defer { Parallel.spinMicroseconds = saved }
-        for spin in [0.0, 300.0] {
-            Parallel.spinMicroseconds = spin
+        try withHelpersPolling(for: [0.0, 300.0]) { spin in
             for job in 0..<2000 {
                 let parts = 1 + job % 5
                 var hits = [Int](repeating: 0, count: parts)
@@ -141,12 +146,7 @@ final class ParallelTests: XCTestCase {
         Parallel.run(parts: 2, threads: 2) { _ in
             guard UInt(pthread_self()) != caller else {
                 // Parts go to whoever claims them: hold the caller's until a helper has run one.
-                let deadline = Date().addingTimeInterval(1)
-                while Date() < deadline {
-                    lock.lock(); let seen = blockedOnHelper != nil; lock.unlock()
-                    if seen { break }
-                    usleep(50)
-                }
+                waitForAnotherThread(lock) { blockedOnHelper != nil }
                 return
             }
             var mask = sigset_t()
