@@ -34,8 +34,9 @@ enum GemmPacking {
     /// are a 12×16 block transposed in registers (`Transpose16`, zero rows past `rows` and
     /// 4 more): column k is then lanes 0..<12 of one vector, stored whole at dst + 12·k in
     /// increasing k, each store's 4 extra lanes overwritten by the next (the block's last
-    /// column stores 12 lanes only when nothing follows it in the panel). The loop before this read one element per row and k and the
-    /// compiler turned it into a `vscatterdps` per 16 floats.
+    /// column stores 12 lanes only when nothing follows it in the panel). The loop before this
+    /// read one element per row and k and the compiler turned it into a `vscatterdps` per 16
+    /// floats.
     @inline(__always)
     private static func packA12Rows(_ src: UnsafePointer<Float>, lda: Int, rows: Int, kc: Int,
                                     dst: UnsafeMutablePointer<Float>) {

@@ -55,49 +55,44 @@ enum Strided {
             return
         }
         let threads = parallel && total >= Parallel.minimumElements && rows > 1 ? Parallel.threads : 1
-        // Strides as one flat buffer, dimension-major (st[j][d] at d·k + j): the odometer runs
-        // once per row, and on broadcasts like (C, H·W) × (C, 1) rows are short (49 floats for
-        // a 7×7 map), so nested arrays' indirections and bounds checks cost more than the row.
-        var flat = [Int](repeating: 0, count: max(outerRank, 1) * k)
+        // Strides as one flat buffer: the outer dimensions' dimension-major (st[j][d] at d·k + j),
+        // then the row strides. The odometer runs once per row, and on broadcasts like
+        // (C, H·W) × (C, 1) rows are short (49 floats for a 7×7 map), so nested arrays'
+        // indirections and bounds checks cost more than the row.
+        var flat = [Int](repeating: 0, count: (outerRank + 1) * k)
         for d in 0..<outerRank { for j in 0..<k { flat[d * k + j] = st[j][d] } }
+        for j in 0..<k { flat[outerRank * k + j] = rowStrides[j] }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             flat.withUnsafeBufferPointer { flatBuffer in
-                let strideOf = UncheckedSendable(flatBuffer.baseAddress!)
+                let strideBase = UncheckedSendable(flatBuffer.baseAddress!)
                 Parallel.forRanges(rows, threads: threads) { range in
-                    let strideOf = strideOf.value
-                    var index = [Int](repeating: 0, count: max(outerRank, 1))
-                    var offsets = [Int](repeating: 0, count: k)
-                    index.withUnsafeMutableBufferPointer { indexBuffer in
-                        offsets.withUnsafeMutableBufferPointer { offsetBuffer in
-                            let index = indexBuffer.baseAddress!, offsets = offsetBuffer.baseAddress!
-                            // Multi-index and offsets of the first row of this range.
-                            var r = range.lowerBound
-                            for d in stride(from: outerRank - 1, through: 0, by: -1) {
-                                index[d] = r % dims[d]; r /= dims[d]
-                            }
-                            for j in 0..<k {
-                                var o = 0
-                                for d in 0..<outerRank { o += index[d] * strideOf[d * k + j] }
-                                offsets[j] = o
-                            }
-                            rowStrides.withUnsafeBufferPointer { rs in
-                                let rs = rs.baseAddress!
-                                for _ in range {
-                                    box.value(offsets, rowLen, rs)
-                                    // Odometer step over the outer dimensions.
-                                    var d = outerRank - 1
-                                    while d >= 0 {
-                                        index[d] += 1
-                                        let sd = strideOf + d * k
-                                        for j in 0..<k { offsets[j] += sd[j] }
-                                        if index[d] < dims[d] { break }
-                                        for j in 0..<k { offsets[j] -= sd[j] * dims[d] }
-                                        index[d] = 0
-                                        d -= 1
-                                    }
-                                }
-                            }
+                    let strideOf = strideBase.value, rs = strideOf + outerRank * k
+                    // This range's multi-index over the outer dimensions, then the k offsets.
+                    let state = UnsafeMutablePointer<Int>.allocate(capacity: outerRank + k)
+                    defer { state.deallocate() }
+                    let index = state, offsets = state + outerRank
+                    var r = range.lowerBound
+                    for d in stride(from: outerRank - 1, through: 0, by: -1) {
+                        index[d] = r % dims[d]; r /= dims[d]
+                    }
+                    for j in 0..<k {
+                        var o = 0
+                        for d in 0..<outerRank { o += index[d] * strideOf[d * k + j] }
+                        offsets[j] = o
+                    }
+                    for _ in range {
+                        box.value(offsets, rowLen, rs)
+                        // Odometer step over the outer dimensions.
+                        var d = outerRank - 1
+                        while d >= 0 {
+                            index[d] += 1
+                            let sd = strideOf + d * k
+                            for j in 0..<k { offsets[j] += sd[j] }
+                            if index[d] < dims[d] { break }
+                            for j in 0..<k { offsets[j] -= sd[j] * dims[d] }
+                            index[d] = 0
+                            d -= 1
                         }
                     }
                 }
